@@ -1,0 +1,336 @@
+// Package flows is gridbot's domain: workers, reports, tallies, follow-ups
+// and the chat conversation that produces them.
+//
+// It does no I/O of its own and knows nothing of WeChat, bbolt or Redis: it
+// talks to storage through the small interfaces declared here (Store, KV),
+// which package storage implements, and it is driven by package bot, which
+// turns WeChat requests into Inbound values and Replies back into XML.
+//
+// flows must not import bot, storage or cmd.
+package flows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Role is what a bound user may do.
+type Role string
+
+// Roles. A supervisor sees the figures of their community; an admin too,
+// and may create invites through the admin API.
+const (
+	RoleWorker     Role = "worker"
+	RoleSupervisor Role = "supervisor"
+	RoleAdmin      Role = "admin"
+)
+
+// Valid reports whether r is one of the known roles.
+func (r Role) Valid() bool {
+	return r == RoleWorker || r == RoleSupervisor || r == RoleAdmin
+}
+
+// Worker is a WeChat user bound to a community and grid.
+type Worker struct {
+	OpenID       string    `json:"openid"`
+	Name         string    `json:"name"`
+	Community    string    `json:"community"`
+	Grid         string    `json:"grid"`
+	Role         Role      `json:"role"`
+	Unsubscribed bool      `json:"unsubscribed,omitempty"` // unfollowed the account: no pushes
+	BoundAt      time.Time `json:"bound_at"`
+}
+
+// Invite is a one-time code an admin hands to a new worker ("绑定 <code>").
+type Invite struct {
+	Code      string    `json:"code"`
+	Community string    `json:"community"`
+	Grid      string    `json:"grid"`
+	Role      Role      `json:"role"`
+	ExpiresAt time.Time `json:"expires_at"`
+	UsedBy    string    `json:"used_by,omitempty"`
+	UsedAt    time.Time `json:"used_at,omitzero"`
+}
+
+// Location is a place a worker shared (a WeChat location message).
+type Location struct {
+	Lat   float64 `json:"lat"`
+	Lng   float64 `json:"lng"`
+	Label string  `json:"label,omitempty"`
+}
+
+// Report is one saved piece of work: a household visit, an inspection, a
+// campaign. Day is the local date the work was done ("2006-01-02" in the
+// configured zone); every tally period derives from it.
+type Report struct {
+	ID        uint64             `json:"id"`
+	MsgKey    string             `json:"msg_key"` // dedupe key of the message that completed it
+	Worker    string             `json:"worker"`  // openid
+	Community string             `json:"community"`
+	Grid      string             `json:"grid"`
+	Flow      string             `json:"flow"`             // "visit", "inspection", "campaign", or a configured one
+	Kind      string             `json:"kind,omitempty"`   // "chronic", ...
+	Day       string             `json:"day"`              // "2006-01-02"
+	Target    string             `json:"target,omitempty"` // household "3-2-201" or place "菜市场"
+	Fields    map[string]string  `json:"fields,omitempty"` // other answers: "bp": "150/95", "note": "按时服药"
+	Counts    map[string]float64 `json:"counts,omitempty"` // counters: "leaflets": 400
+	Location  *Location          `json:"location,omitempty"`
+	Images    []string           `json:"images,omitempty"` // picture URLs or media ids
+	CreatedAt time.Time          `json:"created_at"`
+	Void      bool               `json:"void,omitempty"`
+	VoidedAt  time.Time          `json:"voided_at,omitzero"`
+
+	// Follow-up effect, decided by the conversation and applied by storage in
+	// the same transaction as the report. When FollowKey is set, any open
+	// follow-up with that key is closed by this report, and when NextDue is
+	// also set a new one is opened, due that day.
+	FollowKey string `json:"follow_key,omitempty"`
+	NextDue   string `json:"next_due,omitempty"`
+}
+
+// Milli is the fixed-point scale of stored tallies: counters may carry
+// decimals (garbage_tons 2.5) and sums must be exact, so 2.5 is kept as 2500.
+const Milli = 1000
+
+// Metrics returns what the report adds to the tallies, in thousandths:
+// 1 for the flow, 1 for flow.kind, and each counter's value. It is the one
+// definition used both when saving and when `gridbot check` recomputes.
+func (r *Report) Metrics() map[string]int64 {
+	m := make(map[string]int64, 2+len(r.Counts))
+	m[r.Flow] += Milli
+	if r.Kind != "" {
+		m[r.Flow+"."+r.Kind] += Milli
+	}
+	for k, v := range r.Counts {
+		if v != 0 {
+			m[k] += ToMilli(v)
+		}
+	}
+	return m
+}
+
+// ToMilli converts a counter value to thousandths, rounding half away from zero.
+func ToMilli(v float64) int64 {
+	if v < 0 {
+		return -int64(-v*Milli + 0.5)
+	}
+	return int64(v*Milli + 0.5)
+}
+
+// Counts maps metric keys ("visit", "visit.chronic", "leaflets") to totals.
+type Counts map[string]float64
+
+// FollowUp is a scheduled next visit to a household, or a re-check of a
+// place, owned by a worker.
+type FollowUp struct {
+	ID        uint64    `json:"id"`
+	Key       string    `json:"key"` // FollowKey of the reports that open and close it
+	Community string    `json:"community"`
+	Grid      string    `json:"grid"`
+	Worker    string    `json:"worker"`
+	Flow      string    `json:"flow"`
+	Kind      string    `json:"kind,omitempty"`
+	Target    string    `json:"target"`
+	Due       string    `json:"due"` // "2006-01-02"
+	OpenedBy  uint64    `json:"opened_by,omitempty"`
+	Closed    bool      `json:"closed,omitempty"`
+	ClosedAt  time.Time `json:"closed_at,omitzero"`
+	ClosedBy  uint64    `json:"closed_by,omitempty"` // report id, 0 when closed by hand
+	Reason    string    `json:"reason,omitempty"`    // 迁出/死亡/拒绝 when closed by hand
+}
+
+// FollowKey is the identity of a schedule: the same household (or place) in
+// the same community, for the same flow and kind.
+func FollowKey(community, flow, kind, target string) string {
+	return community + "|" + flow + "." + kind + "|" + target
+}
+
+// ScopeKind says whose figures a Scope names.
+type ScopeKind string
+
+// Scope kinds.
+const (
+	ScopeWorker    ScopeKind = "worker"
+	ScopeGrid      ScopeKind = "grid"
+	ScopeCommunity ScopeKind = "community"
+	ScopeAll       ScopeKind = "all"
+)
+
+// Scope names a set of reports: one worker's, a grid's, a community's, or all.
+// For a grid, ID is "community/grid".
+type Scope struct {
+	Kind ScopeKind
+	ID   string
+}
+
+// ParseScope reads "worker:<openid>", "grid:<community>/<grid>",
+// "community:<community>" or "all".
+func ParseScope(s string) (Scope, error) {
+	if s == "all" {
+		return Scope{Kind: ScopeAll}, nil
+	}
+	kind, id, ok := strings.Cut(s, ":")
+	if !ok || id == "" {
+		return Scope{}, Errorf(EInvalid, "scope %q: want worker:<openid>, grid:<community>/<grid>, community:<community> or all", s)
+	}
+	switch ScopeKind(kind) {
+	case ScopeWorker, ScopeCommunity:
+	case ScopeGrid:
+		c, g, ok := strings.Cut(id, "/")
+		if !ok || c == "" || g == "" {
+			return Scope{}, Errorf(EInvalid, "scope %q: a grid is grid:<community>/<grid>", s)
+		}
+	default:
+		return Scope{}, Errorf(EInvalid, "scope %q: unknown kind %q", s, kind)
+	}
+	return Scope{Kind: ScopeKind(kind), ID: id}, nil
+}
+
+// String is the inverse of ParseScope.
+func (s Scope) String() string {
+	if s.Kind == ScopeAll {
+		return "all"
+	}
+	return string(s.Kind) + ":" + s.ID
+}
+
+// Scopes returns the four scopes a report of this worker counts in.
+func Scopes(worker, community, grid string) []Scope {
+	return []Scope{
+		{ScopeWorker, worker},
+		{ScopeGrid, community + "/" + grid},
+		{ScopeCommunity, community},
+		{Kind: ScopeAll},
+	}
+}
+
+// Contains reports whether a report falls in the scope.
+func (s Scope) Contains(r *Report) bool {
+	switch s.Kind {
+	case ScopeWorker:
+		return r.Worker == s.ID
+	case ScopeGrid:
+		return r.Community+"/"+r.Grid == s.ID
+	case ScopeCommunity:
+		return r.Community == s.ID
+	case ScopeAll:
+		return true
+	}
+	return false
+}
+
+// Periods returns the day, month and year a "2006-01-02" day counts in.
+func Periods(day string) []string {
+	return []string{day, day[:7], day[:4]}
+}
+
+// ParsePeriod checks a period: "YYYY", "YYYY-MM" or "YYYY-MM-DD".
+func ParsePeriod(p string) (string, error) {
+	layouts := map[int]string{4: "2006", 7: "2006-01", 10: "2006-01-02"}
+	layout, ok := layouts[len(p)]
+	if ok {
+		if _, err := time.Parse(layout, p); err == nil {
+			return p, nil
+		}
+	}
+	return "", Errorf(EInvalid, "period %q: want YYYY, YYYY-MM or YYYY-MM-DD", p)
+}
+
+// Inbound is one message or event from a user, as the conversation sees it.
+type Inbound struct {
+	MsgKey   string    // dedupe key: MsgId, or user+CreateTime+Event for events
+	OpenID   string    // sender
+	Type     string    // text, voice, location, image, event, or anything else WeChat sends
+	Text     string    // text content, or the voice's Recognition
+	Event    string    // for Type "event": subscribe, unsubscribe, CLICK, LOCATION, ...
+	EventKey string    // menu key for CLICK
+	At       time.Time // CreateTime
+	Location *Location // location messages and LOCATION events
+	PicURL   string    // image messages
+	MediaID  string    // image and voice messages
+}
+
+// Reply is what the user sees back. An empty Text means no reply.
+type Reply struct {
+	Text string
+}
+
+// Store is what the conversation needs of storage. One method is one
+// transaction. Errors carry a Code (see Error): ENotFound when a record
+// does not exist, and so on.
+type Store interface {
+	Worker(ctx context.Context, openID string) (Worker, error)
+	PutWorker(ctx context.Context, w Worker) error
+	Workers(ctx context.Context) ([]Worker, error)
+
+	CreateInvite(ctx context.Context, inv Invite) error
+	// RedeemInvite binds openID with the invite's community, grid and role
+	// and marks the code used, in one transaction. ENotFound for an unknown
+	// code, EExpired for an expired one, EConflict for a used one.
+	RedeemInvite(ctx context.Context, code, openID, name string, now time.Time) (Worker, error)
+
+	// SaveReport assigns r.ID and writes the report, its tallies, indexes,
+	// follow-up effect and dedupe mark (r.MsgKey) in one transaction.
+	// If a report with the same MsgKey exists, nothing is written and that
+	// report is returned with dup true.
+	SaveReport(ctx context.Context, r Report) (saved Report, dup bool, err error)
+	Report(ctx context.Context, id uint64) (Report, error)
+	// LastReport is the worker's newest report that is not void, created at
+	// or after since. ENotFound when there is none.
+	LastReport(ctx context.Context, worker string, since time.Time) (Report, error)
+	// VoidReport marks a report void and takes its metrics out of the tallies.
+	VoidReport(ctx context.Context, id uint64, at time.Time) (Report, error)
+	// Tally returns the totals of a scope for a period ("2026", "2026-11",
+	// "2026-11-05"), without voided reports. Metrics with no data are absent.
+	Tally(ctx context.Context, scope Scope, period string) (Counts, error)
+}
+
+// KV is a small expiring key-value store: conversation sessions and the
+// access token live in it (Redis, or bbolt when no Redis is configured).
+type KV interface {
+	// Get returns ENotFound when the key is absent or expired.
+	Get(ctx context.Context, key string) ([]byte, error)
+	// Set stores val; ttl 0 means no expiry.
+	Set(ctx context.Context, key string, val []byte, ttl time.Duration) error
+	Delete(ctx context.Context, key string) error
+}
+
+// Error codes.
+const (
+	EInvalid      = "invalid"
+	ENotFound     = "not_found"
+	EConflict     = "conflict"
+	EExpired      = "expired"
+	EUnauthorized = "unauthorized"
+	EInternal     = "internal"
+)
+
+// Error is gridbot's one error type: a code the edges map to HTTP statuses
+// and replies, and a message for logs and API clients (never for chat users).
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Errorf returns an *Error with the code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of err's *Error, EInternal for any other error
+// and "" for nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EInternal
+}
