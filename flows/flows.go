@@ -286,6 +286,24 @@ type Store interface {
 	// Tally returns the totals of a scope for a period ("2026", "2026-11",
 	// "2026-11-05"), without voided reports. Metrics with no data are absent.
 	Tally(ctx context.Context, scope Scope, period string) (Counts, error)
+	// Reports calls fn for each report of the scope whose Day falls in the
+	// period, in day order, skipping void ones unless includeVoid.
+	Reports(ctx context.Context, scope Scope, period string, includeVoid bool, fn func(Report) error) error
+
+	// DueFollowUps returns the open follow-ups of a scope due on or before
+	// until ("2006-01-02"), oldest first, at most limit (0: no limit). Its
+	// cost follows the number of items returned, not all follow-ups.
+	DueFollowUps(ctx context.Context, scope Scope, until string, limit int) ([]FollowUp, error)
+	// FollowUps returns a scope's follow-ups: open ones, or closed ones when closed is true.
+	FollowUps(ctx context.Context, scope Scope, closed bool) ([]FollowUp, error)
+	FollowUp(ctx context.Context, id uint64) (FollowUp, error)
+	// OpenFollowUp opens a follow-up by hand (a roster import), closing any
+	// open one with the same Key. It assigns f.ID.
+	OpenFollowUp(ctx context.Context, f FollowUp) (FollowUp, error)
+	// MoveFollowUp hands an open follow-up to another worker.
+	MoveFollowUp(ctx context.Context, id uint64, worker string) (FollowUp, error)
+	// CloseFollowUp closes an open follow-up by hand with a reason.
+	CloseFollowUp(ctx context.Context, id uint64, reason string, at time.Time) (FollowUp, error)
 }
 
 // KV is a small expiring key-value store: conversation sessions and the
