@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"gridbot/bot"
+	"gridbot/flows"
+	"gridbot/storage"
+)
+
+// Main is the running bot: Run opens every component from Config and
+// starts serving; Close shuts it down in reverse order.
+type Main struct {
+	Config     Config
+	ConfigPath string // "" when running on the embedded defaults
+	Log        *slog.Logger
+
+	DB      *storage.DB
+	Redis   *redis.Client // nil when no Redis is configured
+	Engine  *flows.Engine
+	Server  *bot.Server
+	Outbox  *bot.Outbox // local mode only
+	Pusher  bot.Pusher
+	Webhook *bot.Webhook
+
+	cancel context.CancelFunc
+	bg     chan struct{}
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "TOML config `file` (see config.example.toml); none: embedded defaults")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: gridbot serve [-config FILE]
+
+Runs the bot: the WeChat callback on /wechat, the admin API on /api/v1,
+/healthz, and the daily reminder digest. Without a config file it runs on
+embedded defaults (bbolt ./gridbot.db, no Redis, local mode: pushes go to a
+local outbox that "gridbot chat" shows). Environment variables
+GRIDBOT_<SECTION>_<KEY> override any key. SIGTERM or Ctrl-C drains requests
+in flight and closes the store cleanly.
+
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := ReadConfigFile(*configPath, environ())
+	if err != nil {
+		return err
+	}
+	m := &Main{Config: cfg, ConfigPath: *configPath, Log: newLogger(stderr, cfg.Log.Level)}
+	if err := m.Run(ctx); err != nil {
+		m.Close()
+		return err
+	}
+	<-ctx.Done()
+	m.Log.Info("shutting down")
+	return m.Close()
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// Run opens storage, sessions and the WeChat client, and starts serving.
+// It returns once the server listens (see URL).
+func (m *Main) Run(ctx context.Context) error {
+	cfg := &m.Config
+	if m.Log == nil {
+		m.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	bot.QuietSDKLogs(level)
+
+	db, err := storage.Open(cfg.Storage.Path, storage.Options{})
+	if err != nil {
+		return err
+	}
+	m.DB = db
+
+	kv := db.KV()
+	checks := map[string]func(context.Context) error{"storage": db.Ping}
+	if cfg.Redis.Addr != "" {
+		m.Redis = redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr, Password: cfg.Redis.Password, DB: cfg.Redis.DB})
+		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		err := m.Redis.Ping(pctx).Err()
+		cancel()
+		if err != nil {
+			return fmt.Errorf("redis at %s (redis.addr): %w", cfg.Redis.Addr, err)
+		}
+		kv = storage.NewRedisKV(m.Redis)
+		checks["redis"] = func(ctx context.Context) error { return m.Redis.Ping(ctx).Err() }
+	}
+	if m.ConfigPath == "" && cfg.Redis.Addr == "" {
+		m.Log.Info("no config file and no Redis: running on embedded defaults",
+			"storage", cfg.Storage.Path, "sessions", "embedded", "wechat", "local mode")
+	}
+
+	catalog := flows.DefaultCatalog()
+	if err := catalog.Merge(cfg.Flows); err != nil {
+		return fmt.Errorf("config: flows: %w", err)
+	}
+
+	if cfg.LocalMode() {
+		m.Outbox = &bot.Outbox{}
+		m.Pusher = m.Outbox
+		m.Log.Info("local mode: no wechat.app_id, pushes go to the local outbox")
+	} else {
+		out, err := bot.NewOutbound(bot.OutboundConfig{
+			AppID: cfg.WeChat.AppID, AppSecret: cfg.WeChat.AppSecret,
+			Token: cfg.WeChat.Token, EncodingAESKey: cfg.WeChat.EncodingAESKey,
+			APIBase: cfg.WeChat.APIBase, Cache: storage.NewTokenCache(kv), Log: m.Log,
+		})
+		if err != nil {
+			return err
+		}
+		m.Pusher = out
+	}
+
+	m.Engine = &flows.Engine{
+		Store: db, Sessions: kv, Catalog: catalog, Zone: cfg.Zone(),
+		SessionPrefix: cfg.Session.Prefix, SessionTTL: cfg.Session.TTL.Duration, Log: m.Log,
+	}
+	m.Webhook, err = bot.NewWebhook(bot.WebhookConfig{
+		Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID, EncodingAESKey: cfg.WeChat.EncodingAESKey,
+		MaxSkew: cfg.WeChat.TimestampWindow.Duration, ReplyWithin: cfg.WeChat.ReplyWithin.Duration,
+		Handler: m.Engine, Pusher: m.Pusher, Replies: kv, Log: m.Log,
+	})
+	if err != nil {
+		return err
+	}
+	m.Server = &bot.Server{
+		Addr:    cfg.HTTP.Addr,
+		Webhook: m.Webhook,
+		API:     &bot.API{Token: cfg.API.Token, Store: db, Log: m.Log},
+		Health:  &bot.Health{Checks: checks, Log: m.Log},
+		Outbox:  m.Outbox,
+		Log:     m.Log,
+	}
+	if err := m.Server.Open(); err != nil {
+		return err
+	}
+	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.cancel = cancel
+	m.bg = make(chan struct{})
+	go func() {
+		defer close(m.bg)
+		<-bctx.Done()
+	}()
+	m.Log.Info("gridbot serving", "url", m.Server.URL(), "webhook", m.Server.URL()+"/wechat",
+		"safe_mode", cfg.WeChat.EncodingAESKey != "")
+	return nil
+}
+
+// URL is the base URL the server listens on.
+func (m *Main) URL() string { return m.Server.URL() }
+
+// Close drains requests in flight, stops background work and closes
+// storage and Redis.
+func (m *Main) Close() error {
+	var errs []error
+	if m.Server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		errs = append(errs, m.Server.Shutdown(ctx))
+		cancel()
+	}
+	if m.cancel != nil {
+		m.cancel()
+		<-m.bg
+	}
+	if m.DB != nil {
+		errs = append(errs, m.DB.Close())
+	}
+	if m.Redis != nil {
+		errs = append(errs, m.Redis.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// isLoopback reports whether a request comes from this machine.
+func isLoopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
