@@ -1,0 +1,229 @@
+// Package zh normalises Chinese free-text input typed by grid workers on a
+// phone (or dictated by voice): full-width characters, Chinese numerals,
+// counts with units, household addresses, dates, periods, blood pressure
+// and glucose readings.
+//
+// It is pure: no I/O, and it imports only the standard library. It must not
+// import flows, storage, bot or cmd.
+package zh
+
+import (
+	"errors"
+	"strings"
+	"unicode/utf8"
+)
+
+// Sentinel errors returned by the parsers; compare with errors.Is.
+var (
+	// ErrNotNumber means the answer is not a number.
+	ErrNotNumber = errors.New("zh: not a number")
+	// ErrNegative means the number is negative ("-5", "负五").
+	ErrNegative = errors.New("zh: negative number")
+	// ErrNotBP means the text is not a blood pressure of the shape 150/95.
+	ErrNotBP = errors.New("zh: not a blood pressure")
+	// ErrBPRange means the blood pressure is implausible: systolic outside
+	// 50–300, diastolic outside 30–200, or systolic not above diastolic.
+	ErrBPRange = errors.New("zh: blood pressure out of range")
+	// ErrGlucoseRange means the glucose value is outside 1–35 mmol/L.
+	ErrGlucoseRange = errors.New("zh: glucose out of range")
+	// ErrNotDate means the text is not a recognised date.
+	ErrNotDate = errors.New("zh: not a date")
+	// ErrFutureDate means the date is after today.
+	ErrFutureDate = errors.New("zh: date in the future")
+	// ErrTooOld means the date is more than 366 days before today.
+	ErrTooOld = errors.New("zh: date too old")
+)
+
+// Fold maps full-width ASCII (３５, ／, ，, ：, （）, －) to half-width,
+// converts the ideographic space (and tabs, newlines, no-break and
+// zero-width spaces pasted from chats) to a space, trims, and collapses runs
+// of spaces into one. It is idempotent.
+func Fold(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for _, r := range s {
+		r = foldRune(r)
+		if r == ' ' {
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// foldRune is Fold for one rune.
+func foldRune(r rune) rune {
+	switch {
+	case r >= 0xFF01 && r <= 0xFF5E:
+		return r - 0xFEE0
+	case r == 0x3000 || r == '\t' || r == '\n' || r == '\r' || r == '\v' || r == '\f' || r == 0xA0,
+		r >= 0x2000 && r <= 0x200B, r == 0x202F, r == 0x205F, r == 0xFEFF:
+		return ' ' // ideographic, no-break, thin and zero-width spaces
+	}
+	return r
+}
+
+// Has reports whether s contains any of words (empty words never match).
+func Has(s string, words ...string) bool {
+	for _, w := range words {
+		if w != "" && strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// text is an input normalised rune for rune (full-width to half-width,
+// dashes to '-', every kind of space to ' '), with the byte offset in the
+// original string of each normalised byte, so that matches found in the
+// normalised text can be reported as offsets into what the caller passed.
+type text struct {
+	src string // the original
+	s   string
+	off []int // len(s)+1 entries; off[len(s)] == len(original)
+}
+
+func newText(orig string) text {
+	var b strings.Builder
+	b.Grow(len(orig))
+	off := make([]int, 0, len(orig)+1)
+	for i, r := range orig {
+		r = normRune(r)
+		n := utf8.RuneLen(r)
+		if n < 0 {
+			r, n = utf8.RuneError, 3
+		}
+		b.WriteRune(r)
+		for k := 0; k < n; k++ {
+			off = append(off, i)
+		}
+	}
+	off = append(off, len(orig))
+	return text{src: orig, s: b.String(), off: off}
+}
+
+// normRune folds a rune for scanning: foldRune plus dashes and the
+// full-width full stop.
+func normRune(r rune) rune {
+	switch r {
+	case 0x2010, 0x2011, 0x2012, 0x2013, 0x2014, 0x2015, 0x2212, 0xFE58, 0xFE63, 0x2500:
+		return '-'
+	case 0xFF61: // halfwidth ideographic full stop, rarely typed
+		return '。'
+	}
+	return foldRune(r)
+}
+
+// --- small scanning helpers over a normalised string ---
+
+// runeAt returns the rune at byte i and its size; 0, 0 at the end.
+func runeAt(t string, i int) (rune, int) {
+	if i < 0 || i >= len(t) {
+		return 0, 0
+	}
+	return utf8.DecodeRuneInString(t[i:])
+}
+
+// runeBefore returns the rune ending at byte i; 0 at the start.
+func runeBefore(t string, i int) rune {
+	if i <= 0 || i > len(t) {
+		return 0
+	}
+	r, _ := utf8.DecodeLastRuneInString(t[:i])
+	return r
+}
+
+// prefixAt reports whether t has p at byte i.
+func prefixAt(t string, i int, p string) bool {
+	return i >= 0 && i <= len(t) && strings.HasPrefix(t[i:], p)
+}
+
+// matchAt returns the first of words (list them longest first) found at
+// byte i, and the index just past it.
+func matchAt(t string, i int, words []string) (string, int, bool) {
+	for _, w := range words {
+		if prefixAt(t, i, w) {
+			return w, i + len(w), true
+		}
+	}
+	return "", i, false
+}
+
+// matchBefore returns the first of words (longest first) that ends at byte i.
+func matchBefore(t string, i int, words []string) (string, int, bool) {
+	for _, w := range words {
+		if i >= len(w) && t[i-len(w):i] == w {
+			return w, i - len(w), true
+		}
+	}
+	return "", i, false
+}
+
+// skipSpaces returns the index of the first non-space byte at or after i.
+func skipSpaces(t string, i int) int {
+	for i < len(t) && t[i] == ' ' {
+		i++
+	}
+	return i
+}
+
+// spacesBefore returns the index where a run of spaces ending at i starts.
+func spacesBefore(t string, i int) int {
+	for i > 0 && t[i-1] == ' ' {
+		i--
+	}
+	return i
+}
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
+
+func isLetter(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' }
+
+// digitsEnd returns the end of the run of ASCII digits starting at i.
+func digitsEnd(t string, i int) int {
+	for i < len(t) && isDigit(t[i]) {
+		i++
+	}
+	return i
+}
+
+// trimAnswer returns the bounds of t without surrounding spaces and
+// punctuation that voice input and fast typing add.
+func trimAnswer(t string) (int, int) {
+	const cut = " 。.!！?？~,，、;；:：\"'“”‘’"
+	i, e := 0, len(t)
+	for i < e {
+		r, n := utf8.DecodeRuneInString(t[i:])
+		if !strings.ContainsRune(cut, r) || r == '.' && i+1 < e && isDigit(t[i+1]) {
+			break
+		}
+		i += n
+	}
+	for e > i {
+		r, n := utf8.DecodeLastRuneInString(t[i:e])
+		if !strings.ContainsRune(cut, r) {
+			break
+		}
+		e -= n
+	}
+	return i, e
+}
+
+// span is a half-open byte range in a normalised string.
+type span struct{ start, end int }
+
+// inSpans returns the end of the span containing i, or -1.
+func inSpans(spans []span, i int) int {
+	for _, s := range spans {
+		if i >= s.start && i < s.end {
+			return s.end
+		}
+	}
+	return -1
+}

@@ -1,0 +1,83 @@
+package zh
+
+import (
+	"testing"
+	"time"
+)
+
+// shanghai is the zone the tests' fixed clocks are in.
+var shanghai = func() *time.Location {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		return time.FixedZone("CST", 8*3600)
+	}
+	return loc
+}()
+
+// Fixed clocks: a Saturday late in November, a Sunday just after New Year,
+// and the day after a leap day.
+var (
+	nowNov  = time.Date(2026, 11, 28, 10, 30, 0, 0, shanghai)
+	nowJan  = time.Date(2027, 1, 3, 8, 0, 0, 0, shanghai)
+	nowLeap = time.Date(2028, 3, 1, 23, 59, 0, 0, shanghai)
+)
+
+var foldCases = []struct{ in, want string }{
+	{"３５", "35"},
+	{"１５０／９５", "150/95"},
+	{"你好，世界：（测试）", "你好,世界:(测试)"},
+	{"　３５　人　", "35 人"},
+	{"a   b", "a b"},
+	{"", ""},
+	{"－５", "-5"},
+	{"\t 走访 \n 3户 ", "走访 3户"},
+	{"ＡＢＣ＃１", "ABC#1"},
+	{"3—2—201", "3—2—201"},
+	{"血压：１５０／９５ｍｍＨｇ", "血压:150/95mmHg"},
+	{"　", ""},
+	{"3\u200b5人\ufeff", "3 5人"},
+}
+
+func TestFold(t *testing.T) {
+	for _, c := range foldCases {
+		got := Fold(c.in)
+		if got != c.want {
+			t.Errorf("Fold(%q) = %q, want %q", c.in, got, c.want)
+		}
+		if again := Fold(got); again != got {
+			t.Errorf("Fold not idempotent on %q: %q then %q", c.in, got, again)
+		}
+	}
+}
+
+var hasCases = []struct {
+	s     string
+	words []string
+	want  bool
+}{
+	{"今天走访3户", []string{"走访"}, true},
+	{"今天走访3户", []string{"昨天", "前天"}, false},
+	{"本月统计", []string{"上月", "本月"}, true},
+	{"任何文字", nil, false},
+	{"任何文字", []string{""}, false},
+}
+
+func TestHas(t *testing.T) {
+	for _, c := range hasCases {
+		if got := Has(c.s, c.words...); got != c.want {
+			t.Errorf("Has(%q, %q) = %v, want %v", c.s, c.words, got, c.want)
+		}
+	}
+}
+
+// TestTableSize keeps the suite at the size the issue asks for: at least
+// 150 real-looking inputs across the functions.
+func TestTableSize(t *testing.T) {
+	n := len(foldCases) + len(hasCases) + len(numberCases) + len(numbersCases) +
+		len(bpCases) + len(findBPCases) + len(glucoseCases) + len(householdCases) +
+		len(findHouseholdCases) + len(dateCases) + len(findDateCases) + len(periodCases)
+	t.Logf("%d table cases", n)
+	if n < 150 {
+		t.Errorf("only %d table cases, want at least 150", n)
+	}
+}
