@@ -1,18 +1,445 @@
 package flows
 
 import (
+	"context"
 	"log/slog"
+	"regexp"
+	"strings"
 	"time"
+
+	"gridbot/flows/zh"
 )
 
 // Engine is the conversation: it turns an Inbound into a Reply, reading and
 // writing through Store and keeping each user's unfinished form in Sessions.
+//
+// An Engine holds no per-user state of its own: a form lives in Sessions
+// (JSON under SessionPrefix+openid: flow key, field being asked, answers),
+// so it survives a restart. The caller must hand it one user's messages one
+// at a time (package bot does); different users may be handled concurrently.
 type Engine struct {
 	Store         Store
 	Sessions      KV
-	Catalog       *Catalog       // report flows, kinds and counters
-	Zone          *time.Location // dates and periods are local to it
+	Catalog       *Catalog       // report flows, kinds and counters; nil: DefaultCatalog()
+	Zone          *time.Location // dates and periods are local to it; nil: time.Local
 	SessionPrefix string         // key prefix in Sessions, e.g. "gridbot:session:"
-	SessionTTL    time.Duration  // idle time after which an unfinished form is dropped
-	Log           *slog.Logger
+	SessionTTL    time.Duration  // idle time after which an unfinished form is dropped; 0: 30 minutes
+	Log           *slog.Logger   // nil: slog.Default()
+
+	// Now is the clock for session idle times, report creation times and
+	// the 24 hours of 撤销; nil: time.Now. A report's day comes from the
+	// message (its text, else Inbound.At).
+	Now func() time.Time
+}
+
+// DefaultSessionTTL is the idle time after which an unfinished form is
+// dropped when Engine.SessionTTL is zero.
+const DefaultSessionTTL = 30 * time.Minute
+
+// MaxReplyBytes is the longest reply the engine returns: WeChat's passive
+// text reply limit. Longer texts are cut at a line or character boundary.
+const MaxReplyBytes = 2048
+
+// Replies used in more than one place.
+const (
+	msgSorry     = "抱歉，系统出了点问题，请稍后再试。"
+	msgNotHeard  = "没听清，请再说一遍或打字。"
+	msgHowToBind = "你还没有绑定。请向社区管理员要一个邀请码，然后发送\"绑定 邀请码\"（如：绑定 A1B2C3）。"
+	msgNoForm    = "当前没有进行中的记录。发送\"走访\"、\"巡查\"或\"宣传\"开始记录。"
+	msgAttach    = "位置和照片请在巡查时发送：先发\"巡查\"，再发位置或照片。"
+	msgTypes     = "暂时只能看懂文字、语音、位置和图片。发送\"帮助\"看看能做什么。"
+	msgNotUnder  = "没看懂。发送\"走访\"、\"巡查\"或\"宣传\"开始记录，发送\"帮助\"查看用法。"
+	msgQuestion  = "暂时回答不了这个问题。可以发送\"本月统计\"、\"上月统计\"、\"今年统计\"或\"待办\"。"
+	msgBusyForm  = "请先完成或取消当前的记录（回复\"取消\"）。"
+)
+
+// Handle answers one message or event. Events that need no answer (and
+// messages WeChat forbids answering) get an empty Reply.
+//
+// Errors the user caused are answered in Chinese and are not errors here.
+// On a system error (storage, sessions) Handle logs it with context and
+// returns a Reply with a short apology together with the error; nothing
+// was saved by that message, so the caller may retry it.
+func (e *Engine) Handle(ctx context.Context, in Inbound) (Reply, error) {
+	w, err := e.Store.Worker(ctx, in.OpenID)
+	bound := err == nil
+	if err != nil && ErrorCode(err) != ENotFound {
+		return e.fail(in.OpenID, "read worker", err)
+	}
+	if in.Type == "event" {
+		return e.event(ctx, in, w, bound)
+	}
+	if !bound {
+		return e.unbound(ctx, in)
+	}
+	if w.Unsubscribed {
+		w.Unsubscribed = false
+		if err := e.Store.PutWorker(ctx, w); err != nil {
+			return e.fail(in.OpenID, "resubscribe worker", err)
+		}
+	}
+	text, err := e.converse(ctx, in, w, func(c *conv) (string, error) { return e.message(c, in) })
+	if err != nil {
+		return e.fail(in.OpenID, "handle message", err)
+	}
+	return Reply{Text: e.withNotice(ctx, w, text)}, nil
+}
+
+// withNotice puts the worker's pending notice (undelivered reminders)
+// before a non-empty reply. It is fetched only when there is a reply to
+// carry it, since pendingNotice hands it out once.
+func (e *Engine) withNotice(ctx context.Context, w Worker, text string) string {
+	if text == "" {
+		return ""
+	}
+	notice, err := e.pendingNotice(ctx, w)
+	if err != nil {
+		e.log().Error("flows: pending notice", "openid", w.OpenID, "err", err)
+	}
+	if notice != "" {
+		text = notice + "\n\n" + text
+	}
+	return cutText(text, MaxReplyBytes)
+}
+
+func (e *Engine) fail(openID, op string, err error) (Reply, error) {
+	e.log().Error("flows: "+op, "openid", openID, "err", err)
+	return Reply{Text: msgSorry}, err
+}
+
+// event answers WeChat events.
+func (e *Engine) event(ctx context.Context, in Inbound, w Worker, bound bool) (Reply, error) {
+	switch in.Event {
+	case "subscribe":
+		if !bound {
+			return Reply{Text: "欢迎关注！这里可以记录入户走访、巡查和宣传活动，随时查看统计。\n" + msgHowToBind}, nil
+		}
+		if w.Unsubscribed {
+			w.Unsubscribed = false
+			if err := e.Store.PutWorker(ctx, w); err != nil {
+				return e.fail(in.OpenID, "resubscribe worker", err)
+			}
+		}
+		return Reply{Text: e.withNotice(ctx, w, "欢迎回来！\n"+e.menuText())}, nil
+	case "unsubscribe":
+		if bound && !w.Unsubscribed {
+			w.Unsubscribed = true
+			if err := e.Store.PutWorker(ctx, w); err != nil {
+				return e.fail(in.OpenID, "unsubscribe worker", err)
+			}
+		}
+		return Reply{}, nil
+	case "CLICK":
+		if !bound {
+			return Reply{Text: msgHowToBind}, nil
+		}
+		if w.Unsubscribed {
+			w.Unsubscribed = false
+			if err := e.Store.PutWorker(ctx, w); err != nil {
+				return e.fail(in.OpenID, "resubscribe worker", err)
+			}
+		}
+		text, err := e.converse(ctx, in, w, func(c *conv) (string, error) { return e.click(c, in.EventKey) })
+		if err != nil {
+			return e.fail(in.OpenID, "menu click", err)
+		}
+		return Reply{Text: e.withNotice(ctx, w, text)}, nil
+	default:
+		// LOCATION may not be answered; TEMPLATESENDJOBFINISH is recorded
+		// by the bot; VIEW, SCAN and unknown events need no answer.
+		return Reply{}, nil
+	}
+}
+
+var bindRe = regexp.MustCompile(`^绑定[\s:：]*([0-9A-Za-z_-]*)$`)
+
+// unbound answers a user who is not bound: only 绑定 <code> works.
+func (e *Engine) unbound(ctx context.Context, in Inbound) (Reply, error) {
+	if in.Type == "text" || in.Type == "voice" {
+		if m := bindRe.FindStringSubmatch(normalize(in.Text)); m != nil {
+			text, err := e.bind(ctx, in.OpenID, m[1])
+			if err != nil {
+				return e.fail(in.OpenID, "redeem invite", err)
+			}
+			return Reply{Text: text}, nil
+		}
+	}
+	return Reply{Text: msgHowToBind}, nil
+}
+
+// bind redeems an invite code. A bound worker may redeem a new code (moved
+// to another grid).
+func (e *Engine) bind(ctx context.Context, openID, code string) (string, error) {
+	if code == "" {
+		return "请在\"绑定\"后面写上邀请码，如：绑定 A1B2C3。", nil
+	}
+	w, err := e.Store.RedeemInvite(ctx, code, openID, "", e.now())
+	if up := strings.ToUpper(code); ErrorCode(err) == ENotFound && up != code {
+		// Codes are issued in capitals; phones often type lower case.
+		w, err = e.Store.RedeemInvite(ctx, up, openID, "", e.now())
+	}
+	switch ErrorCode(err) {
+	case "":
+	case ENotFound:
+		return "邀请码 " + code + " 不存在，请核对后重新发送\"绑定 邀请码\"。", nil
+	case EExpired:
+		return "邀请码 " + code + " 已过期，请联系社区管理员重新生成。", nil
+	case EConflict:
+		return "邀请码 " + code + " 已被使用，请联系社区管理员重新生成。", nil
+	case EInvalid:
+		return "邀请码不对，请核对后重新发送\"绑定 邀请码\"。", nil
+	default:
+		return "", err
+	}
+	return "✅ 绑定成功：" + w.Community + "，网格 " + w.Grid + "（" + roleName(w.Role) + "）。\n" +
+		"现在可以发送\"走访\"、\"巡查\"或\"宣传\"开始记录，发送\"帮助\"查看更多用法。", nil
+}
+
+func roleName(r Role) string {
+	switch r {
+	case RoleSupervisor:
+		return "负责人"
+	case RoleAdmin:
+		return "管理员"
+	}
+	return "网格员"
+}
+
+// message handles a bound worker's message (not an event).
+func (e *Engine) message(c *conv, in Inbound) (string, error) {
+	switch in.Type {
+	case "text":
+		return e.text(c, in.Text)
+	case "voice":
+		if strings.TrimSpace(strings.Trim(in.Text, "。.，, ")) == "" {
+			return e.withStep(c, msgNotHeard), nil
+		}
+		return e.text(c, in.Text)
+	case "location", "image":
+		return e.attach(c, in)
+	default:
+		return e.withStep(c, msgTypes), nil
+	}
+}
+
+// attach adds a location or photo to an open form of a flow that takes
+// them, or says where they belong.
+func (e *Engine) attach(c *conv, in Inbound) (string, error) {
+	f := c.flow()
+	if f == nil || c.s.Step == stepUndo {
+		return msgAttach, nil
+	}
+	if !f.Attachments {
+		return e.withStep(c, "位置和照片只能附在巡查记录里。"), nil
+	}
+	var note string
+	if in.Type == "location" {
+		if in.Location == nil {
+			return e.withStep(c, "没收到位置，请重新发送。"), nil
+		}
+		loc := *in.Location
+		c.s.Location = &loc
+		note = "📍 已附上位置。"
+	} else {
+		img := in.PicURL
+		if img == "" {
+			img = in.MediaID
+		}
+		if len(c.s.Images) >= maxImages {
+			return e.withStep(c, "照片最多附 9 张。"), nil
+		}
+		c.s.Images = append(c.s.Images, img)
+		note = "📷 已附上照片（共 " + itoa(len(c.s.Images)) + " 张）。"
+	}
+	return e.withStep(c, note), nil
+}
+
+const maxImages = 9
+
+// withStep appends the current step's question to text when a form is open.
+func (e *Engine) withStep(c *conv, text string) string {
+	if q := e.currentStep(c); q != "" {
+		return text + "\n" + q
+	}
+	return text
+}
+
+// text handles typed (or recognised) text.
+func (e *Engine) text(c *conv, raw string) (string, error) {
+	t := normalize(raw)
+	c.raw = raw
+	if m := bindRe.FindStringSubmatch(t); m != nil {
+		return e.bind(c.ctx, c.w.OpenID, m[1])
+	}
+	if c.s.Done != nil && c.msgKey != "" && c.s.Done.MsgKey == c.msgKey {
+		// The message that completed the last report, delivered again
+		// (a retry after a crash): the store dedupes, the reply repeats.
+		return e.save(c, *c.s.Done, c.s.DoneOneLine)
+	}
+	if c.s.Voided != 0 && c.msgKey != "" && c.s.VoidKey == c.msgKey {
+		reply, _, err := e.voidReport(c, c.s.Voided)
+		return reply, err
+	}
+	if c.s.Step == stepUndo {
+		if reply, ok, err := e.undoAnswer(c, t); ok || err != nil {
+			return reply, err
+		}
+	}
+	if c.flow() != nil {
+		return e.formInput(c, t)
+	}
+	return e.idle(c, t)
+}
+
+// idle handles text when no form is open.
+func (e *Engine) idle(c *conv, t string) (string, error) {
+	switch {
+	case isHelp(t):
+		return e.menuText(), nil
+	case isCancel(t):
+		return msgNoForm, nil
+	case isUndo(t):
+		return e.startUndo(c)
+	}
+	if reply, ok, err := e.question(c, t); ok || err != nil {
+		return reply, err
+	}
+	if looksLikeQuestion(t, false) {
+		return msgQuestion, nil
+	}
+	if f, word, at := e.catalog().FlowByWord(t); f != nil {
+		return e.startLine(c, f, t, word, at)
+	}
+	return msgNotUnder, nil
+}
+
+// question routes a question about totals or due follow-ups.
+func (e *Engine) question(c *conv, t string) (string, bool, error) {
+	if reply, ok, err := e.todoCommand(c.ctx, c.w, t, c.at); ok || err != nil {
+		return reply, ok, err
+	}
+	return e.statsCommand(c.ctx, c.w, t, c.at)
+}
+
+// click routes a menu click.
+func (e *Engine) click(c *conv, key string) (string, error) {
+	switch key {
+	case MenuStatsMonth:
+		return e.text(c, "本月统计")
+	case MenuStatsLastMonth:
+		return e.text(c, "上月统计")
+	case MenuStatsYear:
+		return e.text(c, "今年统计")
+	case MenuTodo:
+		return e.text(c, "待办")
+	}
+	if fk, ok := strings.CutPrefix(key, menuReportPrefix); ok {
+		if f := e.catalog().Flow(strings.ToLower(fk)); f != nil {
+			var dropped string
+			if old := c.flow(); old != nil {
+				dropped = "（未完成的" + old.Short + "记录已放弃。）\n"
+			}
+			c.s.reset()
+			c.s.Flow, c.s.Day = f.Key, c.day()
+			reply, err := e.advance(c)
+			return dropped + reply, err
+		}
+	}
+	return e.withStep(c, msgNotUnder), nil
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func (e *Engine) zone() *time.Location {
+	if e.Zone != nil {
+		return e.Zone
+	}
+	return time.Local
+}
+
+func (e *Engine) ttl() time.Duration {
+	if e.SessionTTL > 0 {
+		return e.SessionTTL
+	}
+	return DefaultSessionTTL
+}
+
+func (e *Engine) catalog() *Catalog {
+	if e.Catalog != nil {
+		return e.Catalog
+	}
+	defaultCatalogOnce.Do(func() { defaultCatalog = DefaultCatalog() })
+	return defaultCatalog
+}
+
+func (e *Engine) log() *slog.Logger {
+	if e.Log != nil {
+		return e.Log
+	}
+	return slog.Default()
+}
+
+// normalize folds full-width characters and spaces and trims the text and
+// its trailing punctuation (voice recognition ends sentences with 。).
+func normalize(s string) string {
+	s = strings.TrimSpace(zh.Fold(s))
+	s = strings.TrimRight(s, "。.!！~～ ")
+	return strings.TrimSpace(s)
+}
+
+func isHelp(t string) bool {
+	switch strings.ToLower(t) {
+	case "帮助", "菜单", "?", "？", "help", "怎么用", "用法":
+		return true
+	}
+	return false
+}
+
+func isCancel(t string) bool {
+	switch t {
+	case "取消", "不记了", "算了", "退出":
+		return true
+	}
+	return false
+}
+
+func isBack(t string) bool { return t == "返回" || t == "上一步" || t == "回退" }
+
+func isSkip(t string) bool { return t == "跳过" || t == "略过" || t == "不填" }
+
+func isUndo(t string) bool {
+	switch t {
+	case "撤销", "撤回", "删除上一条", "撤销上一条", "删除", "删掉上一条":
+		return true
+	}
+	return false
+}
+
+// commandWords are questions answered even in the middle of a form, at
+// any step (they are never a plausible answer).
+var commandWords = map[string]bool{
+	"统计": true, "本月统计": true, "上月统计": true, "今年统计": true, "本年统计": true,
+	"社区统计": true, "网格排名": true, "待办": true, "逾期": true, "提醒": true, "汇总": true,
+	"这个月多少": true, "本月": true, "上月": true, "今年": true,
+}
+
+// looksLikeQuestion reports whether t is a question about totals or due
+// items rather than an answer: one of commandWords, or, unless strictOnly
+// (a free-text step, where a note may say anything), a text with 统计,
+// 汇总, 多少… in it.
+func looksLikeQuestion(t string, strictOnly bool) bool {
+	if commandWords[t] {
+		return true
+	}
+	if strictOnly {
+		return false
+	}
+	return strings.Contains(t, "统计") || strings.Contains(t, "汇总") || strings.Contains(t, "排名") ||
+		strings.HasSuffix(t, "多少") || strings.Contains(t, "多少户") || strings.Contains(t, "多少次") ||
+		strings.HasPrefix(t, "待办") || strings.HasPrefix(t, "逾期")
 }

@@ -2,17 +2,373 @@ package flows
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
+
+	"gridbot/flows/zh"
+)
+
+// TodoAheadDays is how far ahead 待办 looks for items coming due.
+const TodoAheadDays = 7
+
+// todoListMax caps the items a 待办 reply numbers.
+const todoListMax = 20
+
+// todoListTTL is how long a 待办 list's numbers stay valid for "走访 <n>".
+const todoListTTL = 24 * time.Hour
+
+var (
+	todoWords    = map[string]bool{"待办": true, "待办事项": true, "我的待办": true, "提醒": true, "待随访": true, "随访提醒": true}
+	overdueWords = map[string]bool{"逾期": true, "逾期清单": true, "逾期随访": true, "社区逾期": true}
+	// todoPickRe is "走访 3": start item 3 of the last 待办 list.
+	todoPickRe = regexp.MustCompile(`^(走访|随访|入户|家访|巡查|复查)\s*(?:第)?(\d{1,3})(?:项|个)?$`)
+	// todoTargetRe is "走访 3-2-201": a verb and nothing but a target.
+	todoTargetRe = regexp.MustCompile(`^(走访|随访|入户|家访)\s*(\S+)$`)
 )
 
 // todoCommand answers 待办 (the sender's due follow-ups) and 逾期 (a
-// supervisor's community overdue list). ok is false when text is not one.
+// supervisor's community overdue list), and starts the visit for an item
+// of the list ("走访 2", or "走访 3-2-201" for a household with an open
+// follow-up). ok is false when text is not one.
 func (e *Engine) todoCommand(ctx context.Context, w Worker, text string, now time.Time) (reply string, ok bool, err error) {
+	t := normalize(text)
+	switch {
+	case todoWords[t]:
+		reply, err = e.todoList(ctx, w, now)
+		return reply, true, err
+	case overdueWords[t]:
+		reply, err = e.overdueList(ctx, w, now)
+		return reply, true, err
+	}
+	if m := todoPickRe.FindStringSubmatch(t); m != nil {
+		n, _ := strconv.Atoi(m[2])
+		reply, err = e.todoPick(ctx, w, n, now)
+		return reply, true, err
+	}
+	if m := todoTargetRe.FindStringSubmatch(t); m != nil {
+		if hh, ok := zh.Household(m[2]); ok {
+			return e.todoHousehold(ctx, w, hh, now)
+		}
+	}
 	return "", false, nil
+}
+
+// todoItems returns the worker's open follow-ups due by today+TodoAheadDays,
+// oldest first.
+func (e *Engine) todoItems(ctx context.Context, w Worker, today string) ([]FollowUp, error) {
+	return e.Store.DueFollowUps(ctx, Scope{ScopeWorker, w.OpenID}, AddDays(today, TodoAheadDays), 0)
+}
+
+// todoList answers 待办: overdue items first with days overdue, then those
+// due within TodoAheadDays, numbered; the numbers are kept for "走访 <n>".
+func (e *Engine) todoList(ctx context.Context, w Worker, now time.Time) (string, error) {
+	today := now.In(e.zone()).Format(time.DateOnly)
+	items, err := e.todoItems(ctx, w, today)
+	if err != nil {
+		return "", err
+	}
+	if len(items) == 0 {
+		return fmt.Sprintf("✅ 暂无待办：没有逾期或 %d 天内到期的随访。", TodoAheadDays), nil
+	}
+	total := len(items)
+	if len(items) > todoListMax {
+		items = items[:todoListMax]
+	}
+	if err := e.keepTodoList(ctx, w.OpenID, items); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "📋 你的待办（共 %d 项）\n", total)
+	section := ""
+	for i, f := range items {
+		days := DaysBetween(f.Due, today)
+		s := fmt.Sprintf("%d 天内到期：", TodoAheadDays)
+		if days > 0 {
+			s = "逾期："
+		}
+		if s != section {
+			b.WriteString(s + "\n")
+			section = s
+		}
+		var when string
+		switch {
+		case days > 0:
+			when = fmt.Sprintf("逾期 %d 天", days)
+		case days == 0:
+			when = "今天到期"
+		default:
+			when = fmt.Sprintf("%s，%d 天后", shortDate(f.Due), -days)
+		}
+		fmt.Fprintf(&b, "%d. %s %s（%s）\n", i+1, f.Target, e.FollowUpLabel(f), when)
+	}
+	if total > len(items) {
+		fmt.Fprintf(&b, "…另有 %d 项，先处理以上各项。\n", total-len(items))
+	}
+	fmt.Fprintf(&b, "回复\"%s 1\"开始记录第 1 项，完成上报即可销项。", e.verb(items[0]))
+	return b.String(), nil
+}
+
+// verb is the word that starts an item's flow ("走访", "巡查").
+func (e *Engine) verb(f FollowUp) string {
+	if fd := e.catalog().Flow(f.Flow); fd != nil && len(fd.Words) > 0 {
+		return fd.Words[0]
+	}
+	return "走访"
+}
+
+// FollowUpLabel names a follow-up's work: the kind's name ("慢病随访"),
+// "<flow>复查" for a re-check ("巡查复查"), or the flow's short name.
+func (e *Engine) FollowUpLabel(f FollowUp) string { return e.catalog().FollowUpLabel(f) }
+
+// FollowUpLabel names a follow-up's work: the kind's name ("慢病随访"),
+// "<flow>复查" for a re-check ("巡查复查"), or the flow's short name.
+func (c *Catalog) FollowUpLabel(f FollowUp) string {
+	fd := c.Flow(f.Flow)
+	if fd == nil {
+		return "随访"
+	}
+	if fd.FollowUp == "recheck" {
+		return fd.Short + "复查"
+	}
+	if k := fd.Kind(f.Kind); k != nil {
+		return k.Name
+	}
+	return fd.Short
+}
+
+// FollowUpDays returns the interval of a kind of the visit flow (0: none).
+func (c *Catalog) FollowUpDays(flow, kind string) int {
+	if fd := c.Flow(flow); fd != nil {
+		if k := fd.Kind(kind); k != nil {
+			return k.FollowUpDays
+		}
+	}
+	return 0
+}
+
+// todoKey is where the last 待办 list's follow-up ids are kept in Sessions.
+func (e *Engine) todoKey(openID string) string { return e.SessionPrefix + "todo:" + openID }
+
+func (e *Engine) keepTodoList(ctx context.Context, openID string, items []FollowUp) error {
+	ids := make([]uint64, len(items))
+	for i, f := range items {
+		ids[i] = f.ID
+	}
+	b, err := json.Marshal(ids)
+	if err != nil {
+		return err
+	}
+	return e.Sessions.Set(ctx, e.todoKey(openID), b, todoListTTL)
+}
+
+// todoPick starts the visit (or re-check) for item n of the last 待办
+// list; without a kept list, of the list as it is now.
+func (e *Engine) todoPick(ctx context.Context, w Worker, n int, now time.Time) (string, error) {
+	var ids []uint64
+	b, err := e.Sessions.Get(ctx, e.todoKey(w.OpenID))
+	switch {
+	case err == nil:
+		if json.Unmarshal(b, &ids) != nil {
+			ids = nil
+		}
+	case ErrorCode(err) != ENotFound:
+		return "", err
+	}
+	if ids == nil {
+		items, err := e.todoItems(ctx, w, now.In(e.zone()).Format(time.DateOnly))
+		if err != nil {
+			return "", err
+		}
+		for _, f := range items[:min(len(items), todoListMax)] {
+			ids = append(ids, f.ID)
+		}
+		if err := e.keepTodoList(ctx, w.OpenID, items[:min(len(items), todoListMax)]); err != nil {
+			return "", err
+		}
+	}
+	if len(ids) == 0 {
+		return "你现在没有待办。发送\"走访\"开始一条新的走访记录。", nil
+	}
+	if n < 1 || n > len(ids) {
+		return fmt.Sprintf("待办里没有第 %d 项（共 %d 项）。回复\"待办\"查看清单。", n, len(ids)), nil
+	}
+	f, err := e.Store.FollowUp(ctx, ids[n-1])
+	switch {
+	case ErrorCode(err) == ENotFound:
+		return "这一项已不在待办里。回复\"待办\"查看最新清单。", nil
+	case err != nil:
+		return "", err
+	}
+	if f.Closed {
+		return fmt.Sprintf("第 %d 项（%s %s）已经完成。回复\"待办\"查看最新清单。", n, f.Target, e.FollowUpLabel(f)), nil
+	}
+	if f.Worker != w.OpenID {
+		return "这一项已改派给其他网格员。回复\"待办\"查看最新清单。", nil
+	}
+	return e.beginFollowUp(ctx, w, f, now)
+}
+
+// todoHousehold starts the visit for "走访 3-2-201" with the kind filled
+// in, when the worker has exactly one open kind of follow-up for that
+// household; otherwise the text is left to the one-line report parser.
+func (e *Engine) todoHousehold(ctx context.Context, w Worker, hh string, now time.Time) (string, bool, error) {
+	open, err := e.Store.FollowUps(ctx, Scope{ScopeWorker, w.OpenID}, false)
+	if err != nil {
+		return "", true, err
+	}
+	var match []FollowUp
+	for _, f := range open {
+		if f.Target != hh || f.Kind == "" {
+			continue
+		}
+		if fd := e.catalog().Flow(f.Flow); fd == nil || fd.FollowUp != "kind" || fd.targetField() == nil || fd.targetField().Type != FieldHousehold {
+			continue
+		}
+		if !slices.ContainsFunc(match, func(m FollowUp) bool { return m.Flow == f.Flow && m.Kind == f.Kind }) {
+			match = append(match, f)
+		}
+	}
+	if len(match) != 1 {
+		return "", false, nil
+	}
+	reply, err := e.beginFollowUp(ctx, w, match[0], now)
+	return reply, true, err
+}
+
+// beginFollowUp starts the follow-up's flow with its target (and kind)
+// filled in.
+func (e *Engine) beginFollowUp(ctx context.Context, w Worker, f FollowUp, now time.Time) (string, error) {
+	fd := e.catalog().Flow(f.Flow)
+	if fd == nil {
+		return "这一项的上报类型已不存在，请联系管理员。", nil
+	}
+	prefill := map[string]string{}
+	if tf := fd.targetField(); tf != nil {
+		prefill[tf.Key] = f.Target
+	}
+	if f.Kind != "" && fd.field("kind") != nil && fd.Kind(f.Kind) != nil {
+		prefill["kind"] = f.Kind
+	}
+	var msgKey string
+	if c, ok := ctx.Value(convKey{}).(*conv); ok {
+		msgKey = c.msgKey
+	}
+	reply, err := e.Begin(ctx, w, f.Flow, prefill, msgKey, now)
+	if ErrorCode(err) == EInvalid {
+		// A stored target or kind the form no longer accepts (a changed
+		// catalog): let the worker fill the form by hand.
+		e.log().Warn("flows: follow-up cannot prefill its form", "followup", f.ID, "flow", f.Flow)
+		return "这一项无法自动填写，请发送\"" + e.verb(f) + "\"按提示记录。", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if fd.FollowUp == "recheck" {
+		reply = "复查「" + f.Target + "」：整改好了请在备注里写\"已整改\"；仍有问题请填几处，可写\"限期3天整改\"。\n" + reply
+	}
+	return reply, nil
+}
+
+// overdueList answers 逾期: for a supervisor or admin, the community's
+// overdue items grouped by grid and worker; a worker is pointed to 待办.
+func (e *Engine) overdueList(ctx context.Context, w Worker, now time.Time) (string, error) {
+	if w.Role != RoleSupervisor && w.Role != RoleAdmin {
+		own, err := e.todoList(ctx, w, now)
+		if err != nil {
+			return "", err
+		}
+		return "「逾期」汇总是给社区负责人看的，下面是你自己的待办：\n" + own, nil
+	}
+	today := now.In(e.zone()).Format(time.DateOnly)
+	items, err := e.Store.DueFollowUps(ctx, Scope{ScopeCommunity, w.Community}, AddDays(today, -1), 0)
+	if err != nil {
+		return "", err
+	}
+	if len(items) == 0 {
+		return "✅ " + w.Community + "目前没有逾期的随访。", nil
+	}
+	workers, err := e.Store.Workers(ctx)
+	if err != nil {
+		return "", err
+	}
+	names := make(map[string]string, len(workers))
+	for _, x := range workers {
+		names[x.OpenID] = x.Name
+	}
+	return OverdueText(w.Community, today, items, names, e.FollowUpLabel), nil
+}
+
+// overduePerWorker caps the items shown for one worker in 逾期.
+const overduePerWorker = 3
+
+// OverdueText renders a community's overdue follow-ups grouped by grid and
+// worker, oldest first within each, for 逾期. names maps openids to names.
+func OverdueText(community, today string, items []FollowUp, names map[string]string, label Labeler) string {
+	type group struct {
+		grid, worker string
+		items        []FollowUp
+	}
+	var groups []*group
+	idx := map[[2]string]*group{}
+	for _, f := range items {
+		k := [2]string{f.Grid, f.Worker}
+		g := idx[k]
+		if g == nil {
+			g = &group{grid: f.Grid, worker: f.Worker}
+			idx[k] = g
+			groups = append(groups, g)
+		}
+		g.items = append(g.items, f)
+	}
+	slices.SortStableFunc(groups, func(a, b *group) int {
+		if c := strings.Compare(a.grid, b.grid); c != 0 {
+			return c
+		}
+		return len(b.items) - len(a.items)
+	})
+	var b strings.Builder
+	fmt.Fprintf(&b, "⚠️ %s逾期随访 %d 项（截至%s）\n", community, len(items), shortDate(today))
+	grid := "\x00"
+	for _, g := range groups {
+		if g.grid != grid {
+			n := 0
+			for _, h := range groups {
+				if h.grid == g.grid {
+					n += len(h.items)
+				}
+			}
+			fmt.Fprintf(&b, "【%s】%d 项\n", gridLabel(g.grid), n)
+			grid = g.grid
+		}
+		who := names[g.worker]
+		if who == "" {
+			who = "未知网格员"
+		}
+		parts := make([]string, 0, overduePerWorker)
+		for _, f := range g.items[:min(len(g.items), overduePerWorker)] {
+			parts = append(parts, fmt.Sprintf("%s %s 逾期%d天", f.Target, label(f), DaysBetween(f.Due, today)))
+		}
+		more := ""
+		if len(g.items) > overduePerWorker {
+			more = fmt.Sprintf(" 等%d项", len(g.items))
+		}
+		fmt.Fprintf(&b, "· %s %d 项：%s%s\n", who, len(g.items), strings.Join(parts, "；"), more)
+	}
+	b.WriteString("可在管理后台改派或注销（迁出/死亡/拒绝）。")
+	return b.String()
 }
 
 // pendingNotice returns, once, a note about reminders that could not be
 // delivered, to put before the reply to the worker's next message.
 func (e *Engine) pendingNotice(ctx context.Context, w Worker) (string, error) {
-	return "", nil
+	ns, ok := e.Store.(NoticeStore)
+	if !ok {
+		return "", nil
+	}
+	return ns.TakeNotice(ctx, w.OpenID)
 }

@@ -1,0 +1,497 @@
+package flows
+
+import (
+	"errors"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"gridbot/flows/zh"
+)
+
+// lineResult is what one message says about a report.
+type lineResult struct {
+	answers map[string]string
+	day     string // "" when the text names no date
+	extras  extras
+	errs    []fieldErr // bad values, in the order found
+	dateErr string     // a date that cannot be used: the whole message is refused
+	bare    bool       // nothing but the flow's word (and maybe a date): a step-by-step form
+}
+
+type fieldErr struct{ key, msg string }
+
+// startLine starts a report from a message naming a flow: a bare word
+// ("走访") opens the step-by-step form; a message with more ("走访 3-2-201
+// 慢病 150/95") fills what it says and asks only for what is missing, and
+// is saved at once when nothing required is missing.
+func (e *Engine) startLine(c *conv, f *FlowDef, t, word string, at int) (string, error) {
+	res := e.parseLine(c, f, t)
+	if res.dateErr != "" {
+		return res.dateErr, nil
+	}
+	s := c.s
+	s.reset()
+	s.Flow = f.Key
+	s.Day = c.day()
+	if res.day != "" {
+		s.Day = res.day
+	}
+	s.Answers = res.answers
+	res.extras.apply(s)
+	if res.bare {
+		return e.advance(c)
+	}
+	s.Quick = true
+	var pre []string
+	parts := append(e.parts(f, s.Answers, true), e.extraParts(f, s, c.day())...)
+	if len(parts) > 0 && (len(res.errs) > 0 || nextField(f, s) != "") {
+		pre = append(pre, "已识别："+strings.Join(parts, "｜")+"。")
+	}
+	if len(res.errs) > 0 {
+		for _, fe := range res.errs {
+			s.Ask = append(s.Ask, fe.key)
+		}
+		first := f.field(res.errs[0].key)
+		s.Step = first.Key
+		pre = append(pre, res.errs[0].msg, e.ask(c, f, first))
+		return strings.Join(pre, "\n"), nil
+	}
+	reply, err := e.advance(c)
+	if err != nil {
+		return "", err
+	}
+	return strings.Join(append(pre, reply), "\n"), nil
+}
+
+// separators end a clause: a counter word and a number pair up only
+// within one clause.
+const separators = "，,。;；、!！?？\n"
+
+// fillers are words that carry nothing once the rest is understood.
+var fillers = []string{
+	"共计", "合计", "累计", "一共", "总共", "大约", "左右", "进行", "开展", "组织", "举办", "完成",
+	"发现", "其中", "今日", "了", "的", "共", "约", "在", "对", "给", "向", "和", "及", "与", "并",
+	"有", "名", "位", "个", "为", "次", "人", "份", "处", "户", "余", "多",
+}
+
+// parseLine reads a one-line report for flow f: extras (下次随访…, 限期…,
+// 已整改), the household, a blood pressure, a date, the kind, counted
+// numbers (by unit, else by the nearest counter word in the same clause)
+// and, from what is left, the target (first piece) and the note (the rest).
+// Each found span is blanked so it is not read twice.
+func (e *Engine) parseLine(c *conv, f *FlowDef, t string) lineResult {
+	res := lineResult{answers: map[string]string{}}
+	b := []byte(t)
+	blank := func(s, end int) {
+		for i := s; i < end && i < len(b); i++ {
+			b[i] = ' '
+		}
+	}
+	cur := func() string { return string(b) }
+
+	// Extras first: "下次随访12月5日" holds the flow word 随访 and a date.
+	x, locs, errMsg := findExtras(t, c.at.Format(dayLayout))
+	if errMsg != "" {
+		res.errs = append(res.errs, fieldErr{key: noteField(f), msg: errMsg})
+	}
+	res.extras = x
+	for _, l := range locs {
+		blank(l[0], l[1])
+	}
+	if fd := fieldOfType(f, FieldHousehold); fd != nil {
+		if hh, s, end, ok := zh.FindHousehold(cur()); ok {
+			res.answers[fd.Key] = hh
+			blank(s, end)
+		}
+	}
+	if fd := fieldOfType(f, FieldGlucose); fd != nil {
+		if m := glucoseRe.FindStringSubmatchIndex(cur()); m != nil {
+			if v, msg := e.parseAnswer(c, f, fd, t[m[2]:m[3]], ""); msg != "" {
+				res.errs = append(res.errs, fieldErr{fd.Key, msg})
+			} else {
+				res.answers[fd.Key] = v
+			}
+			blank(m[0], m[1])
+		}
+	}
+	// Counter words, then the kind (a kind word inside a counter word, as
+	// 宣传 in 宣传单, counts only when there is no other), then the flow's
+	// own words.
+	var cwords []keySpan
+	var cspans []span
+	for _, k := range f.Counters {
+		for _, w := range append([]string{k.Name}, k.Words...) {
+			for _, j := range indexAll(cur(), w) {
+				cwords = append(cwords, keySpan{k.Key, j, j + len(w)})
+				cspans = append(cspans, span{j, j + len(w)})
+			}
+		}
+	}
+	var triggers []span
+	for _, w := range f.Words {
+		for _, j := range indexAll(cur(), w) {
+			triggers = append(triggers, span{j, j + len(w)})
+		}
+	}
+	kindFromTrigger := false
+	if fd := f.field("kind"); fd != nil && len(f.Kinds) > 0 {
+		k, s, end := f.kindIn(cur(), cspans)
+		if k == nil { // only inside counter words: 发放宣传单 is publicity
+			k, s, end = f.kindIn(cur(), nil)
+		}
+		if k != nil {
+			res.answers[fd.Key] = k.Key
+			for _, tr := range triggers {
+				if s < tr.e && end > tr.s {
+					kindFromTrigger = true
+				}
+			}
+		}
+		for _, k := range f.Kinds {
+			for _, w := range append([]string{k.Name}, k.Words...) {
+				for _, j := range indexAll(cur(), w) {
+					blank(j, j+len(w))
+				}
+			}
+		}
+	}
+	// A blood pressure and a date, once kind words (高血压) are out of the way.
+	if _, _, s, end, ok := zh.FindBloodPressure(cur()); ok {
+		if fd := fieldOfType(f, FieldBP); fd != nil {
+			if v, msg := bpAnswer(t[s:end]); msg != "" {
+				res.errs = append(res.errs, fieldErr{fd.Key, msg})
+			} else {
+				res.answers[fd.Key] = v
+			}
+		}
+		blank(s, end)
+	}
+	if d, s, end, ok, err := zh.FindDate(cur(), c.at); err != nil && !errors.Is(err, zh.ErrNotDate) {
+		res.dateErr = dateError(err) + "请改正后重新发送。"
+		return res
+	} else if ok && !followedByUnit(t, end) {
+		res.day = d.In(c.at.Location()).Format(dayLayout)
+		blank(s, end)
+	}
+	for _, tr := range triggers {
+		blank(tr.s, tr.e)
+	}
+
+	// Numbers: by unit, else the nearest counter word in the same clause
+	// (before it first), else the flow's only counter when it has no unit.
+	for _, n := range zh.Numbers(cur()) {
+		k := f.CounterByUnit(n.Unit)
+		if k == nil {
+			k = nearestCounter(f, t, cwords, n.Start, n.End)
+		}
+		if k == nil && n.Unit == "" && len(f.Counters) == 1 {
+			k = &f.Counters[0]
+		}
+		if k == nil {
+			continue
+		}
+		blank(n.Start, n.End)
+		if sign := negativeBefore(t, n.Start); sign > 0 {
+			blank(n.Start-sign, n.Start)
+			res.errs = append(res.errs, fieldErr{k.Key, "数量不能是负数，请重新填写。"})
+			delete(res.answers, k.Key)
+			continue
+		}
+		prev, _ := strconv.ParseFloat(res.answers[k.Key], 64)
+		v := prev + n.Value
+		if n.Value < 0 {
+			v = n.Value
+		}
+		if msg := checkCount(k, v); msg != "" {
+			res.errs = append(res.errs, fieldErr{k.Key, msg})
+			delete(res.answers, k.Key)
+			continue
+		}
+		res.answers[k.Key] = strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	for _, w := range cwords {
+		blank(w.s, w.e)
+	}
+
+	// What is left: the target, then the note.
+	pieces := leftovers(cur())
+	if tf := f.targetField(); tf != nil && len(pieces) > 0 {
+		if _, done := res.answers[tf.Key]; !done && runeLen(pieces[0]) <= maxTargetRunes {
+			v := pieces[0]
+			if tf.Type == FieldHousehold {
+				if hh, ok := zh.Household(v); ok {
+					v = hh
+				}
+			}
+			res.answers[tf.Key] = v
+			pieces = pieces[1:]
+		}
+	}
+	if nf := noteField(f); nf != "" && len(pieces) > 0 {
+		note := strings.Join(pieces, "，")
+		if runeLen(note) > maxTextRunes {
+			note = string([]rune(note)[:maxTextRunes])
+		}
+		res.answers[nf] = note
+	}
+	onlyKind := len(res.answers) == 0 || len(res.answers) == 1 && kindFromTrigger && res.answers["kind"] != ""
+	res.bare = onlyKind && len(res.errs) == 0 && res.extras == (extras{})
+	return res
+}
+
+// keySpan is a counter word's byte span in a message.
+type keySpan struct {
+	key  string
+	s, e int
+}
+
+// nearestCounter is the counter named nearest before [s, e) in the same
+// clause of t, else nearest after it.
+func nearestCounter(f *FlowDef, t string, words []keySpan, s, e int) *CounterDef {
+	clauseStart := strings.LastIndexAny(t[:s], separators) + 1
+	clauseEnd := len(t)
+	if j := strings.IndexAny(t[e:], separators); j >= 0 {
+		clauseEnd = e + j
+	}
+	best, bestDist := "", -1
+	for _, w := range words {
+		if w.e <= s && w.s >= clauseStart {
+			if d := s - w.e; bestDist < 0 || d < bestDist {
+				best, bestDist = w.key, d
+			}
+		}
+	}
+	if best == "" {
+		for _, w := range words {
+			if w.s >= e && w.e <= clauseEnd {
+				if d := w.s - e; bestDist < 0 || d < bestDist {
+					best, bestDist = w.key, d
+				}
+			}
+		}
+	}
+	if best == "" {
+		return nil
+	}
+	return f.Counter(best)
+}
+
+// leftovers splits what is left of a message into pieces, dropping filler
+// words at their edges and pieces without a letter.
+func leftovers(s string) []string {
+	var out []string
+	for _, p := range strings.FieldsFunc(s, func(r rune) bool {
+		return r == ' ' || r == '\t' || strings.ContainsRune(separators+":：()（）\"“”'", r)
+	}) {
+		for changed := true; changed && p != ""; {
+			changed = false
+			for _, w := range fillers {
+				if q, ok := strings.CutPrefix(p, w); ok {
+					p, changed = q, true
+				}
+				if q, ok := strings.CutSuffix(p, w); ok {
+					p, changed = q, true
+				}
+			}
+		}
+		// A piece needs a letter (a Chinese character counts): a lone
+		// number no counter took ("走访了3户") is neither a place nor a note.
+		if strings.IndexFunc(p, unicode.IsLetter) >= 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// negativeBefore returns the length of a minus sign before the number at
+// byte i ("-20份", "负5"), which zh.Numbers leaves out; 0 when none. A dash
+// after a digit is a range or a household, not a sign.
+func negativeBefore(t string, i int) int {
+	if strings.HasSuffix(t[:i], "负") {
+		return len("负")
+	}
+	if i == 0 || t[i-1] != '-' || i >= 2 && t[i-2] >= '0' && t[i-2] <= '9' {
+		return 0
+	}
+	return 1
+}
+
+// followedByUnit reports whether a counted unit or digit follows byte i
+// ("2.5吨" is not February 5th).
+func followedByUnit(t string, i int) bool {
+	if i >= len(t) {
+		return false
+	}
+	rest := t[i:]
+	for _, u := range []string{"吨", "份", "人", "处", "次", "户", "米", "斤", "公斤", "个"} {
+		if strings.HasPrefix(rest, u) {
+			return true
+		}
+	}
+	return rest[0] >= '0' && rest[0] <= '9'
+}
+
+func dateError(err error) string {
+	switch {
+	case errors.Is(err, zh.ErrFutureDate):
+		return "日期还没到，不能提前记录。"
+	case errors.Is(err, zh.ErrTooOld):
+		return "只能补记一年以内的工作。"
+	}
+	return "没看懂日期，请写成 11月5日 或 2026-11-05。"
+}
+
+// fieldOfType is the flow's first field of a type, or nil.
+func fieldOfType(f *FlowDef, typ string) *FieldDef {
+	for i := range f.Fields {
+		if f.Fields[i].Type == typ {
+			return &f.Fields[i]
+		}
+	}
+	return nil
+}
+
+// noteField is the key of the flow's first free-text field, "" if none.
+func noteField(f *FlowDef) string {
+	if fd := fieldOfType(f, FieldText); fd != nil {
+		return fd.Key
+	}
+	return ""
+}
+
+var glucoseRe = regexp.MustCompile(`血糖\s*[:：]?\s*([0-9]+(?:\.[0-9]+)?)`)
+
+// extras are what a text says about follow-ups besides the fields.
+type extras struct {
+	nextDue   string // "下次随访12月5日" → "2026-12-05"
+	deadline  int    // "限期3天整改" → 3
+	rectified bool   // "已整改"
+}
+
+func (x extras) apply(s *session) {
+	if x.nextDue != "" {
+		s.NextDue = x.nextDue
+	}
+	if x.deadline > 0 {
+		s.Deadline = x.deadline
+	}
+	if x.rectified {
+		s.Rectified = true
+	}
+}
+
+const cnDigits = "0-9一二三四五六七八九十〇零两"
+
+var (
+	nextDueRe = regexp.MustCompile(`下次(?:随访|走访|访视|复查|上门)?(?:时间|日期)?(?:为|在|是|定于|定在)?[:：]?\s*` +
+		`(?:(\d{4})[-/.年]([` + cnDigits + `]{1,3})[-/.月]([` + cnDigits + `]{1,3})[日号]?` +
+		`|([` + cnDigits + `]{1,3})(?:月|[./-])([` + cnDigits + `]{1,3})[日号]?` +
+		`|([` + cnDigits + `]{1,3})\s*(天|日|周|个月)后)`)
+	deadlineRe  = regexp.MustCompile(`限期\s*([` + cnDigits + `]{1,3})\s*(天|日|周)(?:内)?(?:完成)?(?:整改)?|([` + cnDigits + `]{1,3})\s*(?:天|日)内(?:完成)?整改`)
+	rectifiedRe = regexp.MustCompile(`已整改|已经整改|整改完毕|整改完成|已完成整改`)
+)
+
+// parseExtras reads the extras of a free-text answer; msg when a stated
+// next date cannot be used.
+func parseExtras(t, day string) (extras, string) {
+	x, _, msg := findExtras(t, day)
+	return x, msg
+}
+
+// findExtras finds the extras in t and their byte spans. day is the
+// report's day, which a next date must follow.
+func findExtras(t, day string) (x extras, locs [][2]int, msg string) {
+	if m := nextDueRe.FindStringSubmatchIndex(t); m != nil {
+		locs = append(locs, [2]int{m[0], m[1]})
+		g := func(i int) string {
+			if m[2*i] < 0 {
+				return ""
+			}
+			return t[m[2*i]:m[2*i+1]]
+		}
+		x.nextDue, msg = nextDate(day, g)
+	}
+	if m := deadlineRe.FindStringSubmatchIndex(t); m != nil {
+		locs = append(locs, [2]int{m[0], m[1]})
+		if m[2] >= 0 {
+			n := cnNumber(t[m[2]:m[3]])
+			if t[m[4]:m[5]] == "周" {
+				n *= 7
+			}
+			x.deadline = n
+		} else {
+			x.deadline = cnNumber(t[m[6]:m[7]])
+		}
+		if x.deadline <= 0 || x.deadline > 366 {
+			x.deadline = 0
+		}
+	}
+	if m := rectifiedRe.FindStringIndex(t); m != nil && !strings.Contains(t, "未整改") {
+		locs = append(locs, [2]int{m[0], m[1]})
+		x.rectified = true
+	}
+	return x, locs, msg
+}
+
+// nextDate resolves a stated next date against the report's day: a date
+// without a year is the first such date after day. It must fall after day
+// and within a year of it.
+func nextDate(day string, g func(int) string) (string, string) {
+	const bad = "下次随访日期没看懂，请写成 12月5日 或 2026-12-05。"
+	base, err := time.Parse(dayLayout, day)
+	if err != nil {
+		return "", bad
+	}
+	var d time.Time
+	switch {
+	case g(1) != "":
+		y, _ := strconv.Atoi(g(1))
+		d, err = makeDate(y, cnNumber(g(2)), cnNumber(g(3)))
+	case g(4) != "":
+		mo, dd := cnNumber(g(4)), cnNumber(g(5))
+		d, err = makeDate(base.Year(), mo, dd)
+		if err == nil && !d.After(base) {
+			d, err = makeDate(base.Year()+1, mo, dd)
+		}
+	default:
+		n := cnNumber(g(6))
+		switch g(7) {
+		case "周":
+			d = base.AddDate(0, 0, 7*n)
+		case "个月":
+			d = base.AddDate(0, n, 0)
+		default:
+			d = base.AddDate(0, 0, n)
+		}
+	}
+	if err != nil {
+		return "", bad
+	}
+	if !d.After(base) || d.After(base.AddDate(1, 0, 0)) {
+		return "", "下次随访日期要在这次之后、一年以内，请重新填写。"
+	}
+	return d.Format(dayLayout), ""
+}
+
+func makeDate(y, m, d int) (time.Time, error) {
+	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
+	if m < 1 || m > 12 || d < 1 || t.Day() != d {
+		return time.Time{}, errors.New("no such date")
+	}
+	return t, nil
+}
+
+// cnNumber reads a small whole number in digits or Chinese; 0 when it
+// cannot.
+func cnNumber(s string) int {
+	if n, err := strconv.Atoi(s); err == nil {
+		return n
+	}
+	if n, err := zh.Number(s); err == nil && n.Value == float64(int(n.Value)) {
+		return int(n.Value)
+	}
+	return 0
+}

@@ -1,0 +1,78 @@
+package flows
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// fmtCount formats a count with thousands separators: 1150 → "1,150",
+// 2.5 → "2.5".
+func fmtCount(v float64) string {
+	neg := v < 0
+	if neg {
+		v = -v
+	}
+	s := strconv.FormatFloat(v, 'f', 3, 64)
+	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	intPart, frac, _ := strings.Cut(s, ".")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, r := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if frac != "" {
+		b.WriteString("." + frac)
+	}
+	return b.String()
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func runeLen(s string) int { return utf8.RuneCountInString(s) }
+
+// dateCN is "2026-11-05" → "11月5日".
+func dateCN(day string) string {
+	if len(day) != 10 {
+		return day
+	}
+	m, _ := strconv.Atoi(day[5:7])
+	d, _ := strconv.Atoi(day[8:10])
+	return itoa(m) + "月" + itoa(d) + "日"
+}
+
+// monthCN is "2026-10" → "2026年10月".
+func monthCN(month string) string {
+	if len(month) != 7 {
+		return month
+	}
+	m, _ := strconv.Atoi(month[5:7])
+	return month[:4] + "年" + itoa(m) + "月"
+}
+
+const cutNote = "\n……（内容较长，已截断）"
+
+// cutText cuts s to at most max bytes, at a line end when one is near,
+// else at a character boundary, and says it was cut.
+func cutText(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	if max <= len(cutNote) {
+		max = len(cutNote) + 4
+	}
+	limit := max - len(cutNote)
+	for limit > 0 && !utf8.RuneStart(s[limit]) {
+		limit--
+	}
+	cut := s[:limit]
+	if i := strings.LastIndexByte(cut, '\n'); i > limit/2 {
+		cut = cut[:i]
+	}
+	return cut + cutNote
+}

@@ -1,0 +1,275 @@
+package flows
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// date is a civil date (midnight UTC); arithmetic on it ignores zones.
+type date struct{ t time.Time }
+
+func mkdate(y int, m time.Month, d int) date { return date{time.Date(y, m, d, 0, 0, 0, 0, time.UTC)} }
+
+// dateIn is the local date of an instant in zone.
+func dateIn(t time.Time, zone *time.Location) date {
+	if zone != nil {
+		t = t.In(zone)
+	}
+	return mkdate(t.Year(), t.Month(), t.Day())
+}
+
+func (d date) String() string        { return d.t.Format("2006-01-02") }
+func (d date) addDays(n int) date    { return date{d.t.AddDate(0, 0, n)} }
+func (d date) after(e date) bool     { return d.t.After(e.t) }
+func (d date) before(e date) bool    { return d.t.Before(e.t) }
+func (d date) monthEnd() date        { return mkdate(d.t.Year(), d.t.Month()+1, 0) }
+func (d date) yearEnd() date         { return mkdate(d.t.Year(), 12, 31) }
+func (d date) year() int             { return d.t.Year() }
+func (d date) month() time.Month     { return d.t.Month() }
+func (d date) day() int              { return d.t.Day() }
+func daysIn(y int, m time.Month) int { return mkdate(y, m+1, 0).day() }
+
+// statSpan is the days a figure covers: a whole period ("2026", "2026-11",
+// "2026-11-05"), or its first part up to today when the period is current.
+type statSpan struct {
+	Period   string // as passed to Store.Tally
+	From, To date   // inclusive
+	Partial  bool   // the period is current: To is today, not the period's end
+}
+
+// spanOf is the span of period as seen on today: clamped to today when the
+// period is under way. ok is false for a malformed period.
+func spanOf(period string, today date) (statSpan, bool) {
+	s := statSpan{Period: period}
+	switch len(period) {
+	case 4:
+		y, err := strconv.Atoi(period)
+		if err != nil {
+			return s, false
+		}
+		s.From, s.To = mkdate(y, 1, 1), mkdate(y, 12, 31)
+	case 7:
+		t, err := time.Parse("2006-01", period)
+		if err != nil {
+			return s, false
+		}
+		s.From = mkdate(t.Year(), t.Month(), 1)
+		s.To = s.From.monthEnd()
+	case 10:
+		t, err := time.Parse("2006-01-02", period)
+		if err != nil {
+			return s, false
+		}
+		s.From = mkdate(t.Year(), t.Month(), t.Day())
+		s.To = s.From
+	default:
+		return s, false
+	}
+	if !today.before(s.From) && today.before(s.To) {
+		s.To, s.Partial = today, true
+	}
+	return s, true
+}
+
+// previous is the same span of the period before: last month's days 1..n for
+// this month's days 1..n, last year's Jan 1..same day for this year to date,
+// the whole previous period for a complete one.
+func (s statSpan) previous() statSpan {
+	var p statSpan
+	switch len(s.Period) {
+	case 4:
+		y := s.From.year() - 1
+		p.Period = strconv.Itoa(y)
+		p.From = mkdate(y, 1, 1)
+		m, d := s.To.month(), s.To.day()
+		if d > daysIn(y, m) {
+			d = daysIn(y, m)
+		}
+		p.To = mkdate(y, m, d)
+	case 7:
+		first := mkdate(s.From.year(), s.From.month()-1, 1)
+		p.Period = first.t.Format("2006-01")
+		p.From = first
+		d := s.To.day()
+		if d > daysIn(first.year(), first.month()) {
+			d = daysIn(first.year(), first.month())
+		}
+		p.To = mkdate(first.year(), first.month(), d)
+	default:
+		p.From = s.From.addDays(-1)
+		p.To = p.From
+		p.Period = p.From.String()
+	}
+	return p
+}
+
+// whole reports whether the span is its period from start to end.
+func (s statSpan) whole() bool {
+	full, ok := spanOf(s.Period, mkdate(1, 1, 1))
+	return ok && full.From == s.From && full.To == s.To
+}
+
+// rangeTally sums a scope's tallies over the days from..to with as few
+// lookups as the calendar allows: whole years, then whole months, then days.
+func rangeTally(ctx context.Context, st Store, scope Scope, from, to date) (Counts, error) {
+	sum := Counts{}
+	add := func(period string) error {
+		c, err := st.Tally(ctx, scope, period)
+		if err != nil {
+			return err
+		}
+		for k, v := range c {
+			sum[k] += v
+		}
+		return nil
+	}
+	for d := from; !d.after(to); {
+		var err error
+		switch {
+		case d.month() == 1 && d.day() == 1 && !d.yearEnd().after(to):
+			err = add(strconv.Itoa(d.year()))
+			d = d.yearEnd().addDays(1)
+		case d.day() == 1 && !d.monthEnd().after(to):
+			err = add(d.t.Format("2006-01"))
+			d = d.monthEnd().addDays(1)
+		default:
+			err = add(d.String())
+			d = d.addDays(1)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	// Sums of float64 may drift by a few ulps: round to the stored precision.
+	for k, v := range sum {
+		sum[k] = float64(ToMilli(v)) / Milli
+	}
+	return sum, nil
+}
+
+// spanTally is the totals of a span: one lookup for a period up to today
+// (nothing is reported ahead of today), else the calendar sum.
+func spanTally(ctx context.Context, st Store, scope Scope, s statSpan) (Counts, error) {
+	if s.Partial || s.whole() {
+		return st.Tally(ctx, scope, s.Period)
+	}
+	return rangeTally(ctx, st, scope, s.From, s.To)
+}
+
+// title is the header of a span: "2026年11月（截至28日）", "2026年10月",
+// "2026年（截至11月28日）", "2026年11月5日".
+func (s statSpan) title() string {
+	switch len(s.Period) {
+	case 4:
+		if s.Partial {
+			return fmt.Sprintf("%d年（截至%d月%d日）", s.From.year(), int(s.To.month()), s.To.day())
+		}
+		return fmt.Sprintf("%d年", s.From.year())
+	case 7:
+		if s.Partial {
+			return fmt.Sprintf("%d年%d月（截至%d日）", s.From.year(), int(s.From.month()), s.To.day())
+		}
+		return fmt.Sprintf("%d年%d月", s.From.year(), int(s.From.month()))
+	}
+	return fmt.Sprintf("%d年%d月%d日", s.From.year(), int(s.From.month()), s.From.day())
+}
+
+// label names the comparison span: "上月1–28日", "上月", "去年同期", "前一日".
+func (s statSpan) compareLabel(prev statSpan) string {
+	switch len(s.Period) {
+	case 4:
+		if s.Partial {
+			return fmt.Sprintf("%d年同期（1月1日–%d月%d日）", prev.From.year(), int(prev.To.month()), prev.To.day())
+		}
+		return fmt.Sprintf("%d年", prev.From.year())
+	case 7:
+		if s.Partial {
+			return fmt.Sprintf("%d月1–%d日", int(prev.From.month()), prev.To.day())
+		}
+		return fmt.Sprintf("%d月", int(prev.From.month()))
+	}
+	return "前一日"
+}
+
+// fmtNum writes a figure with thousands separators and at most three
+// decimals: 1150 → "1,150", 2.5 → "2.5".
+func fmtNum(v float64) string {
+	m := ToMilli(v)
+	neg := m < 0
+	if neg {
+		m = -m
+	}
+	whole, frac := m/Milli, m%Milli
+	s := strconv.FormatInt(whole, 10)
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if frac != 0 {
+		f := strings.TrimRight(fmt.Sprintf("%03d", frac), "0")
+		b.WriteString("." + f)
+	}
+	return b.String()
+}
+
+// fmtPlain writes a figure without separators, as annual summaries do:
+// 1570, 2.5.
+func fmtPlain(v float64) string {
+	return strings.ReplaceAll(fmtNum(v), ",", "")
+}
+
+// fmtDelta is the change against the comparison span: "↑12", "↓3", "持平".
+func fmtDelta(cur, prev float64) string {
+	d := ToMilli(cur) - ToMilli(prev)
+	switch {
+	case d > 0:
+		return "↑" + fmtNum(float64(d)/Milli)
+	case d < 0:
+		return "↓" + fmtNum(float64(-d)/Milli)
+	}
+	return "持平"
+}
+
+// fitLines joins lines with newlines; when they do not fit in max bytes it
+// keeps whole lines from the top and ends with more, which must fit.
+func fitLines(lines []string, max int, more string) string {
+	total := 0
+	for i, l := range lines {
+		if i > 0 {
+			total++
+		}
+		total += len(l)
+	}
+	if total <= max {
+		return strings.Join(lines, "\n")
+	}
+	var b strings.Builder
+	budget := max - len(more) - 1
+	for _, l := range lines {
+		need := len(l)
+		if b.Len() > 0 {
+			need++
+		}
+		if b.Len()+need > budget {
+			break
+		}
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(l)
+	}
+	if b.Len() > 0 {
+		b.WriteByte('\n')
+	}
+	b.WriteString(more)
+	return b.String()
+}

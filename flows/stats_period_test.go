@@ -1,0 +1,181 @@
+package flows
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSpanOfAndPrevious(t *testing.T) {
+	tests := []struct {
+		period, today string
+		title         string
+		from, to      string
+		partial       bool
+		prevFrom      string
+		prevTo        string
+		compare       string
+	}{
+		{"2026-11", "2026-11-28", "2026年11月（截至28日）", "2026-11-01", "2026-11-28", true, "2026-10-01", "2026-10-28", "10月1–28日"},
+		{"2026-10", "2026-11-28", "2026年10月", "2026-10-01", "2026-10-31", false, "2026-09-01", "2026-09-30", "9月"},
+		{"2026-03", "2026-03-31", "2026年3月", "2026-03-01", "2026-03-31", false, "2026-02-01", "2026-02-28", "2月"},
+		// March 30 to date compares with all of February (28 days).
+		{"2026-03", "2026-03-30", "2026年3月（截至30日）", "2026-03-01", "2026-03-30", true, "2026-02-01", "2026-02-28", "2月1–28日"},
+		// January compares with the December before, across the year.
+		{"2026-01", "2026-01-15", "2026年1月（截至15日）", "2026-01-01", "2026-01-15", true, "2025-12-01", "2025-12-15", "12月1–15日"},
+		{"2026", "2026-11-28", "2026年（截至11月28日）", "2026-01-01", "2026-11-28", true, "2025-01-01", "2025-11-28", "2025年同期（1月1日–11月28日）"},
+		{"2025", "2026-11-28", "2025年", "2025-01-01", "2025-12-31", false, "2024-01-01", "2024-12-31", "2024年"},
+		// A leap day to date compares with February 28 of the year before.
+		{"2028", "2028-02-29", "2028年（截至2月29日）", "2028-01-01", "2028-02-29", true, "2027-01-01", "2027-02-28", "2027年同期（1月1日–2月28日）"},
+		{"2026-11-05", "2026-11-28", "2026年11月5日", "2026-11-05", "2026-11-05", false, "2026-11-04", "2026-11-04", "前一日"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.period+"@"+tt.today, func(t *testing.T) {
+			today, _ := time.Parse(time.DateOnly, tt.today)
+			s, ok := spanOf(tt.period, dateIn(today, time.UTC))
+			if !ok {
+				t.Fatal("not ok")
+			}
+			if s.From.String() != tt.from || s.To.String() != tt.to || s.Partial != tt.partial {
+				t.Errorf("span = %s..%s partial %v, want %s..%s partial %v", s.From, s.To, s.Partial, tt.from, tt.to, tt.partial)
+			}
+			if got := s.title(); got != tt.title {
+				t.Errorf("title = %q, want %q", got, tt.title)
+			}
+			p := s.previous()
+			if p.From.String() != tt.prevFrom || p.To.String() != tt.prevTo {
+				t.Errorf("previous = %s..%s, want %s..%s", p.From, p.To, tt.prevFrom, tt.prevTo)
+			}
+			if got := s.compareLabel(p); got != tt.compare {
+				t.Errorf("compareLabel = %q, want %q", got, tt.compare)
+			}
+		})
+	}
+	for _, bad := range []string{"", "26", "2026-13", "2026-11-31", "abcd"} {
+		if _, ok := spanOf(bad, mkdate(2026, 11, 28)); ok {
+			t.Errorf("spanOf(%q) ok, want not", bad)
+		}
+	}
+}
+
+func TestDateInZone(t *testing.T) {
+	sh, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		utc  string
+		want string
+	}{
+		{"2026-10-31T15:30:00Z", "2026-10-31"}, // 23:30 on the 31st in Shanghai
+		{"2026-10-31T16:30:00Z", "2026-11-01"}, // 00:30 on the 1st in Shanghai
+		{"2025-12-31T16:10:00Z", "2026-01-01"},
+	}
+	for _, tt := range tests {
+		at, _ := time.Parse(time.RFC3339, tt.utc)
+		if got := dateIn(at, sh).String(); got != tt.want {
+			t.Errorf("dateIn(%s) = %s, want %s", tt.utc, got, tt.want)
+		}
+	}
+}
+
+func TestFmtNumAndDelta(t *testing.T) {
+	nums := []struct {
+		v     float64
+		want  string
+		plain string
+	}{
+		{0, "0", "0"},
+		{7, "7", "7"},
+		{999, "999", "999"},
+		{1000, "1,000", "1000"},
+		{1150, "1,150", "1150"},
+		{1234567, "1,234,567", "1234567"},
+		{2.5, "2.5", "2.5"},
+		{1234.125, "1,234.125", "1234.125"},
+		{0.1 + 0.2, "0.3", "0.3"},
+		{-1500, "-1,500", "-1500"},
+	}
+	for _, tt := range nums {
+		if got := fmtNum(tt.v); got != tt.want {
+			t.Errorf("fmtNum(%v) = %q, want %q", tt.v, got, tt.want)
+		}
+		if got := fmtPlain(tt.v); got != tt.plain {
+			t.Errorf("fmtPlain(%v) = %q, want %q", tt.v, got, tt.plain)
+		}
+	}
+	deltas := []struct {
+		cur, prev float64
+		want      string
+	}{
+		{24, 12, "↑12"},
+		{3, 6, "↓3"},
+		{5, 5, "持平"},
+		{1150, 0, "↑1,150"},
+		{2.5, 1, "↑1.5"},
+	}
+	for _, tt := range deltas {
+		if got := fmtDelta(tt.cur, tt.prev); got != tt.want {
+			t.Errorf("fmtDelta(%v, %v) = %q, want %q", tt.cur, tt.prev, got, tt.want)
+		}
+	}
+}
+
+func TestFitLines(t *testing.T) {
+	more := "……更多请在电脑端导出台帐"
+	line := strings.Repeat("走", 10) // 30 bytes
+	tests := []struct {
+		name  string
+		lines int
+		max   int
+		cut   bool
+	}{
+		{"fits", 3, 200, false},
+		{"exactly", 4, 4*30 + 3, false},
+		{"one byte over", 4, 4*30 + 2, true},
+		{"long", 200, MaxReplyBytes, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var lines []string
+			for range tt.lines {
+				lines = append(lines, line)
+			}
+			got := fitLines(lines, tt.max, more)
+			if len(got) > tt.max {
+				t.Errorf("len %d > max %d", len(got), tt.max)
+			}
+			if strings.HasSuffix(got, more) != tt.cut {
+				t.Errorf("cut = %v, want %v:\n%s", !tt.cut, tt.cut, got)
+			}
+			// Cut cleanly: only whole lines before the pointer.
+			for _, l := range strings.Split(strings.TrimSuffix(got, more), "\n") {
+				if l != "" && l != line {
+					t.Errorf("partial line %q", l)
+				}
+			}
+		})
+	}
+}
+
+func TestNaturalCompare(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want int // sign
+	}{
+		{"2", "10", -1},
+		{"2网格", "10网格", -1},
+		{"第13网格", "第6网格", 1},
+		{"1", "1", 0},
+		{"01", "1", 0},
+		{"a", "b", -1},
+		{"网格1", "网格1a", -1},
+		{"东区", "西区", -1},
+	}
+	for _, tt := range tests {
+		got := naturalCompare(tt.a, tt.b)
+		if (got > 0) != (tt.want > 0) || (got < 0) != (tt.want < 0) {
+			t.Errorf("naturalCompare(%q, %q) = %d, want sign %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
