@@ -84,6 +84,10 @@ func apiGet(ctx context.Context, server, token, path string) (*http.Response, er
 	if err != nil {
 		return nil, fmt.Errorf("the store is in use and the bot at %s does not answer: %w", server, err)
 	}
+	if resp.StatusCode == http.StatusUnauthorized {
+		resp.Body.Close()
+		return nil, fmt.Errorf("the bot at %s refused the admin token: give the bot an api.token (or GRIDBOT_API_TOKEN) and pass the same here with -token", server)
+	}
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
 		resp.Body.Close()

@@ -153,6 +153,9 @@ func (m *Main) Run(ctx context.Context) error {
 		Outbox:  m.Outbox,
 		Log:     m.Log,
 	}
+	if cfg.LocalMode() {
+		m.Server.Local = map[string]http.Handler{"/local/invite": &localInvite{Store: db, Now: time.Now}}
+	}
 	if err := m.Server.Open(); err != nil {
 		return err
 	}

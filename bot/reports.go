@@ -1,0 +1,220 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"gridbot/flows"
+)
+
+// The ledger and annual summary endpoints of the admin API:
+//
+//	GET /api/v1/reports?scope=…&period=…&format=json|csv|xlsx[&include_void=1]
+//	GET /api/v1/summary?scope=…&year=YYYY
+//
+// Scopes and periods are those of /api/v1/tallies.
+
+// Ledger formats and their content types.
+var ledgerTypes = map[string]string{
+	"json": "application/json; charset=utf-8",
+	"csv":  "text/csv; charset=utf-8",
+	"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+// getReports answers the ledger (台帐) of a scope and period. JSON and CSV
+// are streamed as the reports are read; XLSX is built first (its sheets
+// stream to temporary storage, not to memory) and then sent, so a storage
+// error still gets a proper error status.
+func (a *API) getReports(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	scope, err := flows.ParseScope(q.Get("scope"))
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	period, err := flows.ParsePeriod(q.Get("period"))
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	format := strings.ToLower(q.Get("format"))
+	if format == "" {
+		format = "json"
+	}
+	ctype, ok := ledgerTypes[format]
+	if !ok {
+		a.writeError(w, r, flows.Errorf(flows.EInvalid, "format %q: want json, csv or xlsx", q.Get("format")))
+		return
+	}
+	includeVoid, err := boolParam(q, "include_void")
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	layout := &ledgerLayout{cat: a.ledgerCatalog(), includeVoid: includeVoid}
+	if format != "json" {
+		if layout.names, err = workerNames(ctx, a.Store); err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+	}
+	filename := "台帐-" + scope.String() + "-" + period + "." + format
+
+	if format == "xlsx" {
+		x, err := newXLSXLedger(layout, scopeTitle(scope)+" "+period)
+		if err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		defer x.close()
+		err = a.Store.Reports(ctx, scope, period, includeVoid, func(rep flows.Report) error { return x.add(&rep) })
+		if err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		setDownload(w, ctype, filename)
+		if err := x.writeTo(w); err != nil {
+			a.abortStream(r, "xlsx", err)
+		}
+		return
+	}
+
+	// Streamed formats: the status is sent with the first bytes, so an
+	// error after that can only cut the response short.
+	setDownload(w, ctype, filename)
+	var add func(*flows.Report) error
+	var finish func() error
+	if format == "csv" {
+		c, err := newCSVLedger(w, layout)
+		if err != nil {
+			a.abortStream(r, format, err)
+			return
+		}
+		add, finish = c.add, c.close
+	} else {
+		j, err := newJSONLedger(w, scope.String(), period)
+		if err != nil {
+			a.abortStream(r, format, err)
+			return
+		}
+		add, finish = j.add, j.close
+	}
+	err = a.Store.Reports(ctx, scope, period, includeVoid, func(rep flows.Report) error { return add(&rep) })
+	if err == nil {
+		err = finish()
+	}
+	if err != nil {
+		a.abortStream(r, format, err)
+	}
+}
+
+// setDownload sets the headers of a ledger download.
+func setDownload(w http.ResponseWriter, ctype, filename string) {
+	h := w.Header()
+	h.Set("Content-Type", ctype)
+	h.Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(filename))
+	h.Set("Cache-Control", "no-store")
+}
+
+// abortStream ends a response whose status is already sent after a
+// failure: it is logged and the connection is cut, so the client sees a
+// broken download rather than a short file that looks complete.
+func (a *API) abortStream(r *http.Request, format string, err error) {
+	if errors.Is(err, context.Canceled) {
+		panic(http.ErrAbortHandler) // the client went away
+	}
+	a.logger().Error("api: ledger export failed", "path", r.URL.Path, "format", format, "err", err)
+	panic(http.ErrAbortHandler)
+}
+
+// getSummary answers a year's figures and their annual summary paragraph:
+// {"scope", "year", "through", "counts", "items", "paragraph"}.
+func (a *API) getSummary(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	scope, err := flows.ParseScope(q.Get("scope"))
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	zone := a.ledgerZone()
+	year := a.now().In(zone).Year()
+	if y := q.Get("year"); y != "" {
+		n, err := strconv.Atoi(y)
+		if err != nil || len(y) != 4 {
+			a.writeError(w, r, flows.Errorf(flows.EInvalid, "year %q: want YYYY", y))
+			return
+		}
+		year = n
+	}
+	s, err := flows.BuildSummary(r.Context(), a.Store, a.ledgerCatalog(), scope, year, a.now(), zone)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s)
+}
+
+// boolParam reads an optional 0/1 (or true/false) query parameter.
+func boolParam(q url.Values, name string) (bool, error) {
+	v := q.Get(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, flows.Errorf(flows.EInvalid, "%s %q: want 1 or 0", name, v)
+	}
+	return b, nil
+}
+
+// workerNames maps every worker's openid to their name.
+func workerNames(ctx context.Context, st flows.Store) (ledgerNames, error) {
+	ws, err := st.Workers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := make(ledgerNames, len(ws))
+	for _, w := range ws {
+		names[w.OpenID] = w.Name
+	}
+	return names, nil
+}
+
+// scopeTitle names a scope in a ledger's page header.
+func scopeTitle(s flows.Scope) string {
+	switch s.Kind {
+	case flows.ScopeCommunity:
+		return s.ID
+	case flows.ScopeGrid:
+		c, g, _ := strings.Cut(s.ID, "/")
+		return c + " " + g + "网格"
+	case flows.ScopeAll:
+		return "全部"
+	}
+	return s.String()
+}
+
+// defaultLedgerCatalog is the shipped catalog, parsed once, for an API
+// without a configured one.
+var defaultLedgerCatalog = sync.OnceValue(flows.DefaultCatalog)
+
+// ledgerCatalog is the catalog naming the ledger's columns and the
+// summary's figures.
+func (a *API) ledgerCatalog() *flows.Catalog {
+	return defaultLedgerCatalog()
+}
+
+// ledgerZone is the zone of "today" for a summary of the running year.
+func (a *API) ledgerZone() *time.Location {
+	if z, err := time.LoadLocation("Asia/Shanghai"); err == nil {
+		return z
+	}
+	return time.Local
+}

@@ -1,0 +1,486 @@
+package bot
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/xuri/excelize/v2"
+
+	"gridbot/flows"
+)
+
+// A ledger (台帐) lists reports one per row, with Chinese column headers:
+// 日期, 网格员, 网格, 户号/地点, 类型, then each field and counter of the
+// report type, then 备注 (and 状态 when voided reports are included).
+// XLSX has one sheet per report type; CSV is one table with a 报告类型
+// column and the columns of every type.
+
+// ledgerCol is one column of a ledger.
+type ledgerCol struct {
+	header string
+	width  float64                   // XLSX column width, in characters
+	value  func(r *flows.Report) any // string, float64, or nil for an empty cell
+}
+
+// ledgerNames resolves workers' openids to their names.
+type ledgerNames map[string]string
+
+func (n ledgerNames) name(openID string) string {
+	if v := n[openID]; v != "" {
+		return v
+	}
+	return openID
+}
+
+// ledgerLayout is the columns of each report type.
+type ledgerLayout struct {
+	cat         *flows.Catalog
+	names       ledgerNames
+	includeVoid bool
+}
+
+// head is the columns every ledger starts with.
+func (l *ledgerLayout) head() []ledgerCol {
+	return []ledgerCol{
+		{header: "日期", width: 12, value: func(r *flows.Report) any { return r.Day }},
+		{header: "网格员", width: 10, value: func(r *flows.Report) any { return l.names.name(r.Worker) }},
+		{header: "网格", width: 10, value: func(r *flows.Report) any { return r.Grid }},
+		{header: "户号/地点", width: 16, value: func(r *flows.Report) any { return r.Target }},
+		{header: "类型", width: 14, value: func(r *flows.Report) any { return l.kindName(r) }},
+	}
+}
+
+// tail is the columns every ledger ends with.
+func (l *ledgerLayout) tail() []ledgerCol {
+	cols := []ledgerCol{{header: "备注", width: 30, value: func(r *flows.Report) any { return r.Fields["note"] }}}
+	if l.includeVoid {
+		cols = append(cols, ledgerCol{header: "状态", width: 8, value: func(r *flows.Report) any {
+			if r.Void {
+				return "作废"
+			}
+			return ""
+		}})
+	}
+	return cols
+}
+
+func (l *ledgerLayout) kindName(r *flows.Report) string {
+	if r.Kind == "" {
+		return ""
+	}
+	if f := l.cat.Flow(r.Flow); f != nil {
+		if k := f.Kind(r.Kind); k != nil {
+			return k.Name
+		}
+	}
+	return r.Kind
+}
+
+// fieldCols is a flow's own columns: its fields other than the target,
+// the kind and the note, in form order, and any counter without a field.
+func fieldCols(f *flows.FlowDef) []ledgerCol {
+	var cols []ledgerCol
+	seen := map[string]bool{}
+	for _, fd := range f.Fields {
+		switch {
+		case fd.Type == flows.FieldHousehold || fd.Type == flows.FieldPlace || fd.Type == flows.FieldKind || fd.Key == "note":
+			continue
+		case fd.Type == flows.FieldCounter:
+			if c := f.Counter(fd.Key); c != nil {
+				seen[c.Key] = true
+				cols = append(cols, counterCol(c))
+			}
+		default:
+			key, header := fd.Key, fd.Name
+			if fd.Label != "" {
+				header = fd.Label
+			}
+			cols = append(cols, ledgerCol{header: header, width: colWidth(header, 10),
+				value: func(r *flows.Report) any { return r.Fields[key] }})
+		}
+	}
+	for i := range f.Counters {
+		if c := &f.Counters[i]; !seen[c.Key] {
+			cols = append(cols, counterCol(c))
+		}
+	}
+	if f.Attachments {
+		cols = append(cols,
+			ledgerCol{header: "位置", width: 24, value: func(r *flows.Report) any { return locationText(r.Location) }},
+			ledgerCol{header: "照片", width: 8, value: func(r *flows.Report) any {
+				if len(r.Images) == 0 {
+					return nil
+				}
+				return float64(len(r.Images))
+			}},
+		)
+	}
+	return cols
+}
+
+// counterCol is a counter's column, headed with its unit: "资料（份）".
+func counterCol(c *flows.CounterDef) ledgerCol {
+	key, header := c.Key, c.Name+"（"+c.Unit+"）"
+	return ledgerCol{header: header, width: colWidth(header, 8), value: func(r *flows.Report) any {
+		v, ok := r.Counts[key]
+		if !ok {
+			return nil
+		}
+		return v
+	}}
+}
+
+// otherCols is the columns of a report whose flow the catalog does not
+// know (a flow removed from the config): its fields and counts as text.
+func otherCols() []ledgerCol {
+	return []ledgerCol{{header: "内容", width: 40, value: func(r *flows.Report) any {
+		var parts []string
+		for _, k := range sortedKeys(r.Fields) {
+			if k != "note" {
+				parts = append(parts, k+"="+r.Fields[k])
+			}
+		}
+		for _, k := range sortedKeys(r.Counts) {
+			parts = append(parts, k+"="+strconv.FormatFloat(r.Counts[k], 'f', -1, 64))
+		}
+		return strings.Join(parts, "；")
+	}}}
+}
+
+// colWidth is a width that fits a Chinese header (two units per character).
+func colWidth(header string, min float64) float64 {
+	w := float64(len([]rune(header)))*2 + 2
+	if w < min {
+		return min
+	}
+	return w
+}
+
+func locationText(l *flows.Location) any {
+	if l == nil {
+		return nil
+	}
+	s := strconv.FormatFloat(l.Lat, 'f', 6, 64) + "," + strconv.FormatFloat(l.Lng, 'f', 6, 64)
+	if l.Label != "" {
+		s = l.Label + " (" + s + ")"
+	}
+	return s
+}
+
+// flowCols is every column of one report type's ledger.
+func (l *ledgerLayout) flowCols(f *flows.FlowDef) []ledgerCol {
+	cols := l.head()
+	if f != nil {
+		cols = append(cols, fieldCols(f)...)
+	} else {
+		cols = append(cols, otherCols()...)
+	}
+	return append(cols, l.tail()...)
+}
+
+// csvCols is the one table of a CSV ledger: 报告类型, the head, the own
+// columns of every flow (each key once), the tail.
+func (l *ledgerLayout) csvCols() []ledgerCol {
+	cols := []ledgerCol{{header: "报告类型", value: func(r *flows.Report) any {
+		if f := l.cat.Flow(r.Flow); f != nil {
+			return f.Name
+		}
+		return r.Flow
+	}}}
+	cols = append(cols, l.head()...)
+	seen := map[string]bool{}
+	for i := range l.cat.Flows {
+		for _, c := range fieldCols(&l.cat.Flows[i]) {
+			if !seen[c.header] {
+				seen[c.header] = true
+				cols = append(cols, c)
+			}
+		}
+	}
+	cols = append(cols, otherColsFor(l.cat)...)
+	return append(cols, l.tail()...)
+}
+
+// otherColsFor is the 内容 column, filled only for reports of flows the
+// catalog does not know.
+func otherColsFor(cat *flows.Catalog) []ledgerCol {
+	inner := otherCols()[0]
+	return []ledgerCol{{header: inner.header, value: func(r *flows.Report) any {
+		if cat.Flow(r.Flow) != nil {
+			return nil
+		}
+		return inner.value(r)
+	}}}
+}
+
+// cellText is a value as CSV and JSON-free text.
+func cellText(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	}
+	return fmt.Sprint(v)
+}
+
+// utf8BOM makes Excel read a CSV file as UTF-8.
+const utf8BOM = "\uFEFF"
+
+// csvLedger writes a ledger as CSV, UTF-8 with a BOM, one row per report.
+type csvLedger struct {
+	buf  *bufio.Writer
+	w    *csv.Writer
+	cols []ledgerCol
+	row  []string
+}
+
+func newCSVLedger(out io.Writer, l *ledgerLayout) (*csvLedger, error) {
+	buf := bufio.NewWriterSize(out, 64<<10)
+	if _, err := buf.WriteString(utf8BOM); err != nil {
+		return nil, err
+	}
+	c := &csvLedger{buf: buf, w: csv.NewWriter(buf), cols: l.csvCols()}
+	c.w.UseCRLF = true // what Excel writes and expects
+	header := make([]string, len(c.cols))
+	for i, col := range c.cols {
+		header[i] = col.header
+	}
+	c.row = make([]string, len(c.cols))
+	return c, c.w.Write(header)
+}
+
+func (c *csvLedger) add(r *flows.Report) error {
+	for i, col := range c.cols {
+		c.row[i] = cellText(col.value(r))
+	}
+	return c.w.Write(c.row)
+}
+
+func (c *csvLedger) close() error {
+	c.w.Flush()
+	if err := c.w.Error(); err != nil {
+		return err
+	}
+	return c.buf.Flush()
+}
+
+// jsonLedger writes {"scope": …, "period": …, "reports": [ … ]}, one report
+// at a time.
+type jsonLedger struct {
+	buf *bufio.Writer
+	enc *json.Encoder
+	n   int
+}
+
+func newJSONLedger(out io.Writer, scope, period string) (*jsonLedger, error) {
+	buf := bufio.NewWriterSize(out, 64<<10)
+	s, _ := json.Marshal(scope)
+	p, _ := json.Marshal(period)
+	_, err := fmt.Fprintf(buf, `{"scope":%s,"period":%s,"reports":[`, s, p)
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	return &jsonLedger{buf: buf, enc: enc}, err
+}
+
+func (j *jsonLedger) add(r *flows.Report) error {
+	if j.n > 0 {
+		if err := j.buf.WriteByte(','); err != nil {
+			return err
+		}
+	}
+	j.n++
+	return j.enc.Encode(r)
+}
+
+func (j *jsonLedger) close() error {
+	if _, err := j.buf.WriteString("]}\n"); err != nil {
+		return err
+	}
+	return j.buf.Flush()
+}
+
+// xlsxLedger builds an XLSX workbook with one sheet per report type, each
+// written through excelize's StreamWriter (rows go to a buffer that spills
+// to a temporary file, not to the workbook's cell model), with a bold,
+// frozen header row, column widths, and print setup: landscape A4, fit to
+// one page wide, the header repeated on every page, page numbers.
+type xlsxLedger struct {
+	f      *excelize.File
+	l      *ledgerLayout
+	title  string // in the page header: scope and period
+	sheets map[string]*xlsxSheet
+	order  []string // flow keys in sheet order
+	header int      // style of header cells
+	used   map[string]bool
+}
+
+type xlsxSheet struct {
+	name string
+	cols []ledgerCol
+	sw   *excelize.StreamWriter
+	row  int
+	vals []any
+}
+
+func newXLSXLedger(l *ledgerLayout, title string) (*xlsxLedger, error) {
+	f := excelize.NewFile()
+	x := &xlsxLedger{f: f, l: l, title: title, sheets: map[string]*xlsxSheet{}, used: map[string]bool{}}
+	var err error
+	x.header, err = f.NewStyle(&excelize.Style{
+		Font:      &excelize.Font{Bold: true},
+		Fill:      excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}},
+		Alignment: &excelize.Alignment{Horizontal: "center", Vertical: "center", WrapText: true},
+		Border: []excelize.Border{
+			{Type: "left", Color: "999999", Style: 1}, {Type: "right", Color: "999999", Style: 1},
+			{Type: "top", Color: "999999", Style: 1}, {Type: "bottom", Color: "999999", Style: 1},
+		},
+	})
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	// One sheet per report type of the catalog, in its order, also when
+	// empty: the office prints every ledger each month.
+	for i := range l.cat.Flows {
+		fd := &l.cat.Flows[i]
+		if _, err := x.sheet(fd.Key, fd); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return x, nil
+}
+
+// sheetName makes a valid, unique sheet name: at most 31 characters,
+// none of : \ / ? * [ ].
+func (x *xlsxLedger) sheetName(name string) string {
+	name = strings.Map(func(r rune) rune {
+		switch r {
+		case ':', '\\', '/', '?', '*', '[', ']':
+			return '-'
+		}
+		return r
+	}, name)
+	if rs := []rune(name); len(rs) > 28 {
+		name = string(rs[:28])
+	}
+	base := name
+	for i := 2; x.used[name]; i++ {
+		name = base + strconv.Itoa(i)
+	}
+	x.used[name] = true
+	return name
+}
+
+// sheet returns the sheet of a flow, creating it (with its header row)
+// on first use. fd is nil for a flow the catalog does not know.
+func (x *xlsxLedger) sheet(flow string, fd *flows.FlowDef) (*xlsxSheet, error) {
+	if s := x.sheets[flow]; s != nil {
+		return s, nil
+	}
+	title := flow
+	if fd != nil {
+		title = fd.Name
+	}
+	name := x.sheetName(title)
+	if len(x.sheets) == 0 {
+		if err := x.f.SetSheetName("Sheet1", name); err != nil {
+			return nil, err
+		}
+	} else if _, err := x.f.NewSheet(name); err != nil {
+		return nil, err
+	}
+	s := &xlsxSheet{name: name, cols: x.l.flowCols(fd)}
+	// Print setup and sheet properties go in before the stream starts:
+	// the stream writes the sheet's leading XML when it is created.
+	landscape, a4, one, any0, fit := "landscape", 9, 1, 0, true
+	if err := x.f.SetSheetProps(name, &excelize.SheetPropsOptions{FitToPage: &fit}); err != nil {
+		return nil, err
+	}
+	if err := x.f.SetPageLayout(name, &excelize.PageLayoutOptions{
+		Size: &a4, Orientation: &landscape, FitToWidth: &one, FitToHeight: &any0,
+	}); err != nil {
+		return nil, err
+	}
+	if err := x.f.SetHeaderFooter(name, &excelize.HeaderFooterOptions{
+		OddHeader: "&C&\"-,Bold\"" + xlsxEscape(title+"台帐 "+x.title),
+		OddFooter: "&C第 &P 页，共 &N 页",
+	}); err != nil {
+		return nil, err
+	}
+	if err := x.f.SetDefinedName(&excelize.DefinedName{
+		Name: "_xlnm.Print_Titles", RefersTo: "'" + name + "'!$1:$1", Scope: name,
+	}); err != nil {
+		return nil, err
+	}
+	sw, err := x.f.NewStreamWriter(name)
+	if err != nil {
+		return nil, err
+	}
+	s.sw = sw
+	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+		return nil, err
+	}
+	for i, c := range s.cols {
+		if err := sw.SetColWidth(i+1, i+1, c.width); err != nil {
+			return nil, err
+		}
+	}
+	head := make([]any, len(s.cols))
+	for i, c := range s.cols {
+		head[i] = excelize.Cell{StyleID: x.header, Value: c.header}
+	}
+	if err := sw.SetRow("A1", head, excelize.RowOpts{Height: 20}); err != nil {
+		return nil, err
+	}
+	s.row = 1
+	s.vals = make([]any, len(s.cols))
+	x.sheets[flow] = s
+	x.order = append(x.order, flow)
+	return s, nil
+}
+
+// xlsxEscape doubles & in header/footer text, where & starts a code.
+func xlsxEscape(s string) string { return strings.ReplaceAll(s, "&", "&&") }
+
+func (x *xlsxLedger) add(r *flows.Report) error {
+	s, err := x.sheet(r.Flow, x.l.cat.Flow(r.Flow))
+	if err != nil {
+		return err
+	}
+	s.row++
+	for i, c := range s.cols {
+		s.vals[i] = c.value(r)
+	}
+	cell, err := excelize.CoordinatesToCellName(1, s.row)
+	if err != nil {
+		return err
+	}
+	return s.sw.SetRow(cell, s.vals)
+}
+
+// writeTo flushes every sheet and writes the workbook to w.
+func (x *xlsxLedger) writeTo(w io.Writer) error {
+	for _, k := range x.order {
+		if err := x.sheets[k].sw.Flush(); err != nil {
+			return err
+		}
+	}
+	_, err := x.f.WriteTo(w)
+	return err
+}
+
+// close removes the stream's temporary files.
+func (x *xlsxLedger) close() error { return x.f.Close() }
+
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -1,0 +1,534 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/silenceper/wechat/v2/util"
+
+	"gridbot/flows"
+)
+
+// Handler answers one inbound message. *flows.Engine satisfies it.
+type Handler interface {
+	Handle(ctx context.Context, in flows.Inbound) (flows.Reply, error)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, in flows.Inbound) (flows.Reply, error)
+
+// Handle calls f.
+func (f HandlerFunc) Handle(ctx context.Context, in flows.Inbound) (flows.Reply, error) {
+	return f(ctx, in)
+}
+
+// Defaults of WebhookConfig.
+const (
+	DefaultMaxSkew       = 5 * time.Minute
+	DefaultReplyWithin   = 4 * time.Second
+	DefaultHandleTimeout = 30 * time.Second
+	DefaultMaxBody       = 64 << 10
+	DefaultReplyTTL      = 10 * time.Minute
+	DefaultReplyPrefix   = "gridbot:reply:"
+)
+
+// ApologyText is the reply when the Handler fails.
+const ApologyText = "抱歉，系统出了点问题，请稍后再试。"
+
+// WebhookConfig configures a Webhook. Zero durations and sizes take the
+// defaults above.
+type WebhookConfig struct {
+	Token          string // the Token configured on the Official Account
+	AppID          string // needed in safe mode: checked on decrypt, appended on encrypt
+	EncodingAESKey string // 43 characters: safe mode only; empty: plain mode only
+
+	MaxSkew       time.Duration // a request timestamp further from now is refused
+	ReplyWithin   time.Duration // answer not ready by then: reply "success" and push it later
+	HandleTimeout time.Duration // how long the Handler may run for one message (plus 4 s for the reply cache)
+	MaxBody       int64         // larger bodies are refused with 413
+	ReplyTTL      time.Duration // how long a reply is kept for retries
+	ReplyPrefix   string        // key prefix of cached replies in Replies
+
+	Handler Handler  // required
+	Pusher  Pusher   // delivers late answers; nil: they are logged and dropped
+	Replies flows.KV // reply cache for retries; required
+	Log     *slog.Logger
+	Now     func() time.Time
+}
+
+// Webhook is the http.Handler of the WeChat callback URL (/wechat). It
+// verifies and, in safe mode, decrypts each request, hands each message to
+// the Handler exactly once (retries get the first delivery's reply), one
+// message at a time per user in arrival order, and answers within
+// ReplyWithin: an answer that takes longer is replied to with "success" and
+// delivered through the Pusher as a customer-service message.
+//
+// Create it with NewWebhook; call Wait on shutdown so answers still being
+// computed finish before storage is closed.
+type Webhook struct {
+	cfg    WebhookConfig
+	aesKey []byte // decoded EncodingAESKey, nil in plain mode
+	log    *slog.Logger
+	now    func() time.Time
+
+	mu       sync.Mutex
+	inflight map[string]*call      // dedupe key → message being handled
+	users    map[string]*userQueue // openid → queue of that user's messages
+	wg       sync.WaitGroup        // running handlers
+}
+
+// call is one message being handled; retries of it wait on it.
+type call struct {
+	done   chan struct{} // closed when text is final and cached
+	joined int           // retries waiting on it; guarded by Webhook.mu
+
+	mu       sync.Mutex
+	finished bool   // text is set
+	late     bool   // a waiter gave up and replied "success": text goes by push
+	text     string // the Handler's answer
+}
+
+// userQueue chains one user's messages so they run one at a time in order.
+type userQueue struct {
+	tail chan struct{} // closed when the last queued message is done
+	n    int           // messages queued or running
+}
+
+// NewWebhook checks c and returns a Webhook.
+func NewWebhook(c WebhookConfig) (*Webhook, error) {
+	if c.Token == "" {
+		return nil, errors.New("webhook: Token is required")
+	}
+	if c.Handler == nil {
+		return nil, errors.New("webhook: Handler is required")
+	}
+	if c.Replies == nil {
+		return nil, errors.New("webhook: Replies (a flows.KV) is required")
+	}
+	wh := &Webhook{
+		cfg:      c,
+		log:      c.Log,
+		now:      c.Now,
+		inflight: make(map[string]*call),
+		users:    make(map[string]*userQueue),
+	}
+	if c.EncodingAESKey != "" {
+		key, err := DecodeAESKey(c.EncodingAESKey)
+		if err != nil {
+			return nil, err
+		}
+		if c.AppID == "" {
+			return nil, errors.New("webhook: safe mode (EncodingAESKey) needs AppID")
+		}
+		wh.aesKey = key
+	}
+	if wh.log == nil {
+		wh.log = slog.New(slog.DiscardHandler)
+	}
+	if wh.now == nil {
+		wh.now = time.Now
+	}
+	d := &wh.cfg
+	if d.MaxSkew <= 0 {
+		d.MaxSkew = DefaultMaxSkew
+	}
+	if d.ReplyWithin <= 0 {
+		d.ReplyWithin = DefaultReplyWithin
+	}
+	if d.HandleTimeout <= 0 {
+		d.HandleTimeout = DefaultHandleTimeout
+	}
+	if d.MaxBody <= 0 {
+		d.MaxBody = DefaultMaxBody
+	}
+	if d.ReplyTTL <= 0 {
+		d.ReplyTTL = DefaultReplyTTL
+	}
+	if d.ReplyPrefix == "" {
+		d.ReplyPrefix = DefaultReplyPrefix
+	}
+	return wh, nil
+}
+
+// DecodeAESKey decodes a 43-character EncodingAESKey into the 32-byte AES key.
+func DecodeAESKey(encodingAESKey string) ([]byte, error) {
+	if len(encodingAESKey) != 43 {
+		return nil, fmt.Errorf("encoding_aes_key: want 43 characters, got %d", len(encodingAESKey))
+	}
+	key, err := base64.StdEncoding.DecodeString(encodingAESKey + "=")
+	if err != nil || len(key) != 32 {
+		return nil, errors.New("encoding_aes_key: not valid base64 of a 32-byte key")
+	}
+	return key, nil
+}
+
+// ServeHTTP answers WeChat's GET URL check and POSTed messages.
+func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+		return
+	}
+	q := r.URL.Query()
+	if reason := wh.checkQuery(q); reason != "" {
+		wh.reject(w, r, http.StatusUnauthorized, reason)
+		return
+	}
+	if r.Method == http.MethodGet {
+		echo := q.Get("echostr")
+		if echo == "" {
+			wh.reject(w, r, http.StatusBadRequest, "GET without echostr")
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, echo)
+		return
+	}
+
+	body, status, reason := wh.readBody(w, r)
+	if status != 0 {
+		wh.reject(w, r, status, reason)
+		return
+	}
+	var safe bool
+	switch q.Get("encrypt_type") {
+	case "", "raw":
+	case "aes":
+		safe = true
+	default:
+		wh.reject(w, r, http.StatusBadRequest, "unknown encrypt_type")
+		return
+	}
+	if !safe && wh.aesKey != nil {
+		// In plain mode only the query is signed: a captured query could
+		// carry any body. With a key configured WeChat always sends
+		// encrypt_type=aes (in safe and in compatible mode).
+		wh.reject(w, r, http.StatusUnauthorized, "plain request to a safe-mode webhook")
+		return
+	}
+	account := ""
+	if safe {
+		body, account, status, reason = wh.open(q, body)
+		if status != 0 {
+			wh.reject(w, r, status, reason)
+			return
+		}
+	}
+	msg, err := decodeMessage(body)
+	if err != nil {
+		wh.reject(w, r, http.StatusBadRequest, "malformed message XML")
+		return
+	}
+	if msg.ToUserName == "" {
+		msg.ToUserName = account
+	}
+	text := wh.answer(r.Context(), &msg)
+	wh.writeReply(w, q, safe, &msg, text)
+}
+
+// checkQuery verifies signature and timestamp; it returns why they fail, or "".
+func (wh *Webhook) checkQuery(q url.Values) string {
+	sig, ts, nonce := q.Get("signature"), q.Get("timestamp"), q.Get("nonce")
+	if sig == "" || ts == "" || nonce == "" {
+		return "missing signature, timestamp or nonce"
+	}
+	if !equalSig(sig, util.Signature(wh.cfg.Token, ts, nonce)) {
+		return "bad signature"
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return "bad timestamp"
+	}
+	skew := wh.now().Sub(time.Unix(sec, 0))
+	if skew > wh.cfg.MaxSkew || skew < -wh.cfg.MaxSkew {
+		return "timestamp outside the allowed window"
+	}
+	return ""
+}
+
+// equalSig compares two hex signatures in constant time.
+func equalSig(got, want string) bool {
+	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// readBody reads at most MaxBody bytes; status is 0 on success.
+func (wh *Webhook) readBody(w http.ResponseWriter, r *http.Request) (body []byte, status int, reason string) {
+	if r.ContentLength > wh.cfg.MaxBody {
+		return nil, http.StatusRequestEntityTooLarge, "body too large"
+	}
+	size := r.ContentLength
+	if size <= 0 {
+		size = 1024
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(size) + bytes.MinRead)
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, wh.cfg.MaxBody)); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, http.StatusRequestEntityTooLarge, "body too large"
+		}
+		return nil, http.StatusBadRequest, "cannot read body"
+	}
+	return buf.Bytes(), 0, ""
+}
+
+// open checks msg_signature over a safe-mode body and decrypts it. It
+// returns the message XML and the envelope's ToUserName.
+func (wh *Webhook) open(q url.Values, body []byte) (plain []byte, account string, status int, reason string) {
+	if wh.aesKey == nil {
+		return nil, "", http.StatusBadRequest, "safe mode request but no EncodingAESKey configured"
+	}
+	msgSig := q.Get("msg_signature")
+	if msgSig == "" {
+		return nil, "", http.StatusUnauthorized, "missing msg_signature"
+	}
+	env, err := decodeEnvelope(body)
+	if err != nil || env.Encrypt == "" {
+		return nil, "", http.StatusBadRequest, "malformed safe mode envelope"
+	}
+	if !equalSig(msgSig, util.Signature(wh.cfg.Token, q.Get("timestamp"), q.Get("nonce"), env.Encrypt)) {
+		return nil, "", http.StatusUnauthorized, "bad msg_signature"
+	}
+	ciphertext, err := base64.StdEncoding.DecodeString(env.Encrypt)
+	if err != nil {
+		return nil, "", http.StatusBadRequest, "Encrypt is not base64"
+	}
+	_, plain, appID, err := util.AESDecryptMsg(ciphertext, wh.aesKey)
+	if err != nil {
+		return nil, "", http.StatusBadRequest, "cannot decrypt"
+	}
+	if subtle.ConstantTimeCompare(appID, []byte(wh.cfg.AppID)) != 1 {
+		return nil, "", http.StatusBadRequest, "AppID mismatch"
+	}
+	return plain, env.ToUserName, 0, ""
+}
+
+// reject answers a bad request with an HTTP error and logs why (never the body).
+func (wh *Webhook) reject(w http.ResponseWriter, r *http.Request, status int, reason string) {
+	wh.log.Warn("wechat: request refused", "status", status, "reason", reason, "remote", r.RemoteAddr)
+	http.Error(w, http.StatusText(status), status)
+}
+
+// answer returns the text to reply with ("" for "success"). It starts the
+// message's handling, or joins it when this is a retry of a message still
+// being handled, and waits at most ReplyWithin.
+func (wh *Webhook) answer(ctx context.Context, m *wxMessage) string {
+	key := m.dedupeKey()
+	wh.mu.Lock()
+	c, ok := wh.inflight[key]
+	if ok {
+		c.joined++
+		wh.log.Debug("wechat: retry joined the message in flight", "msg_key", key)
+	} else {
+		c = &call{done: make(chan struct{})}
+		wh.inflight[key] = c
+		prev, mine := wh.enqueue(m.FromUserName)
+		wh.wg.Add(1)
+		go wh.run(context.WithoutCancel(ctx), key, m, c, prev, mine)
+	}
+	wh.mu.Unlock()
+
+	timer := time.NewTimer(wh.cfg.ReplyWithin)
+	select {
+	case <-c.done:
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	timer.Stop()
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.finished {
+		if c.late {
+			return ""
+		}
+		return c.text
+	}
+	c.late = true
+	return ""
+}
+
+// enqueue appends a message to its user's queue. It returns the channel to
+// wait on (nil when the user has nothing running) and the one to close when
+// done. wh.mu must be held.
+func (wh *Webhook) enqueue(openID string) (prev, mine chan struct{}) {
+	q := wh.users[openID]
+	if q == nil {
+		q = &userQueue{}
+		wh.users[openID] = q
+	}
+	prev, mine = q.tail, make(chan struct{})
+	q.tail = mine
+	q.n++
+	return prev, mine
+}
+
+// dequeue lets the user's next message run, and forgets the user when
+// nothing of theirs is queued. wh.mu must be held.
+func (wh *Webhook) dequeue(openID string, mine chan struct{}) {
+	close(mine)
+	q := wh.users[openID]
+	q.n--
+	if q.n == 0 {
+		delete(wh.users, openID)
+	}
+}
+
+// run handles one message in the background: after the user's previous
+// message, once (unless a reply is already cached), caching what was
+// delivered, and pushing the answer when every waiter gave up on it.
+func (wh *Webhook) run(ctx context.Context, key string, m *wxMessage, c *call, prev, mine chan struct{}) {
+	defer wh.wg.Done()
+	if prev != nil {
+		<-prev
+	}
+	// One deadline for the whole run: the Handler's time and the reply
+	// cache's read and write.
+	ctx, cancel := context.WithTimeout(ctx, wh.cfg.HandleTimeout+2*kvTimeout)
+	defer cancel()
+	text, cached := wh.cached(ctx, key)
+	if !cached {
+		text = wh.handle(ctx, m)
+	}
+
+	c.mu.Lock()
+	c.finished, c.text = true, text
+	late := c.late
+	c.mu.Unlock()
+
+	if !cached {
+		delivered := text
+		if late {
+			delivered = "" // the waiters replied "success"; the push carries it
+		}
+		wh.store(ctx, key, delivered)
+	}
+	wh.mu.Lock()
+	delete(wh.inflight, key)
+	wh.mu.Unlock()
+	close(c.done)
+
+	if late && !cached && text != "" {
+		// Before dequeue, to keep the user's order; with its own deadline.
+		wh.push(context.WithoutCancel(ctx), m.FromUserName, text)
+	}
+	wh.mu.Lock()
+	wh.dequeue(m.FromUserName, mine)
+	wh.mu.Unlock()
+}
+
+// handle calls the Handler with ctx, detached from the request.
+func (wh *Webhook) handle(ctx context.Context, m *wxMessage) (text string) {
+	in := m.inbound(wh.now())
+	defer func() {
+		if p := recover(); p != nil {
+			wh.log.Error("wechat: handler panicked", "msg_key", in.MsgKey, "type", in.Type, "panic", fmt.Sprint(p))
+			text = ApologyText
+		}
+	}()
+	reply, err := wh.cfg.Handler.Handle(ctx, in)
+	if err != nil {
+		wh.log.Error("wechat: handler failed", "msg_key", in.MsgKey, "type", in.Type, "event", in.Event, "err", err)
+		return ApologyText
+	}
+	return reply.Text
+}
+
+// kvTimeout is the time allowed for each reply cache access.
+const kvTimeout = 2 * time.Second
+
+// Cached replies are stored with a one-byte version prefix, so that an
+// empty reply ("success") is a non-empty value.
+const replyV1 = 'r'
+
+// cached returns the reply already given to the message, if any.
+func (wh *Webhook) cached(ctx context.Context, key string) (string, bool) {
+	b, err := wh.cfg.Replies.Get(ctx, wh.cfg.ReplyPrefix+key)
+	if err != nil {
+		if flows.ErrorCode(err) != flows.ENotFound {
+			wh.log.Warn("wechat: reply cache read failed; handling the message", "msg_key", key, "err", err)
+		}
+		return "", false
+	}
+	if len(b) == 0 || b[0] != replyV1 {
+		wh.log.Warn("wechat: unreadable cached reply; handling the message", "msg_key", key)
+		return "", false
+	}
+	return string(b[1:]), true
+}
+
+// store caches the reply delivered for the message.
+func (wh *Webhook) store(ctx context.Context, key, text string) {
+	val := make([]byte, 1+len(text))
+	val[0] = replyV1
+	copy(val[1:], text)
+	if err := wh.cfg.Replies.Set(ctx, wh.cfg.ReplyPrefix+key, val, wh.cfg.ReplyTTL); err != nil {
+		wh.log.Error("wechat: reply cache write failed", "msg_key", key, "err", err)
+	}
+}
+
+// push delivers a late answer as a customer-service message.
+func (wh *Webhook) push(ctx context.Context, openID, text string) {
+	if wh.cfg.Pusher == nil {
+		wh.log.Error("wechat: late answer dropped: no Pusher configured", "openid", openID)
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*outboundTimeout)
+	defer cancel()
+	if err := wh.cfg.Pusher.SendText(ctx, openID, text); err != nil {
+		wh.log.Error("wechat: late answer not delivered", "openid", openID, "err", err)
+		return
+	}
+	wh.log.Debug("wechat: late answer pushed", "openid", openID)
+}
+
+// writeReply writes text as a passive reply, encrypted in safe mode, or
+// "success" when text is empty.
+func (wh *Webhook) writeReply(w http.ResponseWriter, q url.Values, safe bool, m *wxMessage, text string) {
+	if text == "" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "success")
+		return
+	}
+	now := wh.now().Unix()
+	x := textReplyXML(m.FromUserName, m.ToUserName, now, text)
+	if safe {
+		var random [16]byte
+		rand.Read(random[:])
+		enc := base64.StdEncoding.EncodeToString(util.AESEncryptMsg(random[:], x, wh.cfg.AppID, wh.aesKey))
+		ts := strconv.FormatInt(now, 10)
+		nonce := q.Get("nonce")
+		x = encryptedReplyXML(enc, util.Signature(wh.cfg.Token, ts, nonce, enc), now, nonce)
+	}
+	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+	w.Write(x)
+}
+
+// Wait blocks until every message being handled is done (answers pushed,
+// replies cached), or ctx ends. Call it after the HTTP server has shut down
+// and before closing storage.
+func (wh *Webhook) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		wh.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

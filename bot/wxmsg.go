@@ -1,0 +1,170 @@
+package bot
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"gridbot/flows"
+)
+
+// wxMessage is the part of an inbound WeChat message the bot uses, a small
+// private struct instead of the SDK's message.MixMessage (some ninety
+// fields and nested structs, slower to decode: BenchmarkDecode).
+type wxMessage struct {
+	ToUserName   string  `xml:"ToUserName"`
+	FromUserName string  `xml:"FromUserName"`
+	CreateTime   int64   `xml:"CreateTime"`
+	MsgType      string  `xml:"MsgType"`
+	MsgID        int64   `xml:"MsgId"`
+	Content      string  `xml:"Content"`
+	Recognition  string  `xml:"Recognition"`
+	PicURL       string  `xml:"PicUrl"`
+	MediaID      string  `xml:"MediaId"`
+	LocationX    float64 `xml:"Location_X"`
+	LocationY    float64 `xml:"Location_Y"`
+	Label        string  `xml:"Label"`
+	Event        string  `xml:"Event"`
+	EventKey     string  `xml:"EventKey"`
+	Latitude     string  `xml:"Latitude"`
+	Longitude    string  `xml:"Longitude"`
+}
+
+// wxEnvelope is the body of a safe-mode request.
+type wxEnvelope struct {
+	ToUserName string `xml:"ToUserName"`
+	Encrypt    string `xml:"Encrypt"`
+}
+
+// decodeMessage parses a message's XML: WeChat's flat shape directly
+// (scanMessage), anything else with encoding/xml. It fails on malformed XML
+// and on a message without sender or type.
+func decodeMessage(b []byte) (wxMessage, error) {
+	var m wxMessage
+	if !scanMessage(b, &m) {
+		m = wxMessage{}
+		if err := xml.Unmarshal(b, &m); err != nil {
+			return m, err
+		}
+	}
+	m.FromUserName = strings.TrimSpace(m.FromUserName)
+	m.MsgType = strings.TrimSpace(m.MsgType)
+	if m.FromUserName == "" || m.MsgType == "" {
+		return m, errMissingFields
+	}
+	return m, nil
+}
+
+var errMissingFields = errors.New("message without FromUserName or MsgType")
+
+// dedupeKey is the message's identity for exactly-once handling: its MsgId,
+// or for events (which have none) sender + CreateTime + Event.
+func (m *wxMessage) dedupeKey() string {
+	if m.MsgID != 0 {
+		return strconv.FormatInt(m.MsgID, 10)
+	}
+	kind := m.Event
+	if m.MsgType != "event" {
+		kind = m.MsgType
+	}
+	return m.FromUserName + ":" + strconv.FormatInt(m.CreateTime, 10) + ":" + kind
+}
+
+// inbound maps the message to what the conversation sees.
+func (m *wxMessage) inbound(now time.Time) flows.Inbound {
+	in := flows.Inbound{
+		MsgKey: m.dedupeKey(),
+		OpenID: m.FromUserName,
+		Type:   m.MsgType,
+		At:     now,
+	}
+	if m.CreateTime > 0 {
+		in.At = time.Unix(m.CreateTime, 0)
+	}
+	switch m.MsgType {
+	case "text":
+		in.Text = m.Content
+	case "voice":
+		in.Text = m.Recognition
+		in.MediaID = m.MediaID
+	case "image":
+		in.PicURL = m.PicURL
+		in.MediaID = m.MediaID
+	case "location":
+		in.Location = &flows.Location{Lat: m.LocationX, Lng: m.LocationY, Label: m.Label}
+	case "event":
+		in.Event = m.Event
+		in.EventKey = m.EventKey
+		if m.Event == "LOCATION" {
+			lat, err1 := strconv.ParseFloat(strings.TrimSpace(m.Latitude), 64)
+			lng, err2 := strconv.ParseFloat(strings.TrimSpace(m.Longitude), 64)
+			if err1 == nil && err2 == nil {
+				in.Location = &flows.Location{Lat: lat, Lng: lng}
+			}
+		}
+	}
+	return in
+}
+
+// appendCDATA appends s as one or more CDATA sections; a "]]>" inside s is
+// split across two sections so it cannot end the first one early.
+func appendCDATA(b *bytes.Buffer, s string) {
+	b.WriteString("<![CDATA[")
+	for {
+		i := strings.Index(s, "]]>")
+		if i < 0 {
+			break
+		}
+		b.WriteString(s[:i+2])
+		b.WriteString("]]><![CDATA[")
+		s = s[i+2:]
+	}
+	b.WriteString(s)
+	b.WriteString("]]>")
+}
+
+// textReplyXML is a passive text reply from account to user.
+func textReplyXML(user, account string, at int64, text string) []byte {
+	var b bytes.Buffer
+	b.Grow(256 + len(user) + len(account) + len(text))
+	b.WriteString("<xml><ToUserName>")
+	appendCDATA(&b, user)
+	b.WriteString("</ToUserName><FromUserName>")
+	appendCDATA(&b, account)
+	b.WriteString("</FromUserName><CreateTime>")
+	b.WriteString(strconv.FormatInt(at, 10))
+	b.WriteString("</CreateTime><MsgType><![CDATA[text]]></MsgType><Content>")
+	appendCDATA(&b, text)
+	b.WriteString("</Content></xml>")
+	return b.Bytes()
+}
+
+// encryptedReplyXML is the safe-mode envelope of an encrypted reply.
+func encryptedReplyXML(encrypt, signature string, timestamp int64, nonce string) []byte {
+	var b bytes.Buffer
+	b.Grow(160 + len(encrypt) + len(signature) + len(nonce))
+	b.WriteString("<xml><Encrypt>")
+	appendCDATA(&b, encrypt)
+	b.WriteString("</Encrypt><MsgSignature>")
+	appendCDATA(&b, signature)
+	b.WriteString("</MsgSignature><TimeStamp>")
+	b.WriteString(strconv.FormatInt(timestamp, 10))
+	b.WriteString("</TimeStamp><Nonce>")
+	appendCDATA(&b, nonce)
+	b.WriteString("</Nonce></xml>")
+	return b.Bytes()
+}
+
+// decodeEnvelope parses a safe-mode body.
+func decodeEnvelope(b []byte) (wxEnvelope, error) {
+	var env wxEnvelope
+	if scanEnvelope(b, &env) {
+		return env, nil
+	}
+	env = wxEnvelope{}
+	err := xml.Unmarshal(b, &env)
+	return env, err
+}
