@@ -250,20 +250,20 @@ func TestWebhookRoundTrip(t *testing.T) {
 	}{
 		{"text", func(c *wxtest.Client) *http.Request {
 			return c.Message(wxtest.Message{FromUserName: "oA", MsgType: "text", Content: "走访 3-2-201 慢病 150/95", MsgID: 101, CreateTime: created})
-		}, "text|走访 3-2-201 慢病 150/95||||", flows.Inbound{MsgKey: "101", OpenID: "oA", Type: "text", Text: "走访 3-2-201 慢病 150/95", At: time.Unix(created, 0)}},
+		}, "text|走访 3-2-201 慢病 150/95||||", flows.Inbound{MsgKey: "oA:101", OpenID: "oA", Type: "text", Text: "走访 3-2-201 慢病 150/95", At: time.Unix(created, 0)}},
 		{"text with markup and ]]>", func(c *wxtest.Client) *http.Request {
 			return c.Message(wxtest.Message{FromUserName: "oA", MsgType: "text", Content: "a]]>b<c>&amp;", MsgID: 102, CreateTime: created})
-		}, "text|a]]>b<c>&amp;||||", flows.Inbound{MsgKey: "102", OpenID: "oA", Type: "text", Text: "a]]>b<c>&amp;", At: time.Unix(created, 0)}},
+		}, "text|a]]>b<c>&amp;||||", flows.Inbound{MsgKey: "oA:102", OpenID: "oA", Type: "text", Text: "a]]>b<c>&amp;", At: time.Unix(created, 0)}},
 		{"voice", func(c *wxtest.Client) *http.Request { return c.Voice("oA", "本月统计", "media-v", 103) },
-			"voice|本月统计||||media-v", flows.Inbound{MsgKey: "103", OpenID: "oA", Type: "voice", Text: "本月统计", MediaID: "media-v"}},
+			"voice|本月统计||||media-v", flows.Inbound{MsgKey: "oA:103", OpenID: "oA", Type: "voice", Text: "本月统计", MediaID: "media-v"}},
 		{"voice without recognition", func(c *wxtest.Client) *http.Request { return c.Voice("oA", "", "media-w", 104) },
-			"voice|||||media-w", flows.Inbound{MsgKey: "104", OpenID: "oA", Type: "voice", MediaID: "media-w"}},
+			"voice|||||media-w", flows.Inbound{MsgKey: "oA:104", OpenID: "oA", Type: "voice", MediaID: "media-w"}},
 		{"image", func(c *wxtest.Client) *http.Request {
 			return c.Image("oA", "http://mmbiz.example/pic.jpg", "media-i", 105)
 		},
-			"image||||http://mmbiz.example/pic.jpg|media-i", flows.Inbound{MsgKey: "105", OpenID: "oA", Type: "image", PicURL: "http://mmbiz.example/pic.jpg", MediaID: "media-i"}},
+			"image||||http://mmbiz.example/pic.jpg|media-i", flows.Inbound{MsgKey: "oA:105", OpenID: "oA", Type: "image", PicURL: "http://mmbiz.example/pic.jpg", MediaID: "media-i"}},
 		{"location", func(c *wxtest.Client) *http.Request { return c.Location("oA", 31.2304, 121.4737, "菜市场", 106) },
-			"位置 31.2304,121.4737 菜市场", flows.Inbound{MsgKey: "106", OpenID: "oA", Type: "location", Location: &flows.Location{Lat: 31.2304, Lng: 121.4737, Label: "菜市场"}}},
+			"位置 31.2304,121.4737 菜市场", flows.Inbound{MsgKey: "oA:106", OpenID: "oA", Type: "location", Location: &flows.Location{Lat: 31.2304, Lng: 121.4737, Label: "菜市场"}}},
 		{"subscribe event", func(c *wxtest.Client) *http.Request { return c.Event("oB", "subscribe", "", created) },
 			"event||subscribe|||", flows.Inbound{MsgKey: fmt.Sprintf("oB:%d:subscribe", created), OpenID: "oB", Type: "event", Event: "subscribe", At: time.Unix(created, 0)}},
 		{"menu click", func(c *wxtest.Client) *http.Request { return c.Event("oB", "CLICK", "STATS_MONTH", created) },
@@ -272,7 +272,7 @@ func TestWebhookRoundTrip(t *testing.T) {
 			"", flows.Inbound{MsgKey: fmt.Sprintf("oB:%d:LOCATION", created), OpenID: "oB", Type: "event", Event: "LOCATION", Location: &flows.Location{Lat: 23.1291, Lng: 113.2644}, At: time.Unix(created, 0)}},
 		{"unknown message type", func(c *wxtest.Client) *http.Request {
 			return c.Message(wxtest.Message{FromUserName: "oA", MsgType: "shortvideo", MsgID: 107, CreateTime: created})
-		}, "shortvideo|||||", flows.Inbound{MsgKey: "107", OpenID: "oA", Type: "shortvideo", At: time.Unix(created, 0)}},
+		}, "shortvideo|||||", flows.Inbound{MsgKey: "oA:107", OpenID: "oA", Type: "shortvideo", At: time.Unix(created, 0)}},
 	}
 	for _, safe := range []bool{false, true} {
 		for _, tt := range tests {
@@ -381,7 +381,7 @@ func TestWebhookConcurrentRetriesWaitForTheFirst(t *testing.T) {
 		t.Run(kc.name, func(t *testing.T) {
 			h := newRecorder(nil)
 			h.started = make(chan string, 10)
-			release := h.hold("6001")
+			release := h.hold("oA:6001")
 			wh := newWebhook(t, h, kc.open(t), true, nil)
 			c := client(true)
 
@@ -403,7 +403,7 @@ func TestWebhookConcurrentRetriesWaitForTheFirst(t *testing.T) {
 			}
 			<-h.started
 			// Every copy has joined the one call before it is released.
-			waitFor(t, "retries to join", func() bool { return wh.joined("6001") == copies-1 })
+			waitFor(t, "retries to join", func() bool { return wh.joined("oA:6001") == copies-1 })
 			release()
 			wg.Wait()
 			for i, r := range replies {
@@ -421,7 +421,7 @@ func TestWebhookConcurrentRetriesWaitForTheFirst(t *testing.T) {
 func TestWebhookOneMessageAtATimePerUser(t *testing.T) {
 	h := newRecorder(nil)
 	h.started = make(chan string, 10)
-	release := h.hold("1")
+	release := h.hold("oA:1")
 	wh := newWebhook(t, h, openDB(t).KV(), false, nil)
 	c := client(false)
 
@@ -433,7 +433,7 @@ func TestWebhookOneMessageAtATimePerUser(t *testing.T) {
 		replies <- r
 	}
 	go send("oA", "一", 1)
-	if k := <-h.started; k != "1" {
+	if k := <-h.started; k != "oA:1" {
 		t.Fatalf("started %s", k)
 	}
 	for i, text := range []string{"二", "三", "四"} {
@@ -442,7 +442,7 @@ func TestWebhookOneMessageAtATimePerUser(t *testing.T) {
 	}
 	// Another user is not held up by oA.
 	go send("oB", "别人", 9)
-	if k := <-h.started; k != "9" {
+	if k := <-h.started; k != "oB:9" {
 		t.Fatalf("while oA is held, started %s, want oB's 9", k)
 	}
 	if r := <-replies; r != "收到：别人" {
@@ -476,7 +476,7 @@ func TestWebhookSlowAnswerIsPushed(t *testing.T) {
 	p := wxtest.NewPlatform(t)
 	out := newOutbound(t, p)
 	h := newRecorder(nil)
-	release := h.hold("7001")
+	release := h.hold("oSlow:7001")
 	kv := openDB(t).KV()
 	wh := newWebhook(t, h, kv, true, func(c *WebhookConfig) {
 		c.ReplyWithin = 50 * time.Millisecond

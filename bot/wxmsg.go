@@ -64,7 +64,9 @@ var errMissingFields = errors.New("message without FromUserName or MsgType")
 // or for events (which have none) sender + CreateTime + Event.
 func (m *wxMessage) dedupeKey() string {
 	if m.MsgID != 0 {
-		return strconv.FormatInt(m.MsgID, 10)
+		// MsgId is unique per account; the sender keeps keys of different
+		// users apart in a Redis shared by several accounts or test runs.
+		return m.FromUserName + ":" + strconv.FormatInt(m.MsgID, 10)
 	}
 	kind := m.Event
 	if m.MsgType != "event" {

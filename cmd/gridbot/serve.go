@@ -140,7 +140,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Webhook, err = bot.NewWebhook(bot.WebhookConfig{
 		Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID, EncodingAESKey: cfg.WeChat.EncodingAESKey,
 		MaxSkew: cfg.WeChat.TimestampWindow.Duration, ReplyWithin: cfg.WeChat.ReplyWithin.Duration,
-		Handler: m.Engine, Pusher: m.Pusher, Replies: kv, Log: m.Log,
+		Handler: m.Engine, Pusher: m.Pusher, Replies: kv, ReplyPrefix: cfg.Session.Prefix + "reply:", Log: m.Log,
 	})
 	if err != nil {
 		return err

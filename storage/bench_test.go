@@ -1,0 +1,242 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"gridbot/flows"
+)
+
+// benchReport is the i-th report of a synthetic year: 500 workers in 50
+// grids of 10 communities, mostly household visits (with their follow-up
+// schedule), one in ten a campaign with counters.
+func benchReport(i int) flows.Report {
+	worker := i % 500
+	community, grid := fmt.Sprintf("c%d", worker%10), fmt.Sprintf("g%d", worker%50/10)
+	day := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i%365).Format(time.DateOnly)
+	r := flows.Report{
+		MsgKey: fmt.Sprintf("m%d", i), Worker: fmt.Sprintf("w%d", worker), Community: community, Grid: grid,
+		Day: day, CreatedAt: time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second),
+	}
+	if i%10 == 9 {
+		r.Flow, r.Kind = "campaign", []string{"publicity", "cleanup", "lecture"}[i%3]
+		r.Counts = map[string]float64{"leaflets": float64(i % 400), "participants": float64(i % 50), "garbage_tons": 0.5}
+		return r
+	}
+	r.Flow, r.Kind = "visit", []string{"chronic", "elderly", "maternal", "floating", "other"}[i%5]
+	r.Target = fmt.Sprintf("%d-%d-%d", i%30, i%4, i%600)
+	r.Fields = map[string]string{"bp": "150/95", "note": "按时服药"}
+	r.FollowKey = flows.FollowKey(community, r.Flow, r.Kind, r.Target)
+	r.NextDue = time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i%90).Format(time.DateOnly)
+	return r
+}
+
+// BenchmarkSaveReport saves reports through the group commit, each durable
+// (fsync) when SaveReport returns, from 1 and from 64 concurrent writers.
+func BenchmarkSaveReport(b *testing.B) {
+	for _, writers := range []int{1, 64} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			ctx := context.Background()
+			db := newTestDB(b)
+			var next atomic.Int64
+			commits := db.commit.commits.Load()
+			b.ResetTimer()
+			start := time.Now()
+			var wg sync.WaitGroup
+			for range writers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						i := int(next.Add(1))
+						if i > b.N {
+							return
+						}
+						// Live reports are about today's work, or the day before.
+						r := benchReport(i)
+						r.Day = fmt.Sprintf("2026-11-%02d", 5+i%2)
+						if _, _, err := db.SaveReport(ctx, r); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			elapsed := time.Since(start)
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "saves/s")
+			b.ReportMetric(float64(b.N)/float64(db.commit.commits.Load()-commits), "saves/commit")
+		})
+	}
+}
+
+// fillDB opens a database at path and writes n items with put, in batched
+// transactions and without fsync (only the fill: the benchmark then reads
+// with the normal settings), then runs after in the same mode. The caller
+// closes the database.
+func fillDB(b *testing.B, path string, n int, put func(tx *bolt.Tx, i int) error, after func(db *DB) error) *DB {
+	b.Helper()
+	db, err := Open(path, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	db.bolt.NoSync = true
+	// Moderate transactions: bbolt splits nodes only at commit, so inserts
+	// into one huge transaction slow down quadratically.
+	const perTx = 5000
+	for lo := 0; lo < n; lo += perTx {
+		err := db.bolt.Update(func(tx *bolt.Tx) error {
+			for i := lo; i < min(lo+perTx, n); i++ {
+				if err := put(tx, i); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	if after != nil {
+		if err := after(db); err != nil {
+			b.Fatal(err)
+		}
+	}
+	db.bolt.NoSync = false
+	if err := db.bolt.Sync(); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("filled %s with %d items in %s", filepath.Base(path), n, time.Since(start).Round(time.Millisecond))
+	return db
+}
+
+// fillReports fills a store with n benchReports, without their follow-up
+// effect (it does not touch what Tally reads). Each report is written with
+// its record and indexes as SaveReport does; its tally deltas (the same
+// reportTallies enumeration) are summed in memory and written once, in key
+// order, at the end: the tallies are what n SaveReports produce, built in
+// a fraction of the time.
+func fillReports(b *testing.B, path string, n int) *DB {
+	sums := map[string]int64{}
+	put := func(tx *bolt.Tx, i int) error {
+		r := benchReport(i)
+		r.FollowKey, r.NextDue = "", ""
+		r, _, err := putReport(tx, r)
+		if err != nil {
+			return err
+		}
+		return reportTallies(&r, func(key []byte, v int64) error {
+			sums[string(key)] += v
+			return nil
+		})
+	}
+	writeSums := func(db *DB) error {
+		keys := slices.Sorted(maps.Keys(sums))
+		for lo := 0; lo < len(keys); lo += 20_000 {
+			err := db.bolt.Update(func(tx *bolt.Tx) error {
+				tb := tx.Bucket(talliesBucket)
+				for _, k := range keys[lo:min(lo+20_000, len(keys))] {
+					if err := addTally(tb, []byte(k), sums[k]); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return fillDB(b, path, n, put, writeSums)
+}
+
+// BenchmarkTallyMonth reads a month's totals of all reports from a store
+// of 1k and of 1M reports: the cost must not follow the number of reports.
+func BenchmarkTallyMonth(b *testing.B) {
+	dir := b.TempDir() // shared by the sub-benchmarks, built once per size
+	stores := map[int]*DB{}
+	b.Cleanup(func() {
+		for _, db := range stores {
+			db.Close()
+		}
+	})
+	for _, n := range []int{1000, 1_000_000} {
+		b.Run(fmt.Sprintf("reports=%d", n), func(b *testing.B) {
+			db := stores[n]
+			if db == nil {
+				db = fillReports(b, filepath.Join(dir, fmt.Sprintf("tally-%d.db", n)), n)
+				stores[n] = db
+			}
+			ctx := context.Background()
+			all := flows.Scope{Kind: flows.ScopeAll}
+			var c flows.Counts
+			b.ResetTimer()
+			for b.Loop() {
+				var err error
+				if c, err = db.Tally(ctx, all, "2026-11"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(c)), "metrics")
+			if c["visit"] == 0 {
+				b.Fatalf("empty tally %v", c)
+			}
+		})
+	}
+}
+
+// BenchmarkDueFollowUps lists the 100 overdue follow-ups among 1k and 1M
+// open ones: the cost must follow the items returned.
+func BenchmarkDueFollowUps(b *testing.B) {
+	dir := b.TempDir()
+	stores := map[int]*DB{}
+	b.Cleanup(func() {
+		for _, db := range stores {
+			db.Close()
+		}
+	})
+	const overdue = 100
+	for _, n := range []int{1000, 1_000_000} {
+		b.Run(fmt.Sprintf("open=%d", n), func(b *testing.B) {
+			db := stores[n]
+			if db == nil {
+				db = fillDB(b, filepath.Join(dir, fmt.Sprintf("due-%d.db", n)), n, func(tx *bolt.Tx, i int) error {
+					// The first 100 are due in October; the rest after the 5th of November.
+					due := time.Date(2026, 10, 1+i%30, 0, 0, 0, 0, time.UTC)
+					if i >= overdue {
+						due = time.Date(2026, 11, 6, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i%400)
+					}
+					w := i % 500
+					_, err := openFollowUp(tx, flows.FollowUp{
+						Key: fmt.Sprintf("k%d", i), Worker: fmt.Sprintf("w%d", w), Community: fmt.Sprintf("c%d", w%10),
+						Grid: fmt.Sprintf("g%d", w%50/10), Flow: "visit", Kind: "chronic", Target: fmt.Sprint(i),
+						Due: due.Format(time.DateOnly),
+					})
+					return err
+				}, nil)
+				stores[n] = db
+			}
+			ctx := context.Background()
+			all := flows.Scope{Kind: flows.ScopeAll}
+			b.ResetTimer()
+			for b.Loop() {
+				fs, err := db.DueFollowUps(ctx, all, "2026-11-05", 0)
+				if err != nil || len(fs) != overdue {
+					b.Fatalf("%d due, %v", len(fs), err)
+				}
+			}
+		})
+	}
+}

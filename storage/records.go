@@ -1,0 +1,155 @@
+package storage
+
+import (
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"gridbot/flows"
+)
+
+// The structs below are the stored form of the domain types (version
+// recordV1). They are private so the domain can change without silently
+// changing the file format: a change here needs a new version.
+
+type workerRec struct {
+	OpenID       string    `json:"openid"`
+	Name         string    `json:"name,omitempty"`
+	Community    string    `json:"community"`
+	Grid         string    `json:"grid"`
+	Role         string    `json:"role"`
+	Unsubscribed bool      `json:"unsub,omitempty"`
+	BoundAt      time.Time `json:"bound_at,omitzero"`
+}
+
+func toWorkerRec(w flows.Worker) workerRec {
+	return workerRec{w.OpenID, w.Name, w.Community, w.Grid, string(w.Role), w.Unsubscribed, w.BoundAt}
+}
+
+func (r workerRec) worker() flows.Worker {
+	return flows.Worker{OpenID: r.OpenID, Name: r.Name, Community: r.Community, Grid: r.Grid,
+		Role: flows.Role(r.Role), Unsubscribed: r.Unsubscribed, BoundAt: r.BoundAt}
+}
+
+type inviteRec struct {
+	Code      string    `json:"code"`
+	Community string    `json:"community"`
+	Grid      string    `json:"grid"`
+	Role      string    `json:"role"`
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	UsedBy    string    `json:"used_by,omitempty"`
+	UsedAt    time.Time `json:"used_at,omitzero"`
+}
+
+func toInviteRec(i flows.Invite) inviteRec {
+	return inviteRec{i.Code, i.Community, i.Grid, string(i.Role), i.ExpiresAt, i.UsedBy, i.UsedAt}
+}
+
+func (r inviteRec) invite() flows.Invite {
+	return flows.Invite{Code: r.Code, Community: r.Community, Grid: r.Grid, Role: flows.Role(r.Role),
+		ExpiresAt: r.ExpiresAt, UsedBy: r.UsedBy, UsedAt: r.UsedAt}
+}
+
+type locationRec struct {
+	Lat   float64 `json:"lat"`
+	Lng   float64 `json:"lng"`
+	Label string  `json:"label,omitempty"`
+}
+
+type reportRec struct {
+	ID        uint64             `json:"id"`
+	MsgKey    string             `json:"msg_key,omitempty"`
+	Worker    string             `json:"worker"`
+	Community string             `json:"community"`
+	Grid      string             `json:"grid"`
+	Flow      string             `json:"flow"`
+	Kind      string             `json:"kind,omitempty"`
+	Day       string             `json:"day"`
+	Target    string             `json:"target,omitempty"`
+	Fields    map[string]string  `json:"fields,omitempty"`
+	Counts    map[string]float64 `json:"counts,omitempty"`
+	Location  *locationRec       `json:"loc,omitempty"`
+	Images    []string           `json:"images,omitempty"`
+	CreatedAt time.Time          `json:"created_at"`
+	Void      bool               `json:"void,omitempty"`
+	VoidedAt  time.Time          `json:"voided_at,omitzero"`
+	FollowKey string             `json:"follow_key,omitempty"`
+	NextDue   string             `json:"next_due,omitempty"`
+}
+
+func toReportRec(r *flows.Report) reportRec {
+	rec := reportRec{
+		ID: r.ID, MsgKey: r.MsgKey, Worker: r.Worker, Community: r.Community, Grid: r.Grid,
+		Flow: r.Flow, Kind: r.Kind, Day: r.Day, Target: r.Target, Fields: r.Fields, Counts: r.Counts,
+		Images: r.Images, CreatedAt: r.CreatedAt, Void: r.Void, VoidedAt: r.VoidedAt,
+		FollowKey: r.FollowKey, NextDue: r.NextDue,
+	}
+	if r.Location != nil {
+		rec.Location = &locationRec{r.Location.Lat, r.Location.Lng, r.Location.Label}
+	}
+	return rec
+}
+
+func (rec *reportRec) report() flows.Report {
+	r := flows.Report{
+		ID: rec.ID, MsgKey: rec.MsgKey, Worker: rec.Worker, Community: rec.Community, Grid: rec.Grid,
+		Flow: rec.Flow, Kind: rec.Kind, Day: rec.Day, Target: rec.Target, Fields: rec.Fields,
+		Counts: rec.Counts, Images: rec.Images, CreatedAt: rec.CreatedAt, Void: rec.Void,
+		VoidedAt: rec.VoidedAt, FollowKey: rec.FollowKey, NextDue: rec.NextDue,
+	}
+	if rec.Location != nil {
+		r.Location = &flows.Location{Lat: rec.Location.Lat, Lng: rec.Location.Lng, Label: rec.Location.Label}
+	}
+	return r
+}
+
+type followUpRec struct {
+	ID        uint64    `json:"id"`
+	Key       string    `json:"key"`
+	Community string    `json:"community"`
+	Grid      string    `json:"grid"`
+	Worker    string    `json:"worker"`
+	Flow      string    `json:"flow"`
+	Kind      string    `json:"kind,omitempty"`
+	Target    string    `json:"target"`
+	Due       string    `json:"due"`
+	OpenedBy  uint64    `json:"opened_by,omitempty"`
+	Closed    bool      `json:"closed,omitempty"`
+	ClosedAt  time.Time `json:"closed_at,omitzero"`
+	ClosedBy  uint64    `json:"closed_by,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
+}
+
+func toFollowUpRec(f *flows.FollowUp) followUpRec {
+	return followUpRec{f.ID, f.Key, f.Community, f.Grid, f.Worker, f.Flow, f.Kind, f.Target, f.Due,
+		f.OpenedBy, f.Closed, f.ClosedAt, f.ClosedBy, f.Reason}
+}
+
+func (r *followUpRec) followUp() flows.FollowUp {
+	return flows.FollowUp{ID: r.ID, Key: r.Key, Community: r.Community, Grid: r.Grid, Worker: r.Worker,
+		Flow: r.Flow, Kind: r.Kind, Target: r.Target, Due: r.Due, OpenedBy: r.OpenedBy, Closed: r.Closed,
+		ClosedAt: r.ClosedAt, ClosedBy: r.ClosedBy, Reason: r.Reason}
+}
+
+// getRecord decodes the record at key of bucket into v. found is false
+// when there is none. Decoding copies everything out of the transaction.
+func getRecord(tx *bolt.Tx, bucket, key []byte, v any) (found bool, err error) {
+	data := tx.Bucket(bucket).Get(key)
+	if data == nil {
+		return false, nil
+	}
+	if err := decode(data, v); err != nil {
+		return true, fmt.Errorf("decode %s/%x: %w", bucket, key, err)
+	}
+	return true, nil
+}
+
+// putRecord encodes v and stores it at key of bucket.
+func putRecord(tx *bolt.Tx, bucket, key []byte, v any) error {
+	data, err := encode(v)
+	if err != nil {
+		return fmt.Errorf("encode %s/%x: %w", bucket, key, err)
+	}
+	return tx.Bucket(bucket).Put(key, data)
+}
