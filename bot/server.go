@@ -28,7 +28,7 @@ type Server struct {
 	// Local holds more local-mode endpoints by pattern (e.g.
 	// "/local/invite", which `gridbot chat` uses to bind its demo user).
 	Local map[string]http.Handler
-	Log     *slog.Logger
+	Log   *slog.Logger
 
 	ReadHeaderTimeout time.Duration // default 5 s
 	ReadTimeout       time.Duration // default 30 s
