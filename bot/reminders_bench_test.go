@@ -67,8 +67,10 @@ func BenchmarkOverdueScan(b *testing.B) {
 }
 
 // fillFollowUps binds the workers (one supervisor per community) and opens
-// n follow-ups, overdue ones due in October, the rest after today, in
-// batches of 100,000 per transaction.
+// n follow-ups: overdue ones due in October, one per worker, and the rest
+// due after today, in batches of 20,000 per transaction. They are made in
+// due order, as a store fills over time, which keeps bbolt's inserts near
+// the end of each index range.
 func fillFollowUps(b *testing.B, db *storage.DB, n, workers, communities, overdue int) {
 	b.Helper()
 	ctx := context.Background()
@@ -84,23 +86,14 @@ func fillFollowUps(b *testing.B, db *storage.DB, n, workers, communities, overdu
 			b.Fatal(err)
 		}
 	}
-	base := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
-	const batch = 100_000
+	const batch = 20_000
 	fs := make([]flows.FollowUp, 0, batch)
-	for i := 0; i < n; i++ {
-		due := base.AddDate(0, 0, i%365)
-		wi := i % workers
-		if step := n / overdue; i%step == 0 {
-			// The k-th overdue item goes to worker k: every worker has one.
-			k := i / step
-			due = time.Date(2026, 10, 1+k%30, 0, 0, 0, 0, time.UTC)
-			wi = k % workers
-		}
-		target := fmt.Sprintf("%d-%d-%d", i/10000, i/100%100, i%100)
+	add := func(i, wi int, due time.Time) {
+		c := fmt.Sprintf("c%d", wi%communities)
+		target := fmt.Sprintf("%07d", i)
 		fs = append(fs, flows.FollowUp{
-			Key: flows.FollowKey(fmt.Sprintf("c%d", wi%communities), "visit", "chronic", target), Community: fmt.Sprintf("c%d", wi%communities),
-			Grid: fmt.Sprint(wi % 7), Worker: fmt.Sprintf("w%03d", wi), Flow: "visit", Kind: "chronic", Target: target,
-			Due: due.Format(time.DateOnly),
+			Key: flows.FollowKey(c, "visit", "chronic", target), Community: c, Grid: fmt.Sprint(wi % 7),
+			Worker: fmt.Sprintf("w%03d", wi), Flow: "visit", Kind: "chronic", Target: target, Due: due.Format(time.DateOnly),
 		})
 		if len(fs) == batch || i == n-1 {
 			if _, err := db.OpenFollowUps(ctx, fs); err != nil {
@@ -108,6 +101,13 @@ func fillFollowUps(b *testing.B, db *storage.DB, n, workers, communities, overdu
 			}
 			fs = fs[:0]
 		}
+	}
+	for k := range overdue {
+		add(k, k%workers, time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC))
+	}
+	base := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+	for i := overdue; i < n; i++ {
+		add(i, i%workers, base.AddDate(0, 0, (i-overdue)*365/(n-overdue)))
 	}
 	b.Logf("opened %d follow-ups in %s", n, time.Since(start).Round(time.Millisecond))
 }

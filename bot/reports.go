@@ -202,17 +202,26 @@ func scopeTitle(s flows.Scope) string {
 }
 
 // defaultLedgerCatalog is the shipped catalog, parsed once, for an API
-// without a configured one.
+// whose Reminders carries no configured one.
 var defaultLedgerCatalog = sync.OnceValue(flows.DefaultCatalog)
 
 // ledgerCatalog is the catalog naming the ledger's columns and the
-// summary's figures.
+// summary's figures: the configured one the API's Reminders carries (as
+// for the follow-up endpoints), else the shipped one.
 func (a *API) ledgerCatalog() *flows.Catalog {
+	if a.Reminders != nil && a.Reminders.Catalog != nil {
+		return a.Reminders.Catalog
+	}
 	return defaultLedgerCatalog()
 }
 
-// ledgerZone is the zone of "today" for a summary of the running year.
+// ledgerZone is the zone of "today" for a summary of the running year: the
+// configured one the API's Reminders carries, else Asia/Shanghai (the
+// config's default).
 func (a *API) ledgerZone() *time.Location {
+	if a.Reminders != nil && a.Reminders.Zone != nil {
+		return a.Reminders.Zone
+	}
 	if z, err := time.LoadLocation("Asia/Shanghai"); err == nil {
 		return z
 	}

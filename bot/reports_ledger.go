@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 
@@ -27,6 +28,7 @@ type ledgerCol struct {
 	header string
 	width  float64                   // XLSX column width, in characters
 	value  func(r *flows.Report) any // string, float64, or nil for an empty cell
+	date   bool                      // the value is a "2006-01-02" day: a date cell in XLSX
 }
 
 // ledgerNames resolves workers' openids to their names.
@@ -49,7 +51,7 @@ type ledgerLayout struct {
 // head is the columns every ledger starts with.
 func (l *ledgerLayout) head() []ledgerCol {
 	return []ledgerCol{
-		{header: "日期", width: 12, value: func(r *flows.Report) any { return r.Day }},
+		{header: "日期", width: 12, date: true, value: func(r *flows.Report) any { return r.Day }},
 		{header: "网格员", width: 10, value: func(r *flows.Report) any { return l.names.name(r.Worker) }},
 		{header: "网格", width: 10, value: func(r *flows.Report) any { return r.Grid }},
 		{header: "户号/地点", width: 16, value: func(r *flows.Report) any { return r.Target }},
@@ -321,6 +323,8 @@ type xlsxLedger struct {
 	sheets map[string]*xlsxSheet
 	order  []string // flow keys in sheet order
 	header int      // style of header cells
+	body   int      // style of data cells: thin borders, wrapped text
+	date   int      // style of date cells: body and yyyy-mm-dd
 	used   map[string]bool
 }
 
@@ -345,6 +349,20 @@ func newXLSXLedger(l *ledgerLayout, title string) (*xlsxLedger, error) {
 			{Type: "top", Color: "999999", Style: 1}, {Type: "bottom", Color: "999999", Style: 1},
 		},
 	})
+	if err == nil {
+		x.body, err = f.NewStyle(&excelize.Style{
+			Alignment: &excelize.Alignment{Vertical: "center", WrapText: true},
+			Border:    bodyBorder,
+		})
+	}
+	if err == nil {
+		dateFmt := "yyyy-mm-dd"
+		x.date, err = f.NewStyle(&excelize.Style{
+			Alignment:    &excelize.Alignment{Horizontal: "left", Vertical: "center"},
+			Border:       bodyBorder,
+			CustomNumFmt: &dateFmt,
+		})
+	}
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -431,8 +449,10 @@ func (x *xlsxLedger) sheet(flow string, fd *flows.FlowDef) (*xlsxSheet, error) {
 	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
 		return nil, err
 	}
-	for i, c := range s.cols {
-		if err := sw.SetColWidth(i+1, i+1, c.width); err != nil {
+	// Widths from the last column to the first: excelize puts each new
+	// <col> before the others, and Excel wants them in column order.
+	for i := len(s.cols) - 1; i >= 0; i-- {
+		if err := sw.SetColWidth(i+1, i+1, s.cols[i].width); err != nil {
 			return nil, err
 		}
 	}
@@ -450,6 +470,12 @@ func (x *xlsxLedger) sheet(flow string, fd *flows.FlowDef) (*xlsxSheet, error) {
 	return s, nil
 }
 
+// bodyBorder is the thin grey grid of a ledger's data cells.
+var bodyBorder = []excelize.Border{
+	{Type: "left", Color: "BBBBBB", Style: 1}, {Type: "right", Color: "BBBBBB", Style: 1},
+	{Type: "top", Color: "BBBBBB", Style: 1}, {Type: "bottom", Color: "BBBBBB", Style: 1},
+}
+
 // xlsxEscape doubles & in header/footer text, where & starts a code.
 func xlsxEscape(s string) string { return strings.ReplaceAll(s, "&", "&&") }
 
@@ -460,7 +486,16 @@ func (x *xlsxLedger) add(r *flows.Report) error {
 	}
 	s.row++
 	for i, c := range s.cols {
-		s.vals[i] = c.value(r)
+		v, style := c.value(r), x.body
+		if v == "" {
+			v = nil
+		}
+		if day, ok := v.(string); ok && c.date {
+			if t, err := time.Parse(time.DateOnly, day); err == nil {
+				v, style = t, x.date
+			}
+		}
+		s.vals[i] = excelize.Cell{StyleID: style, Value: v}
 	}
 	cell, err := excelize.CoordinatesToCellName(1, s.row)
 	if err != nil {

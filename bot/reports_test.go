@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/csv"
@@ -10,11 +11,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/BurntSushi/toml"
 	"github.com/xuri/excelize/v2"
 
 	"gridbot/flows"
@@ -206,6 +210,7 @@ func TestReportsXLSX(t *testing.T) {
 			if cd := resp.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment;") {
 				t.Errorf("Content-Disposition %q", cd)
 			}
+			checkColsInOrder(t, body)
 			x, err := excelize.OpenReader(bytes.NewReader(body))
 			if err != nil {
 				t.Fatal(err)
@@ -231,11 +236,51 @@ func TestReportsXLSX(t *testing.T) {
 				}
 				checkPrintReady(t, x, sheet, len(want[0]))
 			}
+			// Days are date cells (Excel sorts and filters them as dates),
+			// shown as 2026-11-02.
+			if raw, err := x.GetCellValue("入户走访", "A2", excelize.Options{RawCellValue: true}); err != nil {
+				t.Error(err)
+			} else if serial, err := strconv.ParseFloat(raw, 64); err != nil || serial < 40000 {
+				t.Errorf("day cell holds %q: want a date serial number", raw)
+			}
 			// Counters are numbers, not text: Excel can sum them.
 			if typ, err := x.GetCellType("宣传活动", "F2"); tt.name == "community month" && (err != nil || typ == excelize.CellTypeSharedString || typ == excelize.CellTypeInlineString) {
 				t.Errorf("leaflets cell type %v, %v: want a number", typ, err)
 			}
 		})
+	}
+}
+
+// checkColsInOrder checks that each sheet lists its <col> widths in column
+// order: Excel reports a damaged file otherwise.
+func checkColsInOrder(t *testing.T, xlsx []byte) {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(xlsx), int64(len(xlsx)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	colMin := regexp.MustCompile(`<col min="(\d+)"`)
+	for _, zf := range zr.File {
+		if !strings.HasPrefix(zf.Name, "xl/worksheets/") {
+			continue
+		}
+		rc, err := zf.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(rc)
+		rc.Close()
+		last := 0
+		for _, m := range colMin.FindAllSubmatch(data, -1) {
+			n, _ := strconv.Atoi(string(m[1]))
+			if n <= last {
+				t.Errorf("%s: <col min=%d> after %d", zf.Name, n, last)
+			}
+			last = n
+		}
+		if last == 0 {
+			t.Errorf("%s: no column widths", zf.Name)
+		}
 	}
 }
 
@@ -536,5 +581,85 @@ func saveAll(t testing.TB, db *storage.DB, reports []flows.Report) {
 	case err := <-errs:
 		t.Fatal(err)
 	default:
+	}
+}
+
+// TestReportsConfiguredCatalog: a flow and a counter a community adds in
+// its config get their own sheet, column and words in the summary.
+func TestReportsConfiguredCatalog(t *testing.T) {
+	var extra struct {
+		Flows []flows.FlowDef `toml:"flows"`
+	}
+	_, err := toml.Decode(`
+[[flows]]
+key = "campaign"
+  [[flows.counters]]
+  key = "masks"
+  name = "口罩"
+  unit = "个"
+
+[[flows]]
+key = "safety"
+name = "安全检查"
+unit = "次"
+words = ["安全检查"]
+  [[flows.fields]]
+  key = "place"
+  type = "place"
+  name = "地点"
+  prompt = "检查地点"
+  [[flows.fields]]
+  key = "note"
+  type = "text"
+  name = "备注"
+  prompt = "备注"
+  optional = true
+`, &extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := flows.DefaultCatalog()
+	if err := cat.Merge(extra.Flows); err != nil {
+		t.Fatal(err)
+	}
+	f := newLedgerFixture(t)
+	api := &API{Token: reportsToken, Store: f.db, Reminders: &Reminders{Catalog: cat, Zone: time.UTC},
+		Now: func() time.Time { return time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC) }}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	f.srv = srv
+	ctx := context.Background()
+	for i, r := range []flows.Report{
+		{Worker: "o-li", Flow: "campaign", Kind: "publicity", Counts: map[string]float64{"masks": 50, "leaflets": 20}},
+		{Worker: "o-li", Flow: "safety", Target: "幸福小区", Fields: map[string]string{"note": "灭火器过期"}},
+		{Worker: "o-li", Flow: "safety", Target: "菜市场"},
+	} {
+		r.MsgKey, r.Community, r.Grid, r.Day = fmt.Sprint("k", i), "幸福社区", "1", "2026-06-0"+fmt.Sprint(i+1)
+		if _, _, err := f.db.SaveReport(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	x, err := excelize.OpenReader(bytes.NewReader(f.body(t, "/api/v1/reports?scope=all&period=2026-06&format=xlsx")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if got := fmt.Sprint(x.GetSheetList()); got != "[入户走访 巡查 宣传活动 安全检查]" {
+		t.Errorf("sheets %s", got)
+	}
+	campaign, _ := x.GetRows("宣传活动")
+	safety, _ := x.GetRows("安全检查")
+	if len(campaign) != 2 || campaign[0][8] != "口罩（个）" || campaign[1][8] != "50" {
+		t.Errorf("campaign %q", campaign)
+	}
+	if len(safety) != 3 || fmt.Sprint(safety[0]) != "[日期 网格员 网格 户号/地点 类型 备注]" || safety[1][3] != "幸福小区" || safety[1][5] != "灭火器过期" {
+		t.Errorf("safety %q", safety)
+	}
+	var s flows.Summary
+	if err := json.Unmarshal(f.body(t, "/api/v1/summary?scope=community:幸福社区&year=2026"), &s); err != nil {
+		t.Fatal(err)
+	}
+	if want := "全年共开展宣传活动1次，其中宣传1次，发放宣传资料20份，口罩50个；开展安全检查2次。"; s.Paragraph != want {
+		t.Errorf("paragraph\n got %s\nwant %s", s.Paragraph, want)
 	}
 }

@@ -104,7 +104,7 @@ func (e *Engine) todoList(ctx context.Context, w Worker, now time.Time) (string,
 		default:
 			when = fmt.Sprintf("%s，%d 天后", shortDate(f.Due), -days)
 		}
-		fmt.Fprintf(&b, "%d. %s %s（%s）\n", i+1, f.Target, e.FollowUpLabel(f), when)
+		fmt.Fprintf(&b, "%d. %s %s（%s）\n", i+1, f.Target, e.followUpLabel(f), when)
 	}
 	if total > len(items) {
 		fmt.Fprintf(&b, "…另有 %d 项，先处理以上各项。\n", total-len(items))
@@ -121,9 +121,8 @@ func (e *Engine) verb(f FollowUp) string {
 	return "走访"
 }
 
-// FollowUpLabel names a follow-up's work: the kind's name ("慢病随访"),
-// "<flow>复查" for a re-check ("巡查复查"), or the flow's short name.
-func (e *Engine) FollowUpLabel(f FollowUp) string { return e.catalog().FollowUpLabel(f) }
+// followUpLabel names a follow-up's work with the engine's catalog.
+func (e *Engine) followUpLabel(f FollowUp) string { return e.catalog().FollowUpLabel(f) }
 
 // FollowUpLabel names a follow-up's work: the kind's name ("慢病随访"),
 // "<flow>复查" for a re-check ("巡查复查"), or the flow's short name.
@@ -205,7 +204,7 @@ func (e *Engine) todoPick(ctx context.Context, w Worker, n int, now time.Time) (
 		return "", err
 	}
 	if f.Closed {
-		return fmt.Sprintf("第 %d 项（%s %s）已经完成。回复\"待办\"查看最新清单。", n, f.Target, e.FollowUpLabel(f)), nil
+		return fmt.Sprintf("第 %d 项（%s %s）已经完成。回复\"待办\"查看最新清单。", n, f.Target, e.followUpLabel(f)), nil
 	}
 	if f.Worker != w.OpenID {
 		return "这一项已改派给其他网格员。回复\"待办\"查看最新清单。", nil
@@ -300,7 +299,7 @@ func (e *Engine) overdueList(ctx context.Context, w Worker, now time.Time) (stri
 	for _, x := range workers {
 		names[x.OpenID] = x.Name
 	}
-	return OverdueText(w.Community, today, items, names, e.FollowUpLabel), nil
+	return OverdueText(w.Community, today, items, names, e.followUpLabel), nil
 }
 
 // overduePerWorker caps the items shown for one worker in 逾期.

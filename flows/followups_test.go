@@ -31,7 +31,6 @@ func TestPendingNotice(t *testing.T) {
 		{"待办", false},
 	}
 	for i, s := range steps {
-		h.seq++
 		reply, err := h.eng.Handle(ctx, flows.Inbound{MsgKey: "n" + string(rune('0'+i)), OpenID: "w1", Type: "text", Text: s.text, At: h.clock})
 		if err != nil {
 			t.Fatal(err)

@@ -27,7 +27,7 @@ type statsQuery struct {
 }
 
 // statsTrigger matches the words that make a message a totals question.
-var statsTrigger = regexp.MustCompile(`统计|汇总|排名|排行|多少|几户|几次|数据`)
+var statsTrigger = regexp.MustCompile(`统计|汇总|排名|排行|多少|几户|几次|几份|几人`)
 
 // statsPeriodRe finds what looks like a period in a totals question, to
 // tell "no period" (this month) from one zh.Period cannot read.
@@ -97,9 +97,9 @@ func (e *Engine) parseStats(t string, now time.Time) (statsQuery, bool) {
 		}
 	}
 	if q.what == "self" {
-		// "多少" and "几户" alone are too loose: ask for a period or a
-		// report type next to them, or a short question (这个月多少).
-		if !strings.Contains(bare, "统计") && !strings.Contains(bare, "汇总") && !strings.Contains(bare, "数据") {
+		// "多少" and "几户" alone are too loose: a question needs a period
+		// or a report type next to them (这个月多少, 走访多少户).
+		if !strings.Contains(bare, "统计") && !strings.Contains(bare, "汇总") {
 			f, _, _ := e.catalog().FlowByWord(bare)
 			if statsPeriodRe.FindString(bare) == "" && f == nil {
 				return q, false

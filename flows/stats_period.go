@@ -112,42 +112,82 @@ func (s statSpan) whole() bool {
 	return ok && full.From == s.From && full.To == s.To
 }
 
-// rangeTally sums a scope's tallies over the days from..to with as few
-// lookups as the calendar allows: whole years, then whole months, then days.
-func rangeTally(ctx context.Context, st Store, scope Scope, from, to date) (Counts, error) {
-	sum := Counts{}
-	add := func(period string) error {
-		c, err := st.Tally(ctx, scope, period)
-		if err != nil {
-			return err
-		}
-		for k, v := range c {
-			sum[k] += v
-		}
-		return nil
-	}
+// tallyTerm is one lookup of a tally plan: a period's totals, added or
+// subtracted.
+type tallyTerm struct {
+	period string
+	sign   float64
+}
+
+// forwardPlan covers from..to with whole years, then whole months, then days.
+func forwardPlan(from, to date) []tallyTerm {
+	var plan []tallyTerm
 	for d := from; !d.after(to); {
-		var err error
 		switch {
 		case d.month() == 1 && d.day() == 1 && !d.yearEnd().after(to):
-			err = add(strconv.Itoa(d.year()))
+			plan = append(plan, tallyTerm{strconv.Itoa(d.year()), 1})
 			d = d.yearEnd().addDays(1)
 		case d.day() == 1 && !d.monthEnd().after(to):
-			err = add(d.t.Format("2006-01"))
+			plan = append(plan, tallyTerm{d.t.Format("2006-01"), 1})
 			d = d.monthEnd().addDays(1)
 		default:
-			err = add(d.String())
+			plan = append(plan, tallyTerm{d.String(), 1})
 			d = d.addDays(1)
 		}
+	}
+	return plan
+}
+
+// tallyPlan is the cheapest set of lookups whose sum is the totals of
+// from..to: the calendar pieces, or, for a span that starts a month (or a
+// year), that month's (year's) totals less the pieces after to. Days 1–28
+// of October are October less the 29th, 30th and 31st: 4 lookups, not 28.
+func tallyPlan(from, to date) []tallyTerm {
+	best := forwardPlan(from, to)
+	try := func(period string, end date) {
+		if !to.before(end) {
+			return
+		}
+		rest := forwardPlan(to.addDays(1), end)
+		if 1+len(rest) >= len(best) {
+			return
+		}
+		plan := []tallyTerm{{period, 1}}
+		for _, t := range rest {
+			plan = append(plan, tallyTerm{t.period, -1})
+		}
+		best = plan
+	}
+	if from.day() == 1 && from.monthEnd() == to.monthEnd() {
+		try(from.t.Format("2006-01"), from.monthEnd())
+	}
+	if from.month() == 1 && from.day() == 1 && from.year() == to.year() {
+		try(strconv.Itoa(from.year()), from.yearEnd())
+	}
+	return best
+}
+
+// rangeTally sums a scope's tallies over the days from..to, in as few
+// lookups as tallyPlan finds. Metrics that sum to zero are left out, as
+// Store.Tally leaves them out.
+func rangeTally(ctx context.Context, st Store, scope Scope, from, to date) (Counts, error) {
+	sum := map[string]int64{}
+	for _, t := range tallyPlan(from, to) {
+		c, err := st.Tally(ctx, scope, t.period)
 		if err != nil {
 			return nil, err
 		}
+		for k, v := range c {
+			sum[k] += int64(t.sign) * ToMilli(v)
+		}
 	}
-	// Sums of float64 may drift by a few ulps: round to the stored precision.
+	out := make(Counts, len(sum))
 	for k, v := range sum {
-		sum[k] = float64(ToMilli(v)) / Milli
+		if v != 0 {
+			out[k] = float64(v) / Milli
+		}
 	}
-	return sum, nil
+	return out, nil
 }
 
 // spanTally is the totals of a span: one lookup for a period up to today

@@ -179,3 +179,97 @@ func TestNaturalCompare(t *testing.T) {
 		}
 	}
 }
+
+func TestTallyPlan(t *testing.T) {
+	d := func(s string) date {
+		v, err := time.Parse(time.DateOnly, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dateIn(v, time.UTC)
+	}
+	tests := []struct {
+		from, to string
+		want     string
+	}{
+		// October 1–28: October less its last three days.
+		{"2026-10-01", "2026-10-28", "+2026-10 -2026-10-29 -2026-10-30 -2026-10-31"},
+		// A short start of a month: the days themselves.
+		{"2026-10-01", "2026-10-03", "+2026-10-01 +2026-10-02 +2026-10-03"},
+		// February 1–28 of a common year is the whole month.
+		{"2026-02-01", "2026-02-28", "+2026-02"},
+		// A year to 28 November: the year less December and 29–30 November.
+		{"2025-01-01", "2025-11-28", "+2025 -2025-11-29 -2025-11-30 -2025-12"},
+		// A year to 3 February: January and three days.
+		{"2025-01-01", "2025-02-03", "+2025-01 +2025-02-01 +2025-02-02 +2025-02-03"},
+		{"2025-01-01", "2025-12-31", "+2025"},
+		{"2025-11-30", "2026-01-02", "+2025-11-30 +2025-12 +2026-01-01 +2026-01-02"},
+	}
+	for _, tt := range tests {
+		var got []string
+		for _, term := range tallyPlan(d(tt.from), d(tt.to)) {
+			sign := "+"
+			if term.sign < 0 {
+				sign = "-"
+			}
+			got = append(got, sign+term.period)
+		}
+		if strings.Join(got, " ") != tt.want {
+			t.Errorf("tallyPlan(%s, %s) = %s, want %s", tt.from, tt.to, strings.Join(got, " "), tt.want)
+		}
+	}
+}
+
+func TestParseStats(t *testing.T) {
+	sh, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &Engine{Zone: sh}
+	now := time.Date(2026, 11, 28, 9, 0, 0, 0, sh)
+	tests := []struct {
+		text   string
+		ok     bool
+		what   string
+		period string
+		flow   string
+	}{
+		{"统计", true, "self", "2026-11", ""},
+		{"本月统计", true, "self", "2026-11", ""},
+		{"这个月多少", true, "self", "2026-11", ""},
+		{"本月", true, "self", "2026-11", ""},
+		{"上月统计", true, "self", "2026-10", ""},
+		{"上个月统计？", true, "self", "2026-10", ""},
+		{"今年统计", true, "self", "2026", ""},
+		{"去年汇总", true, "self", "2025", ""},
+		{"统计 10月", true, "self", "2026-10", ""},
+		{"统计 2026年10月", true, "self", "2026-10", ""},
+		{"统计 2026-10", true, "self", "2026-10", ""},
+		{"统计 12月", true, "self", "2025-12", ""},
+		{"10月份走访多少户", true, "self", "2026-10", "visit"},
+		{"走访多少户", true, "self", "2026-11", "visit"},
+		{"今年宣传几次", true, "self", "2026", "campaign"},
+		{"统计 13月", true, "self", "", ""},
+		{"社区统计", true, "community", "2026-11", ""},
+		{"社区统计 上月", true, "community", "2026-10", ""},
+		{"网格排名", true, "ranking", "2026-11", ""},
+		{"上月网格排名", true, "ranking", "2026-10", ""},
+		// Not totals questions: left to the rest of the conversation.
+		{"走访 3-2-201 慢病 150/95", false, "", "", ""},
+		{"今天宣传发放资料四百余份，参与群众35人", false, "", "", ""},
+		{"巡查 机房 数据中心", false, "", "", ""},
+		{"多少", false, "", "", ""},
+		{"待办", false, "", "", ""},
+		{"你好", false, "", "", ""},
+	}
+	for _, tt := range tests {
+		q, ok := e.parseStats(normalize(tt.text), now)
+		flow := ""
+		if q.flow != nil {
+			flow = q.flow.Key
+		}
+		if ok != tt.ok || ok && (q.what != tt.what || q.period != tt.period || flow != tt.flow) {
+			t.Errorf("parseStats(%q) = %v %q %q %q, want %v %q %q %q", tt.text, ok, q.what, q.period, flow, tt.ok, tt.what, tt.period, tt.flow)
+		}
+	}
+}

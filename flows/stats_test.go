@@ -3,8 +3,10 @@ package flows_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -123,41 +125,50 @@ func saveConcurrently(tb testing.TB, db *storage.DB, reports []flows.Report, n i
 	}
 }
 
-// benchReport is the i-th report of a synthetic store: 20 grids of 10
-// workers each in 幸福社区 (half of all reports) and in four other
-// communities, every flow, days spread over 2026 up to 28 November.
-func benchReport(i int) flows.Report {
+// benchReport is the i-th of n reports of a synthetic store: half of all
+// reports in 幸福社区 (20 grids of 10 workers), half in four other
+// communities, every flow, days spread over 2026 up to 28 November. One
+// report in ten has a kind and counters, so that a month's totals hold
+// every metric; the others count in their flow only. Reports come in day
+// order, in runs of one worker, with ascending message keys, so that the
+// store's indexes grow at their ends and the large store fills quickly.
+func benchReport(i, n int) flows.Report {
 	community := "幸福社区"
-	if i%2 == 1 {
-		community = fmt.Sprintf("社区%d", i%8)
+	if i/10%2 == 1 {
+		community = fmt.Sprintf("社区%d", i/20%4)
 	}
-	grid := i / 2 % 20
+	w := i / 50 % 200
 	r := flows.Report{
-		MsgKey:    fmt.Sprintf("b%d", i),
-		Worker:    fmt.Sprintf("%s-w%d", community, i/2%200),
+		MsgKey:    fmt.Sprintf("b%09d", i),
+		Worker:    fmt.Sprintf("%s-w%d", community, w),
 		Community: community,
-		Grid:      fmt.Sprint(grid + 1),
-		Day:       time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i%331).Format(time.DateOnly),
+		Grid:      fmt.Sprint(w%20 + 1),
+		Day:       time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, int(int64(i)*331/int64(n))).Format(time.DateOnly),
 		Target:    fmt.Sprintf("%d-%d-%d", i%30, i%4+1, 100+i%20),
+		Flow:      []string{"visit", "inspection", "campaign"}[i%3],
 	}
-	switch i % 3 {
-	case 0:
-		r.Flow, r.Kind = "visit", []string{"chronic", "maternal", "floating", "elderly", "other"}[i%5]
-	case 1:
-		r.Flow, r.Kind = "inspection", "sanitation"
+	if i%10 != 0 {
+		return r
+	}
+	switch r.Flow {
+	case "visit":
+		r.Kind = []string{"chronic", "maternal", "floating", "elderly", "other"}[i/10%5]
+	case "inspection":
+		r.Kind = "sanitation"
 		r.Counts = map[string]float64{"issues_found": float64(i % 4)}
 	default:
-		r.Flow, r.Kind = "campaign", "publicity"
+		r.Kind = "publicity"
 		r.Counts = map[string]float64{"leaflets": float64(100 + i%300), "participants": float64(i % 50)}
 	}
 	return r
 }
 
 // fillStats fills a store with n synthetic reports through SaveReport from
-// 64 concurrent writers (they share commits), plus the community's workers.
-func fillStats(b *testing.B, path string, n int) (*flows.Engine, *storage.DB) {
+// 1024 concurrent writers (they share commits), plus the community's
+// workers. The store stays open until parent's cleanup.
+func fillStats(b, parent *testing.B, path string, n int) (*flows.Engine, *storage.DB) {
 	b.Helper()
-	e, db := statsEngine(b, path)
+	e, db := statsEngine(parent, path)
 	ctx := context.Background()
 	start := time.Now()
 	for w := range 200 {
@@ -173,12 +184,48 @@ func fillStats(b *testing.B, path string, n int) (*flows.Engine, *storage.DB) {
 	for lo := 0; lo < n; lo += chunk {
 		batch := make([]flows.Report, 0, chunk)
 		for i := lo; i < min(lo+chunk, n); i++ {
-			batch = append(batch, benchReport(i))
+			batch = append(batch, benchReport(i, n))
 		}
-		saveConcurrently(b, db, batch, 64)
+		saveConcurrently(b, db, batch, 1024)
 	}
 	b.Logf("filled %d reports in %s", n, time.Since(start).Round(time.Millisecond))
 	return e, db
+}
+
+// bigStore is the size of the large benchmark store: 1,000,000 reports, or
+// GRIDBOT_BENCH_REPORTS for a quicker run.
+func bigStore(b *testing.B) int {
+	if v := os.Getenv("GRIDBOT_BENCH_REPORTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("GRIDBOT_BENCH_REPORTS=%q: want a count", v)
+		}
+		return n
+	}
+	return 1_000_000
+}
+
+// benchDir is where benchmark stores are built: GRIDBOT_BENCH_DIR when
+// set, else /dev/shm when there is one (the fill's commits then cost no
+// disk flushes, which keeps building a million reports near a minute), else
+// the benchmark's temporary directory. The reads measured come from bbolt's
+// memory map either way.
+func benchDir(b *testing.B) string {
+	base := os.Getenv("GRIDBOT_BENCH_DIR")
+	if base == "" {
+		if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+			base = "/dev/shm"
+		}
+	}
+	if base == "" {
+		return b.TempDir()
+	}
+	dir, err := os.MkdirTemp(base, "gridbot-bench-")
+	if err != nil {
+		return b.TempDir()
+	}
+	b.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }
 
 // BenchmarkCommunityMonthTotals reads a community's month-to-date totals
@@ -187,18 +234,18 @@ func fillStats(b *testing.B, path string, n int) (*flows.Engine, *storage.DB) {
 // last month's days 1–28 for the comparison. The cost must not follow the
 // number of reports.
 func BenchmarkCommunityMonthTotals(b *testing.B) {
-	dir := b.TempDir()
+	parent, dir := b, benchDir(b)
 	type filled struct {
 		e  *flows.Engine
 		db *storage.DB
 	}
 	stores := map[int]filled{}
-	for _, n := range []int{1000, 1_000_000} {
+	for _, n := range []int{1000, bigStore(b)} {
 		get := func(b *testing.B) filled {
 			if f, ok := stores[n]; ok {
 				return f
 			}
-			e, db := fillStats(b, filepath.Join(dir, fmt.Sprintf("stats-%d.db", n)), n)
+			e, db := fillStats(b, parent, filepath.Join(dir, fmt.Sprintf("stats-%d.db", n)), n)
 			runtime.GC()
 			stores[n] = filled{e, db}
 			return stores[n]

@@ -32,6 +32,8 @@ type Main struct {
 	Outbox  *bot.Outbox // local mode only
 	Pusher  bot.Pusher
 	Webhook *bot.Webhook
+	// Reminders pushes the daily overdue digest.
+	Reminders *bot.Reminders
 
 	cancel context.CancelFunc
 	bg     chan struct{}
@@ -145,10 +147,15 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	m.Reminders = &bot.Reminders{
+		Store: db, Ledger: db, Pusher: m.Pusher, Catalog: catalog, Zone: cfg.Zone(),
+		DailyAt: cfg.Reminders.DailyAt, EscalateAfterDays: cfg.Reminders.EscalateAfterDays,
+		TemplateID: cfg.WeChat.ReminderTemplateID, Log: m.Log,
+	}
 	m.Server = &bot.Server{
 		Addr:    cfg.HTTP.Addr,
 		Webhook: m.Webhook,
-		API:     &bot.API{Token: cfg.API.Token, Store: db, Log: m.Log},
+		API:     &bot.API{Token: cfg.API.Token, Store: db, Reminders: m.Reminders, Log: m.Log},
 		Health:  &bot.Health{Checks: checks, Log: m.Log},
 		Outbox:  m.Outbox,
 		Log:     m.Log,
@@ -164,7 +171,9 @@ func (m *Main) Run(ctx context.Context) error {
 	m.bg = make(chan struct{})
 	go func() {
 		defer close(m.bg)
-		<-bctx.Done()
+		if err := m.Reminders.Run(bctx); err != nil && bctx.Err() == nil {
+			m.Log.Error("reminders stopped", "err", err)
+		}
 	}()
 	m.Log.Info("gridbot serving", "url", m.Server.URL(), "webhook", m.Server.URL()+"/wechat",
 		"safe_mode", cfg.WeChat.EncodingAESKey != "")
