@@ -66,10 +66,7 @@ server it binds the user to a demo community on the first run.
 	}
 	base := *server
 	if base == "" {
-		base = "http://" + strings.Replace(cfg.HTTP.Addr, "0.0.0.0", "127.0.0.1", 1)
-		if strings.HasPrefix(cfg.HTTP.Addr, ":") {
-			base = "http://127.0.0.1" + cfg.HTTP.Addr
-		}
+		base = localURL(cfg.HTTP.Addr)
 	}
 	base = strings.TrimRight(base, "/")
 	c := &chatter{

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/base64"
 	"fmt"
-	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -233,9 +232,4 @@ func (c *Config) Zone() *time.Location {
 		c.zone, _ = time.LoadLocation(c.Time.Zone)
 	}
 	return c.zone
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }

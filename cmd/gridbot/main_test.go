@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"gridbot/bot/wxtest"
 	"gridbot/flows"
@@ -22,7 +24,9 @@ func startMain(t *testing.T, env ...string) *Main {
 	dir := t.TempDir()
 	env = append([]string{"GRIDBOT_HTTP_ADDR=127.0.0.1:0", "GRIDBOT_STORAGE_PATH=" + filepath.Join(dir, "gridbot.db")}, env...)
 	if addr := os.Getenv("GRIDBOT_TEST_REDIS"); addr != "" {
-		env = append(env, "GRIDBOT_REDIS_ADDR="+addr, "GRIDBOT_SESSION_PREFIX=gridbot-test:"+t.Name()+":")
+		// A prefix of its own per run: a shared Redis keeps earlier runs' replies.
+		prefix := fmt.Sprintf("gridbot-test:%s:%d:", t.Name(), time.Now().UnixNano())
+		env = append(env, "GRIDBOT_REDIS_ADDR="+addr, "GRIDBOT_SESSION_PREFIX="+prefix)
 	}
 	cfg, err := ReadConfigFile("", env)
 	if err != nil {
