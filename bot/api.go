@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math/big"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -241,16 +242,20 @@ func (a *API) postInvite(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// scopePeriod reads the scope and period parameters of a query.
+func scopePeriod(q url.Values) (flows.Scope, string, error) {
+	scope, err := flows.ParseScope(q.Get("scope"))
+	if err != nil {
+		return scope, "", err
+	}
+	period, err := flows.ParsePeriod(q.Get("period"))
+	return scope, period, err
+}
+
 // getTallies answers GET /api/v1/tallies?scope=…&period=… with
 // {"scope", "period", "counts"}.
 func (a *API) getTallies(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	scope, err := flows.ParseScope(q.Get("scope"))
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	period, err := flows.ParsePeriod(q.Get("period"))
+	scope, period, err := scopePeriod(r.URL.Query())
 	if err != nil {
 		a.writeError(w, r, err)
 		return

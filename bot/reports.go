@@ -33,12 +33,7 @@ var ledgerTypes = map[string]string{
 // error still gets a proper error status.
 func (a *API) getReports(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	scope, err := flows.ParseScope(q.Get("scope"))
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	period, err := flows.ParsePeriod(q.Get("period"))
+	scope, period, err := scopePeriod(q)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
