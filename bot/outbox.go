@@ -19,6 +19,10 @@ import (
 type Outbox struct {
 	PerUser  int // messages kept per user; 0: 100
 	MaxUsers int // users kept; 0: 1000
+	// Start is the sequence number after which numbering begins. Starting
+	// from the clock (e.g. time.Now().UnixMicro(), exact in JSON) keeps
+	// numbers growing across a restart, so a chat still polling misses nothing.
+	Start uint64
 
 	mu    sync.Mutex
 	seq   uint64
@@ -97,6 +101,9 @@ func (o *Outbox) add(m OutboxMessage) {
 		}
 		q = &outboxQueue{}
 		o.boxes[m.OpenID] = q
+	}
+	if o.seq < o.Start {
+		o.seq = o.Start
 	}
 	o.seq++
 	m.Seq, m.At = o.seq, time.Now()

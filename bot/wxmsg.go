@@ -72,7 +72,13 @@ func (m *wxMessage) dedupeKey() string {
 	if m.MsgType != "event" {
 		kind = m.MsgType
 	}
-	return m.FromUserName + ":" + strconv.FormatInt(m.CreateTime, 10) + ":" + kind
+	// WeChat's rule is FromUserName+CreateTime+Event; the EventKey keeps two
+	// different menu clicks within one second apart (a retry repeats it).
+	key := m.FromUserName + ":" + strconv.FormatInt(m.CreateTime, 10) + ":" + kind
+	if m.EventKey != "" {
+		key += ":" + m.EventKey
+	}
+	return key
 }
 
 // inbound maps the message to what the conversation sees.
