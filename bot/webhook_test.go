@@ -270,6 +270,9 @@ func TestWebhookRoundTrip(t *testing.T) {
 			"event||CLICK|STATS_MONTH||", flows.Inbound{MsgKey: fmt.Sprintf("oB:%d:CLICK:STATS_MONTH", created), OpenID: "oB", Type: "event", Event: "CLICK", EventKey: "STATS_MONTH", At: time.Unix(created, 0)}},
 		{"LOCATION event gets no reply", func(c *wxtest.Client) *http.Request { return c.LocationEvent("oB", 23.1291, 113.2644, created) },
 			"", flows.Inbound{MsgKey: fmt.Sprintf("oB:%d:LOCATION", created), OpenID: "oB", Type: "event", Event: "LOCATION", Location: &flows.Location{Lat: 23.1291, Lng: 113.2644}, At: time.Unix(created, 0)}},
+		{"template delivery report", func(c *wxtest.Client) *http.Request {
+			return c.Message(wxtest.Message{FromUserName: "oB", MsgType: "event", Event: "TEMPLATESENDJOBFINISH", TemplateMsgID: 200163836, Status: "failed:user block", CreateTime: created})
+		}, "event||TEMPLATESENDJOBFINISH|||", flows.Inbound{MsgKey: fmt.Sprintf("oB:%d:TEMPLATESENDJOBFINISH", created), OpenID: "oB", Type: "event", Event: "TEMPLATESENDJOBFINISH", Status: "failed:user block", At: time.Unix(created, 0)}},
 		{"unknown message type", func(c *wxtest.Client) *http.Request {
 			return c.Message(wxtest.Message{FromUserName: "oA", MsgType: "shortvideo", MsgID: 107, CreateTime: created})
 		}, "shortvideo|||||", flows.Inbound{MsgKey: "oA:107", OpenID: "oA", Type: "shortvideo", At: time.Unix(created, 0)}},

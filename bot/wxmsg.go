@@ -31,6 +31,7 @@ type wxMessage struct {
 	EventKey     string  `xml:"EventKey"`
 	Latitude     string  `xml:"Latitude"`
 	Longitude    string  `xml:"Longitude"`
+	Status       string  `xml:"Status"` // TEMPLATESENDJOBFINISH: success, failed:user block, …
 }
 
 // wxEnvelope is the body of a safe-mode request.
@@ -106,6 +107,7 @@ func (m *wxMessage) inbound(now time.Time) flows.Inbound {
 	case "event":
 		in.Event = m.Event
 		in.EventKey = m.EventKey
+		in.Status = m.Status
 		if m.Event == "LOCATION" {
 			lat, err1 := strconv.ParseFloat(strings.TrimSpace(m.Latitude), 64)
 			lng, err2 := strconv.ParseFloat(strings.TrimSpace(m.Longitude), 64)

@@ -160,6 +160,8 @@ func scanMessage(b []byte, m *wxMessage) bool {
 			m.Latitude = string(v)
 		case "Longitude":
 			m.Longitude = string(v)
+		case "Status":
+			m.Status = string(v)
 		}
 		if err != nil {
 			ok = false

@@ -247,6 +247,7 @@ type Inbound struct {
 	Text     string    // text content, or the voice's Recognition
 	Event    string    // for Type "event": subscribe, unsubscribe, CLICK, LOCATION, ...
 	EventKey string    // menu key for CLICK
+	Status   string    // TEMPLATESENDJOBFINISH: "success", "failed:user block", "failed: system failed"
 	At       time.Time // CreateTime
 	Location *Location // location messages and LOCATION events
 	PicURL   string    // image messages

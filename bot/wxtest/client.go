@@ -58,6 +58,10 @@ type Message struct {
 	EventKey     string
 	Latitude     float64 // LOCATION event
 	Longitude    float64 // LOCATION event
+	// TEMPLATESENDJOBFINISH event: the template message's id and its
+	// delivery status ("success", "failed:user block", "failed: system failed").
+	TemplateMsgID int64
+	Status        string
 }
 
 func (c *Client) now() time.Time {
@@ -142,11 +146,15 @@ func (m Message) XML(account string) []byte {
 		cdata(&b, "Label", m.Label)
 	case "event":
 		cdata(&b, "Event", m.Event)
-		if m.Event == "LOCATION" {
+		switch m.Event {
+		case "LOCATION":
 			plain(&b, "Latitude", strconv.FormatFloat(m.Latitude, 'f', -1, 64))
 			plain(&b, "Longitude", strconv.FormatFloat(m.Longitude, 'f', -1, 64))
 			plain(&b, "Precision", "30.000000")
-		} else {
+		case "TEMPLATESENDJOBFINISH":
+			plain(&b, "MsgID", strconv.FormatInt(m.TemplateMsgID, 10))
+			cdata(&b, "Status", m.Status)
+		default:
 			cdata(&b, "EventKey", m.EventKey)
 		}
 	default:
