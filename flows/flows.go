@@ -282,7 +282,9 @@ type Store interface {
 	// LastReport is the worker's newest report that is not void, created at
 	// or after since. ENotFound when there is none.
 	LastReport(ctx context.Context, worker string, since time.Time) (Report, error)
-	// VoidReport marks a report void and takes its metrics out of the tallies.
+	// VoidReport marks a report void and takes its metrics out of the
+	// tallies; the follow-up it opened is closed (reason 撤销) and the one it
+	// closed is reopened, unless the schedule has moved on since.
 	VoidReport(ctx context.Context, id uint64, at time.Time) (Report, error)
 	// Tally returns the totals of a scope for a period ("2026", "2026-11",
 	// "2026-11-05"), without voided reports. Metrics with no data are absent.

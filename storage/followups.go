@@ -14,6 +14,10 @@ import (
 // opened another one with the same Key.
 const ReasonReplaced = "已重新安排"
 
+// ReasonVoided is the Reason of a follow-up closed because the report that
+// opened it was voided (撤销).
+const ReasonVoided = "撤销"
+
 // dueKey is scope + "\x00" + due + id: the due index entry of an open
 // follow-up in one of its scopes.
 func dueKey(scope, due string, id uint64) []byte {
@@ -83,17 +87,18 @@ func openFollowUp(tx *bolt.Tx, f flows.FollowUp) (flows.FollowUp, error) {
 	return f, indexDue(tx, &f, false)
 }
 
-// closeOpenFollowUp closes the open follow-up with key, if there is one.
-func closeOpenFollowUp(tx *bolt.Tx, key string, by uint64, at time.Time, reason string) (closed bool, err error) {
+// closeOpenFollowUp closes the open follow-up with key, if there is one,
+// and returns its id (0: there was none).
+func closeOpenFollowUp(tx *bolt.Tx, key string, by uint64, at time.Time, reason string) (closed uint64, err error) {
 	id := tx.Bucket(followUpsOpenBucket).Get([]byte(key))
 	if id == nil {
-		return false, nil
+		return 0, nil
 	}
 	f, err := getFollowUp(tx, btoi(id))
 	if err != nil {
-		return false, err
+		return 0, err
 	}
-	return true, closeFollowUp(tx, &f, by, at, reason)
+	return f.ID, closeFollowUp(tx, &f, by, at, reason)
 }
 
 // closeFollowUp marks the open follow-up f closed and removes it from the
@@ -110,6 +115,58 @@ func closeFollowUp(tx *bolt.Tx, f *flows.FollowUp, by uint64, at time.Time, reas
 		}
 	}
 	return indexDue(tx, f, true)
+}
+
+// reopenFollowUp reopens the closed follow-up f as it was before it was
+// closed (same id, due date and worker) and puts it back in the open and
+// due indexes. No other follow-up with f.Key may be open.
+func reopenFollowUp(tx *bolt.Tx, f *flows.FollowUp) error {
+	f.Closed, f.ClosedAt, f.ClosedBy, f.Reason = false, time.Time{}, 0, ""
+	if err := putFollowUp(tx, f); err != nil {
+		return err
+	}
+	if err := tx.Bucket(followUpsOpenBucket).Put([]byte(f.Key), itob(f.ID)); err != nil {
+		return err
+	}
+	return indexDue(tx, f, false)
+}
+
+// undoFollowUpEffect reverses the follow-up effect of the report rec, which
+// is being voided at at: the follow-up it opened, if still open, is closed
+// (ReasonVoided, ClosedBy 0), and the one it closed is reopened as it was.
+// The closed one stays closed when the key's schedule has moved on since
+// the report: another follow-up with the key is open, or the one the
+// report opened has been closed by a later report or by hand. Old records
+// (Rev 0) do not say which follow-up they closed; it stays closed.
+func undoFollowUpEffect(tx *bolt.Tx, rec *reportRec, at time.Time) error {
+	if rec.FollowKey == "" {
+		return nil
+	}
+	if id := tx.Bucket(followUpsOpenBucket).Get([]byte(rec.FollowKey)); id != nil {
+		f, err := getFollowUp(tx, btoi(id))
+		if err != nil {
+			return err
+		}
+		if f.OpenedBy != rec.ID {
+			return nil // opened since, by another report or by hand
+		}
+		if err := closeFollowUp(tx, &f, 0, at, ReasonVoided); err != nil {
+			return err
+		}
+	} else if rec.NextDue != "" {
+		return nil // the follow-up the report opened was closed since
+	}
+	if rec.Rev < reportRev2 || rec.ClosedFollowUp == 0 {
+		return nil
+	}
+	f, err := getFollowUp(tx, rec.ClosedFollowUp)
+	if err != nil {
+		return err
+	}
+	if !f.Closed || f.ClosedBy != rec.ID || f.Key != rec.FollowKey {
+		return nil
+	}
+	return reopenFollowUp(tx, &f)
 }
 
 // DueFollowUps returns the open follow-ups of a scope due on or before

@@ -11,7 +11,9 @@ import (
 
 // The structs below are the stored form of the domain types (version
 // recordV1). They are private so the domain can change without silently
-// changing the file format: a change here needs a new version.
+// changing the file format: a change here needs a new version, or, for an
+// addition old records can do without, a new revision of the record (see
+// reportRev2).
 
 type workerRec struct {
 	OpenID       string    `json:"openid"`
@@ -76,10 +78,25 @@ type reportRec struct {
 	VoidedAt  time.Time          `json:"voided_at,omitzero"`
 	FollowKey string             `json:"follow_key,omitempty"`
 	NextDue   string             `json:"next_due,omitempty"`
+
+	// Rev is the revision of the report record within recordV1: 0 (absent)
+	// for records written before reportRev2, which do not say which
+	// follow-up they closed.
+	Rev int `json:"rev,omitempty"`
+	// ClosedFollowUp is the id of the follow-up the report closed when it
+	// was saved, 0 when it closed none (from reportRev2 on). VoidReport
+	// reopens it.
+	ClosedFollowUp uint64 `json:"closed_followup,omitempty"`
 }
 
+// reportRev2 is the report record revision that adds ClosedFollowUp.
+// Older records decode unchanged, with Rev 0.
+const reportRev2 = 2
+
+// toReportRec is the stored form of a new report, at revision reportRev2;
+// the caller sets ClosedFollowUp.
 func toReportRec(r *flows.Report) reportRec {
-	rec := reportRec{
+	rec := reportRec{Rev: reportRev2,
 		ID: r.ID, MsgKey: r.MsgKey, Worker: r.Worker, Community: r.Community, Grid: r.Grid,
 		Flow: r.Flow, Kind: r.Kind, Day: r.Day, Target: r.Target, Fields: r.Fields, Counts: r.Counts,
 		Images: r.Images, CreatedAt: r.CreatedAt, Void: r.Void, VoidedAt: r.VoidedAt,

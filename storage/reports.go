@@ -78,6 +78,22 @@ func putReport(tx *bolt.Tx, r flows.Report) (flows.Report, bool, error) {
 	r.ID, r.Void, r.VoidedAt = id, false, time.Time{}
 	idKey := itob(id)
 	rec := toReportRec(&r)
+	if r.FollowKey != "" {
+		closed, err := closeOpenFollowUp(tx, r.FollowKey, r.ID, r.CreatedAt, "")
+		if err != nil {
+			return flows.Report{}, false, err
+		}
+		rec.ClosedFollowUp = closed
+		if r.NextDue != "" {
+			f := flows.FollowUp{
+				Key: r.FollowKey, Community: r.Community, Grid: r.Grid, Worker: r.Worker,
+				Flow: r.Flow, Kind: r.Kind, Target: r.Target, Due: r.NextDue, OpenedBy: r.ID,
+			}
+			if _, err := openFollowUp(tx, f); err != nil {
+				return flows.Report{}, false, err
+			}
+		}
+	}
 	if err := putRecord(tx, reportsBucket, idKey, &rec); err != nil {
 		return flows.Report{}, false, err
 	}
@@ -91,20 +107,6 @@ func putReport(tx *bolt.Tx, r flows.Report) (flows.Report, bool, error) {
 	}
 	if err := tx.Bucket(reportsByDayBucket).Put(join([]byte(r.Day), idKey), nil); err != nil {
 		return flows.Report{}, false, err
-	}
-	if r.FollowKey != "" {
-		if _, err := closeOpenFollowUp(tx, r.FollowKey, r.ID, r.CreatedAt, ""); err != nil {
-			return flows.Report{}, false, err
-		}
-		if r.NextDue != "" {
-			f := flows.FollowUp{
-				Key: r.FollowKey, Community: r.Community, Grid: r.Grid, Worker: r.Worker,
-				Flow: r.Flow, Kind: r.Kind, Target: r.Target, Due: r.NextDue, OpenedBy: r.ID,
-			}
-			if _, err := openFollowUp(tx, f); err != nil {
-				return flows.Report{}, false, err
-			}
-		}
 	}
 	return r, false, nil
 }
@@ -183,15 +185,25 @@ func (db *DB) Report(ctx context.Context, id uint64) (flows.Report, error) {
 }
 
 func getReport(tx *bolt.Tx, id uint64) (flows.Report, error) {
-	var rec reportRec
-	found, err := getRecord(tx, reportsBucket, itob(id), &rec)
+	rec, err := getReportRec(tx, id)
 	if err != nil {
 		return flows.Report{}, err
 	}
-	if !found {
-		return flows.Report{}, flows.Errorf(flows.ENotFound, "report %d", id)
-	}
 	return rec.report(), nil
+}
+
+// getReportRec returns the stored record of a report; ENotFound when
+// there is none.
+func getReportRec(tx *bolt.Tx, id uint64) (reportRec, error) {
+	var rec reportRec
+	found, err := getRecord(tx, reportsBucket, itob(id), &rec)
+	if err != nil {
+		return reportRec{}, err
+	}
+	if !found {
+		return reportRec{}, flows.Errorf(flows.ENotFound, "report %d", id)
+	}
+	return rec, nil
 }
 
 // LastReport returns the worker's newest report that is not void, created
@@ -231,29 +243,34 @@ func (db *DB) LastReport(ctx context.Context, worker string, since time.Time) (f
 	return last, wrap("read last report", err)
 }
 
-// VoidReport marks a report void and takes its metrics out of the tallies.
-// ENotFound for an unknown id, EConflict when it is void already. The
-// follow-up effect of the report stays as it is.
+// VoidReport marks a report void and, in the same transaction, takes its
+// metrics out of the tallies and reverses its follow-up effect: the
+// follow-up it opened, if still open, is closed (Reason ReasonVoided), and
+// the one it closed is reopened as it was, unless the schedule has moved
+// on since (see undoFollowUpEffect). ENotFound for an unknown id,
+// EConflict when it is void already.
 func (db *DB) VoidReport(ctx context.Context, id uint64, at time.Time) (flows.Report, error) {
 	if err := ctx.Err(); err != nil {
 		return flows.Report{}, err
 	}
 	var r flows.Report
 	err := db.update(func(tx *bolt.Tx) error {
-		var err error
-		r, err = getReport(tx, id)
+		rec, err := getReportRec(tx, id)
 		if err != nil {
 			return err
 		}
-		if r.Void {
+		if rec.Void {
 			return flows.Errorf(flows.EConflict, "report %d is void already", id)
 		}
-		r.Void, r.VoidedAt = true, at
-		rec := toReportRec(&r)
+		rec.Void, rec.VoidedAt = true, at
 		if err := putRecord(tx, reportsBucket, itob(id), &rec); err != nil {
 			return err
 		}
-		return addTallies(tx, &r, -1)
+		r = rec.report()
+		if err := addTallies(tx, &r, -1); err != nil {
+			return err
+		}
+		return undoFollowUpEffect(tx, &rec, at)
 	})
 	if err != nil {
 		return flows.Report{}, wrap("void report", err)
