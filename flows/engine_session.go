@@ -47,10 +47,17 @@ type session struct {
 	VoidKey string `json:"void_key,omitempty"`
 
 	LastActive time.Time `json:"last_active,omitzero"`
+
+	// storedIdle: as stored before this message, the session had no open
+	// form and no undo (at most a completed report). Set by loadSession.
+	storedIdle bool
 }
 
 // reset drops everything: the open form, an undo, the last completed report.
-func (s *session) reset() { *s = session{LastActive: s.LastActive} }
+func (s *session) reset() { *s = session{LastActive: s.LastActive, storedIdle: s.storedIdle} }
+
+// idle reports whether no form is open and no undo is pending.
+func (s *session) idle() bool { return s.Flow == "" && s.Step == "" && s.Voided == 0 }
 
 // empty reports whether there is nothing worth storing.
 func (s *session) empty() bool {
@@ -130,6 +137,7 @@ func (e *Engine) loadSession(ctx context.Context, openID string, now time.Time) 
 	b, err := e.Sessions.Get(ctx, e.sessionKey(openID))
 	switch {
 	case ErrorCode(err) == ENotFound:
+		s.storedIdle = true
 		return s, s.fingerprint(), "", nil
 	case err != nil:
 		return nil, nil, "", err
@@ -139,6 +147,7 @@ func (e *Engine) loadSession(ctx context.Context, openID string, now time.Time) 
 		return &session{}, []byte("unreadable"), "", nil
 	}
 	before = s.fingerprint()
+	s.storedIdle = s.idle()
 	if (s.Flow != "" || s.Step != "") && now.Sub(s.LastActive) > e.ttl() {
 		if f := e.catalog().Flow(s.Flow); f != nil {
 			notice = "上次未完成的" + f.Short + "记录已超时，未保存。"
@@ -150,11 +159,21 @@ func (e *Engine) loadSession(ctx context.Context, openID string, now time.Time) 
 
 // storeSession writes the session when it changed, or refreshes its idle
 // time when that is getting old; an emptied session is deleted. Nothing is
-// written when nothing changed: most messages cost one read.
+// written when nothing changed, nor when the change is only a one-line
+// report completed from an idle session: most messages cost one read.
 func (e *Engine) storeSession(ctx context.Context, openID string, s *session, before []byte, now time.Time) error {
 	key := e.sessionKey(openID)
 	after := s.fingerprint()
 	changed := !bytes.Equal(before, after)
+	if changed && s.storedIdle && s.idle() && s.Done != nil && s.DoneOneLine {
+		// Done only serves to answer this message again the same way if it
+		// is delivered again. Left unwritten, the stored session is still
+		// the one this message started from, so a redelivery is handled
+		// again from the same state to the same report, which the store
+		// dedupes by its MsgKey: the same answer, counted once, and no
+		// session write per one-line report.
+		return nil
+	}
 	if s.empty() {
 		if !changed {
 			return nil

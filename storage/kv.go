@@ -3,6 +3,8 @@ package storage
 import (
 	"context"
 	"encoding/binary"
+	"hash/maphash"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -108,4 +110,107 @@ func (db *DB) PurgeExpiredKV(ctx context.Context) (int, error) {
 		return 0, wrap("purge expired keys", err)
 	}
 	return n, nil
+}
+
+// MemKV is a flows.KV in this process's memory, for values that need not
+// survive a restart: the webhook's reply cache. (A reply lost in a crash
+// costs little: a retry of the message is handled again from the stored
+// session, and the store's MsgKey dedupe keeps a report counted once.)
+// Expired entries read as absent; each shard sweeps them out at most once
+// a minute, on a write, so memory follows the live entries. Create it
+// with NewMemKV; it is safe for concurrent use.
+type MemKV struct {
+	seed   maphash.Seed
+	now    func() time.Time
+	shards [memShards]memShard
+}
+
+// memShards spreads keys over this many locks.
+const memShards = 32
+
+// memSweepEvery is how often a shard drops its expired entries.
+const memSweepEvery = time.Minute
+
+type memShard struct {
+	mu      sync.Mutex
+	m       map[string]memEntry
+	sweepAt int64 // unix nanoseconds of the next sweep
+}
+
+type memEntry struct {
+	val []byte
+	exp int64 // unix nanoseconds; 0: none
+}
+
+// NewMemKV returns an empty MemKV.
+func NewMemKV() *MemKV {
+	kv := &MemKV{seed: maphash.MakeSeed(), now: time.Now}
+	for i := range kv.shards {
+		kv.shards[i].m = make(map[string]memEntry)
+	}
+	return kv
+}
+
+func (kv *MemKV) shard(key string) *memShard {
+	return &kv.shards[maphash.String(kv.seed, key)%memShards]
+}
+
+// Get returns a copy of the value of key; ENotFound when it is absent or
+// expired.
+func (kv *MemKV) Get(ctx context.Context, key string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	now := kv.now().UnixNano()
+	s := kv.shard(key)
+	s.mu.Lock()
+	e, ok := s.m[key]
+	s.mu.Unlock()
+	if !ok || (e.exp != 0 && now >= e.exp) {
+		return nil, flows.Errorf(flows.ENotFound, "key %s", key)
+	}
+	return append([]byte{}, e.val...), nil
+}
+
+// Set stores a copy of val under key; ttl 0 means no expiry.
+func (kv *MemKV) Set(ctx context.Context, key string, val []byte, ttl time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if key == "" {
+		return flows.Errorf(flows.EInvalid, "empty key")
+	}
+	if ttl < 0 {
+		return flows.Errorf(flows.EInvalid, "key %s: negative ttl %s", key, ttl)
+	}
+	now := kv.now().UnixNano()
+	e := memEntry{val: append([]byte{}, val...)}
+	if ttl > 0 {
+		e.exp = now + int64(ttl)
+	}
+	s := kv.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if now >= s.sweepAt {
+		for k, old := range s.m {
+			if old.exp != 0 && now >= old.exp {
+				delete(s.m, k)
+			}
+		}
+		s.sweepAt = now + int64(memSweepEvery)
+	}
+	s.m[key] = e
+	return nil
+}
+
+// Delete removes key; deleting an absent key is not an error.
+func (kv *MemKV) Delete(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s := kv.shard(key)
+	s.mu.Lock()
+	delete(s.m, key)
+	s.mu.Unlock()
+	return nil
 }

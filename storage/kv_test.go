@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -34,6 +35,13 @@ func kvImpls(t *testing.T) map[string]func(t *testing.T) kvHarness {
 			now := time.Now()
 			db.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 			return kvHarness{kv: db.KV(), advance: func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }}
+		},
+		"memory": func(t *testing.T) kvHarness {
+			kv := NewMemKV()
+			var mu sync.Mutex
+			now := time.Now()
+			kv.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+			return kvHarness{kv: kv, advance: func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }}
 		},
 		"redis": func(t *testing.T) kvHarness {
 			client, advance := testRedis(t)
@@ -111,6 +119,20 @@ var kvContract = []struct {
 		kvSet(t, h, "empty", "", 0)
 		kvWant(t, h, "empty", "")
 	}},
+	{"values are copies", func(t *testing.T, h kvHarness) {
+		ctx := context.Background()
+		val := []byte("orig")
+		if err := h.kv.Set(ctx, h.key("c"), val, 0); err != nil {
+			t.Fatal(err)
+		}
+		copy(val, "XXXX")
+		got, err := h.kv.Get(ctx, h.key("c"))
+		if err != nil || string(got) != "orig" {
+			t.Fatalf("after changing the value set: %q, %v", got, err)
+		}
+		copy(got, "YYYY")
+		kvWant(t, h, "c", "orig")
+	}},
 	{"delete", func(t *testing.T, h kvHarness) {
 		ctx := context.Background()
 		kvSet(t, h, "d", "x", 0)
@@ -177,6 +199,46 @@ func TestKVContract(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+// TestMemKVSweep: expired entries leave memory once a sweep interval has
+// passed and writes go on; live ones stay.
+func TestMemKVSweep(t *testing.T) {
+	ctx := context.Background()
+	kv := NewMemKV()
+	now := time.Now()
+	kv.now = func() time.Time { return now }
+	for i := range 1000 {
+		ttl := time.Second
+		if i%10 == 0 {
+			ttl = time.Hour
+		}
+		if err := kv.Set(ctx, "k"+strconv.Itoa(i), []byte("v"), ttl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held := func() int {
+		n := 0
+		for i := range kv.shards {
+			n += len(kv.shards[i].m)
+		}
+		return n
+	}
+	if n := held(); n != 1000 {
+		t.Fatalf("%d entries held, want 1000", n)
+	}
+	now = now.Add(memSweepEvery + time.Second)
+	for i := range 2000 { // enough writes to reach every shard
+		if err := kv.Set(ctx, "new"+strconv.Itoa(i), []byte("v"), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := held(); n != 100+2000 {
+		t.Errorf("%d entries held after the sweep, want %d", n, 100+2000)
+	}
+	if v, err := kv.Get(ctx, "k10"); err != nil || string(v) != "v" {
+		t.Errorf("live entry after the sweep: %q, %v", v, err)
 	}
 }
 

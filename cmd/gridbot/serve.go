@@ -59,6 +59,9 @@ in flight and closes the store cleanly.
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve: unexpected argument %q (the config file goes with -config)", fs.Arg(0))
+	}
 	cfg, err := ReadConfigFile(*configPath, environ())
 	if err != nil {
 		return err
@@ -97,6 +100,12 @@ func (m *Main) Run(ctx context.Context) error {
 	m.DB = db
 
 	kv := db.KV()
+	// Replies kept for WeChat's retries live in memory, with or without
+	// Redis: only this process can answer them (it holds the store's file
+	// lock), and after a restart a retry is handled again from the stored
+	// session, the report's MsgKey keeping it counted once. A commit or a
+	// round trip each would cost more than the rest of the message.
+	replies := storage.NewMemKV()
 	checks := map[string]func(context.Context) error{"storage": db.Ping}
 	if cfg.Redis.Addr != "" {
 		m.Redis = redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr, Password: cfg.Redis.Password, DB: cfg.Redis.DB})
@@ -120,7 +129,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 
 	if cfg.LocalMode() {
-		m.Outbox = &bot.Outbox{}
+		m.Outbox = &bot.Outbox{Start: uint64(time.Now().UnixMicro())}
 		m.Pusher = m.Outbox
 		m.Log.Info("local mode: no wechat.app_id, pushes go to the local outbox")
 	} else {
@@ -142,7 +151,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Webhook, err = bot.NewWebhook(bot.WebhookConfig{
 		Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID, EncodingAESKey: cfg.WeChat.EncodingAESKey,
 		MaxSkew: cfg.WeChat.TimestampWindow.Duration, ReplyWithin: cfg.WeChat.ReplyWithin.Duration,
-		Handler: m.Engine, Pusher: m.Pusher, Replies: kv, ReplyPrefix: cfg.Session.Prefix + "reply:", Log: m.Log,
+		Handler: m.Engine, Pusher: m.Pusher, Replies: replies, ReplyPrefix: cfg.Session.Prefix + "reply:", Log: m.Log,
 	})
 	if err != nil {
 		return err
