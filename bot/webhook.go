@@ -231,6 +231,12 @@ func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		wh.reject(w, r, http.StatusBadRequest, "malformed message XML")
 		return
 	}
+	if openID := q.Get("openid"); openID != "" && openID != msg.FromUserName {
+		// The query's openid is WeChat's copy of the sender; a message that
+		// says otherwise was not composed by WeChat.
+		wh.reject(w, r, http.StatusBadRequest, "openid does not match FromUserName")
+		return
+	}
 	if msg.ToUserName == "" {
 		msg.ToUserName = account
 	}

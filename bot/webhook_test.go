@@ -102,6 +102,12 @@ func TestWebhookRefusesBadRequests(t *testing.T) {
 			c.Now = func() time.Time { return now.Add(-10 * time.Minute) }
 			return c.Text("oA", "hi", 1)
 		}, 401},
+		{"openid of another user", false, func() *http.Request {
+			return withQuery(client(false).Text("oA", "hi", 1), func(q url.Values) { q.Set("openid", "oMallory") })
+		}, 400},
+		{"safe: openid of another user", true, func() *http.Request {
+			return withQuery(client(true).Text("oA", "hi", 1), func(q url.Values) { q.Set("openid", "oMallory") })
+		}, 400},
 		{"malformed XML", false, func() *http.Request { return client(false).Post([]byte("<xml><FromUserName>oA")) }, 400},
 		{"not XML", false, func() *http.Request { return client(false).Post([]byte("hello")) }, 400},
 		{"empty body", false, func() *http.Request { return client(false).Post([]byte{}) }, 400},
