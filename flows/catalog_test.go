@@ -24,7 +24,7 @@ func TestDefaultCatalog(t *testing.T) {
 		fields   []string
 	}{
 		{"visit", []string{"chronic", "maternal", "floating", "elderly", "family_planning", "hardship", "other"}, nil,
-			[]string{"household", "kind", "bp", "note"}},
+			[]string{"household", "kind", "bp", "glucose", "note"}},
 		{"inspection", []string{"sanitation", "vector", "fire", "storefront", "other"}, []string{"issues_found"},
 			[]string{"place", "kind", "issues_found", "note"}},
 		{"campaign", []string{"publicity", "lecture", "clinic", "cleanup", "pest", "meeting", "other"},

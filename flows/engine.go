@@ -2,10 +2,15 @@ package flows
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"gridbot/flows/zh"
 )
@@ -44,12 +49,12 @@ const MaxReplyBytes = 2048
 const (
 	msgSorry     = "抱歉，系统出了点问题，请稍后再试。"
 	msgNotHeard  = "没听清，请再说一遍或打字。"
-	msgHowToBind = "你还没有绑定。请向社区管理员要一个邀请码，然后发送\"绑定 邀请码\"（如：绑定 A1B2C3）。"
+	msgHowToBind = "你还没有绑定。请向社区管理员要一个邀请码，然后发送\"绑定 邀请码 姓名\"（如：绑定 A1B2C3 王芳）。"
 	msgNoForm    = "当前没有进行中的记录。发送\"走访\"、\"巡查\"或\"宣传\"开始记录。"
 	msgAttach    = "位置和照片请在巡查时发送：先发\"巡查\"，再发位置或照片。"
 	msgTypes     = "暂时只能看懂文字、语音、位置和图片。发送\"帮助\"看看能做什么。"
 	msgNotUnder  = "没看懂。发送\"走访\"、\"巡查\"或\"宣传\"开始记录，发送\"帮助\"查看用法。"
-	msgQuestion  = "暂时回答不了这个问题。可以发送\"本月统计\"、\"上月统计\"、\"今年统计\"或\"待办\"。"
+	msgQuestion  = "暂时回答不了这个问题。可以发送\"今天统计\"、\"本周统计\"、\"本月统计\"、\"上月统计\"、\"今年统计\"或\"待办\"。"
 	msgBusyForm  = "请先完成或取消当前的记录（回复\"取消\"）。"
 )
 
@@ -120,7 +125,7 @@ func (e *Engine) event(ctx context.Context, in Inbound, w Worker, bound bool) (R
 				return e.fail(in.OpenID, "resubscribe worker", err)
 			}
 		}
-		return Reply{Text: e.withNotice(ctx, w, "欢迎回来！\n"+e.menuText())}, nil
+		return Reply{Text: e.withNotice(ctx, w, "欢迎回来！\n"+e.menuText(w))}, nil
 	case "unsubscribe":
 		if bound && !w.Unsubscribed {
 			w.Unsubscribed = true
@@ -151,13 +156,14 @@ func (e *Engine) event(ctx context.Context, in Inbound, w Worker, bound bool) (R
 	}
 }
 
-var bindRe = regexp.MustCompile(`^绑定[\s:：]*([0-9A-Za-z_-]*)$`)
+// bindRe is "绑定 <code>" or "绑定 <code> <姓名>".
+var bindRe = regexp.MustCompile(`^绑定[\s:：]*([0-9A-Za-z_-]*)(?:[\s,，、]*(\S.*))?$`)
 
 // unbound answers a user who is not bound: only 绑定 <code> works.
 func (e *Engine) unbound(ctx context.Context, in Inbound) (Reply, error) {
 	if in.Type == "text" || in.Type == "voice" {
 		if m := bindRe.FindStringSubmatch(normalize(in.Text)); m != nil {
-			text, err := e.bind(ctx, in.OpenID, m[1])
+			text, err := e.bind(ctx, in.OpenID, m[1], m[2])
 			if err != nil {
 				return e.fail(in.OpenID, "redeem invite", err)
 			}
@@ -167,16 +173,24 @@ func (e *Engine) unbound(ctx context.Context, in Inbound) (Reply, error) {
 	return Reply{Text: msgHowToBind}, nil
 }
 
-// bind redeems an invite code. A bound worker may redeem a new code (moved
-// to another grid).
-func (e *Engine) bind(ctx context.Context, openID, code string) (string, error) {
+// bind redeems an invite code, with the worker's name when given
+// ("绑定 A1B2C3 王芳"). A bound worker may redeem a new code (moved to
+// another grid); without a name the stored one is kept. Names are
+// personal data: never logged.
+func (e *Engine) bind(ctx context.Context, openID, code, name string) (string, error) {
 	if code == "" {
-		return "请在\"绑定\"后面写上邀请码，如：绑定 A1B2C3。", nil
+		return "请在\"绑定\"后面写上邀请码，如：绑定 A1B2C3 王芳。", nil
 	}
-	w, err := e.Store.RedeemInvite(ctx, code, openID, "", e.now())
+	if name != "" {
+		var msg string
+		if name, msg = checkName(name); msg != "" {
+			return msg + "如：绑定 " + code + " 王芳。", nil
+		}
+	}
+	w, err := e.Store.RedeemInvite(ctx, code, openID, name, e.now())
 	if up := strings.ToUpper(code); ErrorCode(err) == ENotFound && up != code {
 		// Codes are issued in capitals; phones often type lower case.
-		w, err = e.Store.RedeemInvite(ctx, up, openID, "", e.now())
+		w, err = e.Store.RedeemInvite(ctx, up, openID, name, e.now())
 	}
 	switch ErrorCode(err) {
 	case "":
@@ -191,8 +205,51 @@ func (e *Engine) bind(ctx context.Context, openID, code string) (string, error) 
 	default:
 		return "", err
 	}
-	return "✅ 绑定成功：" + w.Community + "，网格 " + w.Grid + "（" + roleName(w.Role) + "）。\n" +
-		"现在可以发送\"走访\"、\"巡查\"或\"宣传\"开始记录，发送\"帮助\"查看更多用法。", nil
+	reply := "✅ 绑定成功：" + w.Community + "，网格 " + w.Grid + "（" + roleName(w.Role) + "）。\n" +
+		"现在可以发送\"走访\"、\"巡查\"或\"宣传\"开始记录，发送\"帮助\"查看更多用法。"
+	if w.Name == "" {
+		reply += "\n可发送\"我叫 王芳\"登记姓名。"
+	}
+	return reply, nil
+}
+
+// nameRe is "我叫 王芳" or "姓名 王芳": the worker gives their name.
+var nameRe = regexp.MustCompile(`^(?:我叫|我的名字是|我的姓名是|姓名)[\s:：是为]*(.*)$`)
+
+// maxNameRunes is the longest name accepted.
+const maxNameRunes = 20
+
+// checkName trims a worker's name and checks it: letters (Chinese ones
+// too), spaces between Latin names, and ·; msg says what is wrong.
+func checkName(name string) (string, string) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return "", "请写上姓名，"
+	}
+	if runeLen(name) > maxNameRunes {
+		return "", "姓名太长了，"
+	}
+	for _, r := range name {
+		if !unicode.IsLetter(r) && r != '·' && r != '•' && r != ' ' {
+			return "", "姓名只能是文字，"
+		}
+	}
+	return name, ""
+}
+
+// setName stores the name a worker gave (我叫 王芳).
+func (e *Engine) setName(c *conv, name string) (string, error) {
+	name, msg := checkName(name)
+	if msg != "" {
+		return msg + "如：我叫 王芳。", nil
+	}
+	w := c.w
+	w.Name = name
+	if err := e.Store.PutWorker(c.ctx, w); err != nil {
+		return "", err
+	}
+	c.w = w
+	return "✅ 已登记姓名：" + name + "。", nil
 }
 
 func roleName(r Role) string {
@@ -269,7 +326,7 @@ func (e *Engine) text(c *conv, raw string) (string, error) {
 	t := normalize(raw)
 	c.raw = raw
 	if m := bindRe.FindStringSubmatch(t); m != nil {
-		return e.bind(c.ctx, c.w.OpenID, m[1])
+		return e.bind(c.ctx, c.w.OpenID, m[1], m[2])
 	}
 	if c.s.Done != nil && c.msgKey != "" && c.s.Done.MsgKey == c.msgKey {
 		// The message that completed the last report, delivered again
@@ -286,16 +343,93 @@ func (e *Engine) text(c *conv, raw string) (string, error) {
 		}
 	}
 	if c.flow() != nil {
+		if e.startsReport(c, t) {
+			return e.newReport(c, t)
+		}
 		return e.formInput(c, t)
 	}
 	return e.idle(c, t)
 }
 
+// startsReport reports whether t, sent while a form is open, clearly starts
+// a new report rather than answering the step: a flow's word opens it (or
+// follows only a date: 昨天走访…), and it is that word alone, or the word
+// and more set apart by a space ("走访 5-1-302 …"), or the word with things
+// only a report says (走访5-1-302, 发放资料200份). At a note, where any
+// words may come, only the last two count. A valid answer to a kind step
+// (慢病, 讲座) answers it, and a question is answered as one.
+func (e *Engine) startsReport(c *conv, t string) bool {
+	f, word, at := e.catalog().FlowByWord(t)
+	if f == nil || looksLikeQuestion(t, false) {
+		return false
+	}
+	if pre := strings.TrimSpace(t[:at]); pre != "" {
+		if _, err := zh.Date(pre, c.at); errors.Is(err, zh.ErrNotDate) {
+			return false
+		}
+	}
+	note := false // a free-text step, where a note may say anything
+	if cur := c.flow(); cur != nil {
+		fd := cur.field(c.s.Step)
+		if fd != nil && fd.Type == FieldKind && exactKind(cur, t) {
+			return false
+		}
+		note = fd != nil && fd.Type == FieldText
+	}
+	rest := t[at+len(word):]
+	if strings.TrimSpace(rest) == "" {
+		return true
+	}
+	if r, _ := utf8.DecodeRuneInString(rest); !note && (unicode.IsSpace(r) || strings.ContainsRune(separators+":：", r)) {
+		return true
+	}
+	res := e.parseLine(c, f, t)
+	return res.bare || res.structured || res.dateAt > at
+}
+
+// exactKind reports whether t is nothing but a choice of f's kinds: its
+// number, key, name or one of its words.
+func exactKind(f *FlowDef, t string) bool {
+	if n, err := strconv.Atoi(t); err == nil {
+		return n >= 1 && n <= len(f.Kinds)
+	}
+	for _, k := range f.Kinds {
+		if t == k.Key || t == k.Name || slices.Contains(k.Words, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// newReport drops the open form for a message that starts a new report,
+// and handles it as if no form were open. When the message does not start
+// one after all (a 待办 number that does not exist), the form stays.
+func (e *Engine) newReport(c *conv, t string) (string, error) {
+	old := c.flow()
+	before := c.s.fingerprint()
+	reply, err := e.idle(c, t)
+	if err != nil {
+		return "", err
+	}
+	if slices.Equal(before, c.s.fingerprint()) {
+		return e.withStep(c, reply), nil
+	}
+	return droppedNotice(old) + reply, nil
+}
+
+// droppedNotice says an unfinished form was dropped for a new one.
+func droppedNotice(f *FlowDef) string {
+	return "上一条" + f.Short + "记录未保存。\n"
+}
+
 // idle handles text when no form is open.
 func (e *Engine) idle(c *conv, t string) (string, error) {
+	if m := nameRe.FindStringSubmatch(t); m != nil {
+		return e.setName(c, m[1])
+	}
 	switch {
 	case isHelp(t):
-		return e.menuText(), nil
+		return e.menuText(c.w), nil
 	case isCancel(t):
 		return msgNoForm, nil
 	case isUndo(t):
@@ -337,7 +471,7 @@ func (e *Engine) click(c *conv, key string) (string, error) {
 		if f := e.catalog().Flow(strings.ToLower(fk)); f != nil {
 			var dropped string
 			if old := c.flow(); old != nil {
-				dropped = "（未完成的" + old.Short + "记录已放弃。）\n"
+				dropped = droppedNotice(old)
 			}
 			c.s.reset()
 			c.s.Flow, c.s.Day = f.Key, c.day()
@@ -426,6 +560,7 @@ var commandWords = map[string]bool{
 	"统计": true, "本月统计": true, "上月统计": true, "今年统计": true, "本年统计": true,
 	"社区统计": true, "网格排名": true, "待办": true, "逾期": true, "提醒": true, "汇总": true,
 	"这个月多少": true, "本月": true, "上月": true, "今年": true,
+	"今天统计": true, "昨天统计": true, "本周统计": true, "上周统计": true,
 }
 
 // looksLikeQuestion reports whether t is a question about totals or due
@@ -441,5 +576,6 @@ func looksLikeQuestion(t string, strictOnly bool) bool {
 	}
 	return strings.Contains(t, "统计") || strings.Contains(t, "汇总") || strings.Contains(t, "排名") ||
 		strings.HasSuffix(t, "多少") || strings.Contains(t, "多少户") || strings.Contains(t, "多少次") ||
+		strings.Contains(t, "几户") || strings.Contains(t, "几次") ||
 		strings.HasPrefix(t, "待办") || strings.HasPrefix(t, "逾期")
 }

@@ -13,7 +13,7 @@ import (
 // worker's next messages, step by step, ending with the confirmation.
 //
 // prefill keys are the flow's field keys (FieldDef.Key). For the shipped
-// flows: visit "household", "kind", "bp", "note"; inspection "place",
+// flows: visit "household", "kind", "bp", "glucose", "note"; inspection "place",
 // "kind", "issues_found", "note"; campaign "kind", "leaflets",
 // "participants", "garbage_tons", "note". Values are checked like typed
 // answers ("3栋2单元201" becomes "3-2-201"; a kind may be its key, name or

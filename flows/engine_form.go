@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"gridbot/flows/zh"
 )
@@ -97,6 +98,13 @@ func (e *Engine) ask(c *conv, f *FlowDef, fd *FieldDef) string {
 	return b.String()
 }
 
+// stepDay asks for the report's day again after a one-line report named
+// one that cannot be used (11月31日, 明天). Field keys never start with "@".
+const stepDay = "@day"
+
+// dayPrompt asks for the day at stepDay.
+const dayPrompt = "请回复日期，如 11月27日、昨天、今天："
+
 // currentStep is the question the open form is waiting for ("" when none).
 func (e *Engine) currentStep(c *conv) string {
 	f := c.flow()
@@ -104,6 +112,8 @@ func (e *Engine) currentStep(c *conv) string {
 		return ""
 	}
 	switch c.s.Step {
+	case stepDay:
+		return "【" + f.Name + "】" + dayPrompt
 	case stepConfirm:
 		return e.confirmText(c, f)
 	case stepEdit:
@@ -126,6 +136,8 @@ func (e *Engine) formInput(c *conv, t string) (string, error) {
 		return e.confirmInput(c, f, t)
 	case stepEdit:
 		return e.editInput(c, f, t)
+	case stepDay:
+		return e.dayInput(c, f, t)
 	}
 	fd := f.field(s.Step)
 	if fd == nil { // the catalog changed under an open form
@@ -139,7 +151,7 @@ func (e *Engine) formInput(c *conv, t string) (string, error) {
 	case isBack(t):
 		return e.back(c, f)
 	case isHelp(t):
-		return e.stepHelp(fd) + "\n" + q, nil
+		return e.stepHelp(f, fd) + "\n" + q, nil
 	case isSkip(t):
 		if !fd.Optional {
 			return "这一项必须填写，不能跳过（不想记了请回复\"取消\"）。\n" + q, nil
@@ -157,7 +169,81 @@ func (e *Engine) formInput(c *conv, t string) (string, error) {
 		return msg + "\n" + q, nil
 	}
 	e.answer(s, fd.Key, val)
+	if fd.Type == FieldKind {
+		// Values stated earlier that this kind does not record (a blood
+		// pressure for an elderly visit) are dropped, and the worker told.
+		if lost := dropInapplicable(f, s.Answers); len(lost) > 0 {
+			reply, err := e.advance(c)
+			return strings.Join(lost, "\n") + "\n" + reply, err
+		}
+	}
 	return e.advance(c)
+}
+
+// dayInput handles the answer at stepDay: a date, then the form goes on.
+func (e *Engine) dayInput(c *conv, f *FlowDef, t string) (string, error) {
+	s := c.s
+	q := e.currentStep(c)
+	switch {
+	case isCancel(t):
+		s.reset()
+		return "已取消，本次" + f.Short + "记录未保存。", nil
+	case isHelp(t):
+		return "写这次工作是哪天做的，如 11月27日、昨天；今天做的回复\"今天\"。回复\"取消\"不记了。\n" + q, nil
+	case isSkip(t) || isBack(t):
+		return "日期必须填写（今天做的回复\"今天\"，不想记了请回复\"取消\"）。\n" + q, nil
+	case isUndo(t):
+		return msgBusyForm + "\n" + q, nil
+	}
+	if reply, ok, err := e.interrupt(c, t, false); ok || err != nil {
+		return reply, err
+	}
+	d, err := zh.Date(t, c.at)
+	if err != nil {
+		return dateError(err, t) + "\n" + q, nil
+	}
+	s.Day = d.In(c.at.Location()).Format(dayLayout)
+	s.Step = ""
+	return e.advance(c)
+}
+
+// dropInapplicable removes the answers of fields the chosen kind does not
+// record (垃圾 for a publicity campaign, 血压 for an elderly visit) and
+// returns a note for each: "未记录垃圾 3 吨：只有环境清理记这一项。"
+func dropInapplicable(f *FlowDef, answers map[string]string) []string {
+	var out []string
+	for i := range f.Fields {
+		fd := &f.Fields[i]
+		v, ok := answers[fd.Key]
+		if !ok {
+			continue
+		}
+		if yes, decided := applies(fd, answers); yes || !decided {
+			continue
+		}
+		delete(answers, fd.Key)
+		if v == "" {
+			continue
+		}
+		what := fd.Name + " " + v
+		if fd.Type == FieldCounter {
+			k := f.Counter(fd.Key)
+			x, err := strconv.ParseFloat(v, 64)
+			if k == nil || err != nil || x == 0 {
+				continue
+			}
+			what = k.Name + " " + fmtCount(x) + " " + k.Unit
+		}
+		kinds, _ := parseWhen(fd.When)
+		var names []string
+		for _, key := range kinds {
+			if k := f.Kind(key); k != nil {
+				names = append(names, k.Name)
+			}
+		}
+		out = append(out, "未记录"+what+"：只有"+strings.Join(names, "、")+"记这一项。")
+	}
+	return out
 }
 
 // answer records a field's answer.
@@ -367,8 +453,8 @@ func (e *Engine) editInput(c *conv, f *FlowDef, t string) (string, error) {
 	return e.ask(c, f, fd), nil
 }
 
-// stepHelp explains a step.
-func (e *Engine) stepHelp(fd *FieldDef) string {
+// stepHelp explains a step of flow f.
+func (e *Engine) stepHelp(f *FlowDef, fd *FieldDef) string {
 	h := fd.Help
 	if h == "" {
 		switch fd.Type {
@@ -377,7 +463,15 @@ func (e *Engine) stepHelp(fd *FieldDef) string {
 		case FieldPlace:
 			h = "填巡查的地点，如 菜市场、3号楼楼道。"
 		case FieldKind:
-			h = "回复序号或类型名称，如 1 或 慢病。"
+			example := "1"
+			if len(f.Kinds) > 0 {
+				k := f.Kinds[0]
+				example = "1 或 " + k.Name
+				if len(k.Words) > 0 {
+					example = "1 或 " + k.Words[0]
+				}
+			}
+			h = "回复序号或类型名称，如 " + example + "。"
 		case FieldBP:
 			h = "填高压/低压，如 150/95。"
 		case FieldGlucose:
@@ -424,10 +518,16 @@ func (e *Engine) parseAnswer(c *conv, f *FlowDef, fd *FieldDef, t, raw string) (
 		if runeLen(raw) > maxTargetRunes {
 			return "", "地址太长了，请写户号（如 3-2-201）或简短的地址。"
 		}
+		if !looksLikeAddress(raw) {
+			return "", "\"" + raw + "\"不像户号或地址，请写成 3-2-201、3栋2单元201 或 幸福路12号。"
+		}
 		return raw, ""
 	case FieldPlace:
 		if runeLen(raw) > maxTargetRunes {
 			return "", "地点太长了，请写简短的地点，如 菜市场。"
+		}
+		if strings.IndexFunc(raw, unicode.IsLetter) < 0 {
+			return "", "请写巡查的地点，如 菜市场、3号楼。"
 		}
 		return raw, ""
 	case FieldKind:
@@ -616,6 +716,11 @@ func (e *Engine) buildReport(c *conv, f *FlowDef) Report {
 // save stores the report and answers with the ack. A report whose MsgKey
 // was saved before is not saved again and gets the same ack.
 func (e *Engine) save(c *conv, r Report, oneLine bool) (string, error) {
+	if !validDay(r.Day) {
+		// Never store a report without a real day: every tally derives
+		// from it. Reaching this is a bug; nothing is saved.
+		return "", Errorf(EInternal, "save %s report: invalid day %q", r.Flow, r.Day)
+	}
 	saved, _, err := e.Store.SaveReport(c.ctx, r)
 	if err != nil {
 		return "", err
@@ -635,14 +740,21 @@ func (e *Engine) ack(c *conv, r Report, oneLine bool) (string, error) {
 		return "✅ 已保存。", nil
 	}
 	var b strings.Builder
+	var when string // a day other than the message's: "（11月20日）"
+	if r.Day != c.day() {
+		when = "（" + dateCN(r.Day) + "）"
+		if r.Day[:4] != c.day()[:4] {
+			when = "（" + r.Day[:4] + "年" + dateCN(r.Day) + "）"
+		}
+	}
 	if oneLine {
-		b.WriteString("✅ 已记录" + f.Name)
+		b.WriteString("✅ 已记录" + f.Name + when)
 		if parts := e.parts(f, reportAnswers(f, r), false); len(parts) > 0 {
 			b.WriteString("：" + strings.Join(parts, "，"))
 		}
 		b.WriteString("。")
 	} else {
-		b.WriteString("✅ 已保存。")
+		b.WriteString("✅ 已保存" + when + "。")
 	}
 	line, err := e.tallyLine(c, f, r)
 	if err != nil {
@@ -665,8 +777,11 @@ func (e *Engine) tallyLine(c *conv, f *FlowDef, r Report) (string, error) {
 		return "", err
 	}
 	when := "本月"
-	if month != e.now().In(e.zone()).Format("2006-01") {
+	if now := e.now().In(e.zone()).Format("2006-01"); month != now {
 		when = monthCN(month)
+		if month[:4] == now[:4] {
+			when = when[len(month[:4])+len("年"):] // "11月" within this year
+		}
 	}
 	if len(f.Counters) == 0 {
 		s := when + "你已" + f.Short + " " + fmtCount(counts[f.Key]) + " " + f.Unit
@@ -715,6 +830,13 @@ func (e *Engine) describe(r Report) string {
 		s += "：" + strings.Join(parts, "｜")
 	}
 	return s
+}
+
+// validDay reports whether day is a real "2006-01-02" date of this era
+// (not empty, not the zero time's 0001-01-01).
+func validDay(day string) bool {
+	d, err := time.Parse(dayLayout, day)
+	return err == nil && d.Year() >= 2000
 }
 
 // addDays adds n days to a "2006-01-02" day.

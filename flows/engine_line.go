@@ -3,6 +3,7 @@ package flows
 import (
 	"errors"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,10 +16,15 @@ import (
 type lineResult struct {
 	answers map[string]string
 	day     string // "" when the text names no date
+	dateAt  int    // byte offset of the date in the text, -1 when none
 	extras  extras
 	errs    []fieldErr // bad values, in the order found
-	dateErr string     // a date that cannot be used: the whole message is refused
+	dateErr string     // a date that cannot be used (2月30日, 明天): asked for again
 	bare    bool       // nothing but the flow's word (and maybe a date): a step-by-step form
+	// structured: the text states something only a report says: a
+	// household, a reading, a count, a date after the flow's word, a next
+	// date or deadline (not just words, which a note may hold).
+	structured bool
 }
 
 type fieldErr struct{ key, msg string }
@@ -29,9 +35,6 @@ type fieldErr struct{ key, msg string }
 // is saved at once when nothing required is missing.
 func (e *Engine) startLine(c *conv, f *FlowDef, t, word string, at int) (string, error) {
 	res := e.parseLine(c, f, t)
-	if res.dateErr != "" {
-		return res.dateErr, nil
-	}
 	s := c.s
 	s.reset()
 	s.Flow = f.Key
@@ -41,11 +44,27 @@ func (e *Engine) startLine(c *conv, f *FlowDef, t, word string, at int) (string,
 	}
 	s.Answers = res.answers
 	res.extras.apply(s)
+	lost := dropInapplicable(f, s.Answers)
+	if res.dateErr != "" {
+		// Keep what was understood and ask for the date alone.
+		s.Quick = !res.bare
+		s.Step = stepDay
+		pre := lost
+		if parts := e.parts(f, s.Answers, true); len(parts) > 0 {
+			pre = append(pre, "已识别："+strings.Join(parts, "｜")+"。")
+		}
+		for _, fe := range res.errs { // asked for after the date
+			s.Ask = append(s.Ask, fe.key)
+			pre = append(pre, fe.msg)
+		}
+		pre = append(pre, res.dateErr, e.currentStep(c))
+		return strings.Join(pre, "\n"), nil
+	}
 	if res.bare {
 		return e.advance(c)
 	}
 	s.Quick = true
-	var pre []string
+	pre := lost
 	parts := append(e.parts(f, s.Answers, true), e.extraParts(f, s, c.day())...)
 	if len(parts) > 0 && (len(res.errs) > 0 || nextField(f, s) != "") {
 		pre = append(pre, "已识别："+strings.Join(parts, "｜")+"。")
@@ -83,7 +102,7 @@ var fillers = []string{
 // and, from what is left, the target (first piece) and the note (the rest).
 // Each found span is blanked so it is not read twice.
 func (e *Engine) parseLine(c *conv, f *FlowDef, t string) lineResult {
-	res := lineResult{answers: map[string]string{}}
+	res := lineResult{answers: map[string]string{}, dateAt: -1}
 	b := []byte(t)
 	blank := func(s, end int) {
 		for i := s; i < end && i < len(b); i++ {
@@ -98,22 +117,27 @@ func (e *Engine) parseLine(c *conv, f *FlowDef, t string) lineResult {
 		res.errs = append(res.errs, fieldErr{key: noteField(f), msg: errMsg})
 	}
 	res.extras = x
+	res.structured = len(locs) > 0
 	for _, l := range locs {
 		blank(l[0], l[1])
 	}
 	if fd := fieldOfType(f, FieldHousehold); fd != nil {
 		if hh, s, end, ok := zh.FindHousehold(cur()); ok {
 			res.answers[fd.Key] = hh
+			res.structured = true
 			blank(s, end)
 		}
 	}
 	if fd := fieldOfType(f, FieldGlucose); fd != nil {
+		// Before the kind words: 血糖 names the chronic kind too, and
+		// "7.2" without it would read as July 2nd.
 		if m := glucoseRe.FindStringSubmatchIndex(cur()); m != nil {
 			if v, msg := e.parseAnswer(c, f, fd, t[m[2]:m[3]], ""); msg != "" {
 				res.errs = append(res.errs, fieldErr{fd.Key, msg})
 			} else {
 				res.answers[fd.Key] = v
 			}
+			res.structured = true
 			blank(m[0], m[1])
 		}
 	}
@@ -138,8 +162,14 @@ func (e *Engine) parseLine(c *conv, f *FlowDef, t string) lineResult {
 	}
 	kindFromTrigger := false
 	if fd := f.field("kind"); fd != nil && len(f.Kinds) > 0 {
-		k, s, end := f.kindIn(cur(), cspans)
-		if k == nil { // only inside counter words: 发放宣传单 is publicity
+		// A kind named apart from the word that starts the report wins
+		// (宣传 开会 is a meeting); then the starting word itself (讲座);
+		// then one only inside counter words (发放宣传单 is publicity).
+		k, s, end := f.kindIn(cur(), append(slices.Clone(cspans), leadSpan(f, t)))
+		if k == nil {
+			k, s, end = f.kindIn(cur(), cspans)
+		}
+		if k == nil {
 			k, s, end = f.kindIn(cur(), nil)
 		}
 		if k != nil {
@@ -150,12 +180,19 @@ func (e *Engine) parseLine(c *conv, f *FlowDef, t string) lineResult {
 				}
 			}
 		}
+		// Every kind word goes, found in the same text so that overlapping
+		// ones (开会 and 会议 in 开会议) go whole.
+		var kspans []span
+		snapshot := cur()
 		for _, k := range f.Kinds {
 			for _, w := range append([]string{k.Name}, k.Words...) {
-				for _, j := range indexAll(cur(), w) {
-					blank(j, j+len(w))
+				for _, j := range indexAll(snapshot, w) {
+					kspans = append(kspans, span{j, j + len(w)})
 				}
 			}
+		}
+		for _, sp := range kspans {
+			blank(sp.s, sp.e)
 		}
 	}
 	// A blood pressure and a date, once kind words (高血压) are out of the way.
@@ -166,15 +203,21 @@ func (e *Engine) parseLine(c *conv, f *FlowDef, t string) lineResult {
 			} else {
 				res.answers[fd.Key] = v
 			}
+			res.structured = true
 		}
 		blank(s, end)
 	}
-	if d, s, end, ok, err := zh.FindDate(cur(), c.at); err != nil && !errors.Is(err, zh.ErrNotDate) {
-		res.dateErr = dateError(err) + "请改正后重新发送。"
-		return res
+	if d, s, end, ok, err := zh.FindDate(cur(), c.at); ok && err != nil {
+		// A date that does not exist (11月31日), is ahead or too old: the
+		// rest is kept and the date asked for again; never a zero day.
+		res.dateErr = dateError(err, strings.TrimSpace(t[s:end]))
+		res.dateAt = s
+		blank(s, dayPartEnd(t, end))
 	} else if ok && !followedByUnit(t, end) {
 		res.day = d.In(c.at.Location()).Format(dayLayout)
-		blank(s, end)
+		res.dateAt = s
+		// 昨天下午: the time of day goes with the date, not into the note.
+		blank(s, dayPartEnd(t, end))
 	}
 	for _, tr := range triggers {
 		blank(tr.s, tr.e)
@@ -183,6 +226,9 @@ func (e *Engine) parseLine(c *conv, f *FlowDef, t string) lineResult {
 	// Numbers: by unit, else the nearest counter word in the same clause
 	// (before it first), else the flow's only counter when it has no unit.
 	for _, n := range zh.Numbers(cur()) {
+		if addressNumber(t, n.End) {
+			continue // 幸福路12号, 3号楼: part of a place
+		}
 		k := f.CounterByUnit(n.Unit)
 		if k == nil {
 			k = nearestCounter(f, t, cwords, n.Start, n.End)
@@ -211,9 +257,27 @@ func (e *Engine) parseLine(c *conv, f *FlowDef, t string) lineResult {
 			continue
 		}
 		res.answers[k.Key] = strconv.FormatFloat(v, 'f', -1, 64)
+		res.structured = true
 	}
+	// A counter named with no number but a vague amount (资料 很多): refused,
+	// so the value is not lost in the note.
 	for _, w := range cwords {
-		blank(w.s, w.e)
+		if _, done := res.answers[w.key]; done || hasErr(res.errs, w.key) {
+			continue
+		}
+		if end, ok := vagueAfter(cur(), w.e); ok {
+			k := f.Counter(w.key)
+			res.errs = append(res.errs, fieldErr{w.key, k.Name + "要填数字，如 " + k.Name + sampleCount(k) + k.Unit + "。"})
+			res.structured = true
+			blank(w.e, end)
+		}
+	}
+	// Counter words go once their counter is counted; one that counted
+	// nothing is a plain word (宣传 垃圾分类) and stays for the note.
+	for _, w := range cwords {
+		if _, done := res.answers[w.key]; done || hasErr(res.errs, w.key) {
+			blank(w.s, w.e)
+		}
 	}
 
 	// What is left: the target, then the note.
@@ -226,8 +290,10 @@ func (e *Engine) parseLine(c *conv, f *FlowDef, t string) lineResult {
 					v = hh
 				}
 			}
-			res.answers[tf.Key] = v
-			pieces = pieces[1:]
+			if tf.Type != FieldHousehold || looksLikeAddress(v) {
+				res.answers[tf.Key] = v
+				pieces = pieces[1:]
+			}
 		}
 	}
 	if nf := noteField(f); nf != "" && len(pieces) > 0 {
@@ -240,6 +306,141 @@ func (e *Engine) parseLine(c *conv, f *FlowDef, t string) lineResult {
 	onlyKind := len(res.answers) == 0 || len(res.answers) == 1 && kindFromTrigger && res.answers["kind"] != ""
 	res.bare = onlyKind && len(res.errs) == 0 && res.extras == (extras{})
 	return res
+}
+
+// leadSpan is the span of the earliest of f's words in t (the longest at
+// the same place): the word that starts the report.
+func leadSpan(f *FlowDef, t string) span {
+	best := span{-1, -1}
+	for _, w := range f.Words {
+		j := strings.Index(t, w)
+		if j >= 0 && (best.s < 0 || j < best.s || j == best.s && j+len(w) > best.e) {
+			best = span{j, j + len(w)}
+		}
+	}
+	return best
+}
+
+func hasErr(errs []fieldErr, key string) bool {
+	for _, fe := range errs {
+		if fe.key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// vagueWords are amounts that are not numbers (资料 很多).
+var vagueWords = []string{"很多", "好多", "许多", "不少", "若干", "一些", "大量", "少量", "一批", "一堆", "一点", "多少", "无数", "几"}
+
+// vagueAfter reports whether a vague amount follows byte i of s (after
+// spaces, 了 or 有), and where it ends.
+func vagueAfter(s string, i int) (int, bool) {
+	j := i
+	for {
+		k := j
+		for k < len(s) && s[k] == ' ' {
+			k++
+		}
+		for _, w := range []string{"了", "有", "发了", "发放"} {
+			if strings.HasPrefix(s[k:], w) {
+				k += len(w)
+				break
+			}
+		}
+		if k == j {
+			break
+		}
+		j = k
+	}
+	for _, w := range vagueWords {
+		if strings.HasPrefix(s[j:], w) {
+			return j + len(w), true
+		}
+	}
+	return i, false
+}
+
+// sampleCount is the number in a counter's example: 2.5 for one that
+// takes decimals, else 30.
+func sampleCount(k *CounterDef) string {
+	if k.Decimals {
+		return "2.5"
+	}
+	return "30"
+}
+
+// addressMarks follow a number that is part of an address, not a count.
+var addressMarks = []string{"号", "栋", "幢", "楼", "单元", "室", "弄", "座", "层"}
+
+// addressNumber reports whether the number ending at byte i of t is part
+// of an address (幸福路12号, 5栋).
+func addressNumber(t string, i int) bool {
+	for _, m := range addressMarks {
+		if strings.HasPrefix(t[i:], m) {
+			return true
+		}
+	}
+	return false
+}
+
+// dayPartEnd extends a date ending at byte i over a time of day that
+// follows it (下午, 上午9点, 下午3点半), so that it is not left in a note.
+func dayPartEnd(t string, i int) int {
+	j := i
+	for j < len(t) && t[j] == ' ' {
+		j++
+	}
+	found := false
+	for _, w := range dayParts {
+		if strings.HasPrefix(t[j:], w) {
+			j += len(w)
+			found = true
+			break
+		}
+	}
+	if m := clockRe.FindStringIndex(t[j:]); m != nil && m[0] == 0 {
+		j += m[1]
+		found = true
+	}
+	if !found {
+		return i
+	}
+	return j
+}
+
+var (
+	dayParts = []string{"上午", "下午", "中午", "晚上", "早上", "早晨", "傍晚", "凌晨", "夜里", "白天", "晚间"}
+	clockRe  = regexp.MustCompile(`^\s*[0-9一二三四五六七八九十两]{1,3}\s*(?:点|时)(?:半|[0-9一二三四五六七八九十]{1,3}分?)?`)
+)
+
+// looksLikeAddress reports whether a household answer looks like one: a
+// household number (3-2-201), digits with 号楼/栋/单元/室 or a dash, or a
+// named place of at least two Chinese characters (幸福路12号, 老王家).
+func looksLikeAddress(s string) bool {
+	if _, ok := zh.Household(s); ok {
+		return true
+	}
+	han, digit := 0, false
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Han, r):
+			han++
+		case r >= '0' && r <= '9':
+			digit = true
+		}
+	}
+	if han >= 2 {
+		return true
+	}
+	if digit {
+		for _, m := range append([]string{"-", "#"}, addressMarks...) {
+			if strings.Contains(s, m) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // keySpan is a counter word's byte span in a message.
@@ -279,6 +480,10 @@ func nearestCounter(f *FlowDef, t string, words []keySpan, s, e int) *CounterDef
 	return f.Counter(best)
 }
 
+// leadFillers are the one-character fillers cut from the start of a
+// piece: prepositions.
+const leadFillers = "在对给向了的约并及与"
+
 // leftovers splits what is left of a message into pieces, dropping filler
 // words at their edges and pieces without a letter.
 func leftovers(s string) []string {
@@ -289,8 +494,12 @@ func leftovers(s string) []string {
 		for changed := true; changed && p != ""; {
 			changed = false
 			for _, w := range fillers {
-				if q, ok := strings.CutPrefix(p, w); ok {
-					p, changed = q, true
+				// A one-character filler starts a piece only as a
+				// preposition (在广场); 人民路, 和平社区 keep theirs.
+				if runeLen(w) > 1 || p == w || strings.Contains(leadFillers, w) {
+					if q, ok := strings.CutPrefix(p, w); ok {
+						p, changed = q, true
+					}
 				}
 				if q, ok := strings.CutSuffix(p, w); ok {
 					p, changed = q, true
@@ -334,12 +543,16 @@ func followedByUnit(t string, i int) bool {
 	return rest[0] >= '0' && rest[0] <= '9'
 }
 
-func dateError(err error) string {
+// dateError says why a stated date cannot be used; text is the date as
+// written ("" when unknown).
+func dateError(err error, text string) string {
 	switch {
 	case errors.Is(err, zh.ErrFutureDate):
 		return "日期还没到，不能提前记录。"
 	case errors.Is(err, zh.ErrTooOld):
 		return "只能补记一年以内的工作。"
+	case text != "":
+		return "日期 " + text + " 不存在，请核对。"
 	}
 	return "没看懂日期，请写成 11月5日 或 2026-11-05。"
 }
@@ -362,7 +575,7 @@ func noteField(f *FlowDef) string {
 	return ""
 }
 
-var glucoseRe = regexp.MustCompile(`血糖\s*[:：]?\s*([0-9]+(?:\.[0-9]+)?)`)
+var glucoseRe = regexp.MustCompile(`血糖\s*(?:值|为|是)?\s*[:：]?\s*([0-9]+(?:\.[0-9]+)?)\s*(?:(?i:mmol/?l|mmol)|毫摩尔(?:每升)?)?`)
 
 // extras are what a text says about follow-ups besides the fields.
 type extras struct {

@@ -41,7 +41,7 @@ import (
 //	                                flow kind day target next_due follow_key void
 //	                                f.<field> c.<counter> images location ("~" is a space)
 //	@due <scope> <until> [target@due…]  the open follow-ups due by until, exactly
-//	@worker? <openid> k=v…          stored worker: community grid role unsubscribed, or "unbound"
+//	@worker? <openid> k=v…          stored worker: community grid role unsubscribed name, or "unbound"
 //	@nosession <openid>             nothing stored in the session store for openid
 //	> text                          a text message
 //	>voice text                     a voice message with that Recognition (may be empty)
@@ -527,6 +527,8 @@ func (h *harness) checkWorker(s step, args []string) {
 			got = string(w.Role)
 		case "unsubscribed":
 			got = strconv.FormatBool(w.Unsubscribed)
+		case "name":
+			got = w.Name
 		default:
 			h.fail(s, "unknown worker key %q", k)
 		}

@@ -47,7 +47,7 @@ func (e *Engine) todoCommand(ctx context.Context, w Worker, text string, now tim
 	}
 	if m := todoPickRe.FindStringSubmatch(t); m != nil {
 		n, _ := strconv.Atoi(m[2])
-		reply, err = e.todoPick(ctx, w, n, now)
+		reply, err = e.todoPick(ctx, w, m[1], n, now)
 		return reply, true, err
 	}
 	if m := todoTargetRe.FindStringSubmatch(t); m != nil {
@@ -166,8 +166,9 @@ func (e *Engine) keepTodoList(ctx context.Context, openID string, items []Follow
 }
 
 // todoPick starts the visit (or re-check) for item n of the last 待办
-// list; without a kept list, of the list as it is now.
-func (e *Engine) todoPick(ctx context.Context, w Worker, n int, now time.Time) (string, error) {
+// list; without a kept list, of the list as it is now. verb is the word
+// before the number: "巡查 1" for a visit item says to send "走访 1".
+func (e *Engine) todoPick(ctx context.Context, w Worker, verb string, n int, now time.Time) (string, error) {
 	var ids []uint64
 	b, err := e.Sessions.Get(ctx, e.todoKey(w.OpenID))
 	switch {
@@ -209,7 +210,28 @@ func (e *Engine) todoPick(ctx context.Context, w Worker, n int, now time.Time) (
 	if f.Worker != w.OpenID {
 		return "这一项已改派给其他网格员。回复\"待办\"查看最新清单。", nil
 	}
-	return e.beginFollowUp(ctx, w, f, now)
+	if !e.verbFits(verb, f) {
+		name := f.Flow
+		if fd := e.catalog().Flow(f.Flow); fd != nil {
+			name = fd.Name
+		}
+		return fmt.Sprintf("第 %d 项是%s（%s %s），请发送\"%s %d\"。", n, name, f.Target, e.followUpLabel(f), e.verb(f), n), nil
+	}
+	return e.beginFollowUp(ctx, w, f, fmt.Sprintf("待办第%d项", n), now)
+}
+
+// verbFits reports whether the word of "<verb> <n>" names the item's flow:
+// 走访 a visit, 巡查 an inspection, 复查 any re-check.
+func (e *Engine) verbFits(verb string, f FollowUp) bool {
+	fd := e.catalog().Flow(f.Flow)
+	if fd == nil {
+		return true
+	}
+	if verb == "复查" {
+		return fd.FollowUp == "recheck"
+	}
+	vf, _, _ := e.catalog().FlowByWord(verb)
+	return vf == nil || vf.Key == fd.Key
 }
 
 // todoHousehold starts the visit for "走访 3-2-201" with the kind filled
@@ -235,13 +257,14 @@ func (e *Engine) todoHousehold(ctx context.Context, w Worker, hh string, now tim
 	if len(match) != 1 {
 		return "", false, nil
 	}
-	reply, err := e.beginFollowUp(ctx, w, match[0], now)
+	reply, err := e.beginFollowUp(ctx, w, match[0], "待办", now)
 	return reply, true, err
 }
 
 // beginFollowUp starts the follow-up's flow with its target (and kind)
-// filled in.
-func (e *Engine) beginFollowUp(ctx context.Context, w Worker, f FollowUp, now time.Time) (string, error) {
+// filled in, and says first what it filled in and from where:
+// "【入户走访】3-2-202｜慢病随访（来自待办第1项）".
+func (e *Engine) beginFollowUp(ctx context.Context, w Worker, f FollowUp, from string, now time.Time) (string, error) {
 	fd := e.catalog().Flow(f.Flow)
 	if fd == nil {
 		return "这一项的上报类型已不存在，请联系管理员。", nil
@@ -267,10 +290,18 @@ func (e *Engine) beginFollowUp(ctx context.Context, w Worker, f FollowUp, now ti
 	if err != nil {
 		return "", err
 	}
-	if fd.FollowUp == "recheck" {
-		reply = "复查「" + f.Target + "」：整改好了请在备注里写\"已整改\"；仍有问题请填几处，可写\"限期3天整改\"。\n" + reply
+	if strings.HasPrefix(reply, "✅") {
+		return reply, nil // everything was filled in: saved
 	}
-	return reply, nil
+	filled := []string{f.Target}
+	if k := fd.Kind(prefill["kind"]); k != nil {
+		filled = append(filled, k.Name)
+	}
+	head := "【" + fd.Name + "】" + strings.Join(filled, "｜") + "（来自" + from + "）\n"
+	if fd.FollowUp == "recheck" {
+		head += "复查：整改好了请在备注里写\"已整改\"；仍有问题请填几处，可写\"限期3天整改\"。\n"
+	}
+	return head + strings.TrimPrefix(reply, "【"+fd.Name+"】"), nil
 }
 
 // overdueList answers 逾期: for a supervisor or admin, the community's

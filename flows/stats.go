@@ -16,13 +16,14 @@ import (
 const (
 	msgStatsMore       = "……更多请在电脑端导出台帐"
 	msgStatsSupervisor = "社区统计和网格排名仅供社区负责人查看。发送\"本月统计\"查看你自己的数字。"
-	msgStatsPeriod     = "没看懂要统计哪段时间。可以发送\"本月统计\"、\"上月统计\"、\"今年统计\"或\"统计 10月\"。"
+	msgStatsPeriod     = "没看懂要统计哪段时间。可以发送\"今天统计\"、\"昨天统计\"、\"本周统计\"、\"上周统计\"、\"本月统计\"、\"上月统计\"、\"今年统计\"或\"统计 10月\"。"
 )
 
 // statsQuery is a parsed totals question.
 type statsQuery struct {
 	what   string   // "self", "community", "ranking"
-	period string   // "2026-11", "2026"
+	period string   // "2026-11", "2026", "2026-11-28" (今天, 昨天, 11月5日); "" unreadable
+	week   int      // 1 this week (本周), -1 last week (上周), 0 not a week
 	flow   *FlowDef // only this flow's figures ("10月份走访多少户"); nil: all
 }
 
@@ -31,7 +32,7 @@ var statsTrigger = regexp.MustCompile(`统计|汇总|排名|排行|多少|几户
 
 // statsPeriodRe finds what looks like a period in a totals question, to
 // tell "no period" (this month) from one zh.Period cannot read.
-var statsPeriodRe = regexp.MustCompile(`\d{4}\s*年\s*\d{1,2}\s*月份?|\d{4}\s*[-./]\s*\d{1,2}|\d{4}\s*年(度)?|[0-9一二三四五六七八九十]{1,3}\s*月份?|本月|这个月|这月|当月|上个?月|今年|本年|去年|上一?年|全年`)
+var statsPeriodRe = regexp.MustCompile(`今天|今日|昨天|昨日|前天|本周|这一?周|这个?星期|本星期|上一?周|上个?星期|` + `\d{4}\s*年\s*\d{1,2}\s*月份?|\d{4}\s*[-./]\s*\d{1,2}|\d{4}\s*年(度)?|[0-9一二三四五六七八九十]{1,3}\s*月份?|本月|这个月|这月|当月|上个?月|今年|本年|去年|上一?年|全年`)
 
 // statsCommand answers questions about totals (统计, 本月统计, 上月统计,
 // 今年统计, 统计 10月, 10月份走访多少户, 社区统计, 网格排名, ...). ok is
@@ -47,16 +48,21 @@ func (e *Engine) statsCommand(ctx context.Context, w Worker, text string, now ti
 	if !ok {
 		return "", false, nil
 	}
-	if q.period == "" {
+	if q.period == "" && q.week == 0 {
 		return msgStatsPeriod, true, nil
 	}
 	if q.what != "self" && w.Role != RoleSupervisor && w.Role != RoleAdmin {
 		return msgStatsSupervisor, true, nil
 	}
 	today := dateIn(now, e.zone())
-	span, valid := spanOf(q.period, today)
-	if !valid {
-		return msgStatsPeriod, true, nil
+	var span statSpan
+	if q.week != 0 {
+		span = weekSpan(today, q.week)
+	} else {
+		var valid bool
+		if span, valid = spanOf(q.period, today); !valid {
+			return msgStatsPeriod, true, nil
+		}
 	}
 	if span.From.after(today) {
 		return "📊 " + span.title() + "还没到，暂无数字。发送\"本月统计\"查看本月。", true, nil
@@ -109,14 +115,40 @@ func (e *Engine) parseStats(t string, now time.Time) (statsQuery, bool) {
 	if f, _, _ := e.catalog().FlowByWord(bare); f != nil && q.what != "ranking" {
 		q.flow = f
 	}
-	q.period = statsPeriod(bare, now, e.zone())
+	if q.week = statsWeek(bare); q.week == 0 {
+		q.period = statsPeriod(bare, now, e.zone())
+	}
 	return q, true
+}
+
+// weekRe finds 本周/这周/这个星期 and 上周/上个星期; a weekday after it
+// (上周五) makes it a day, not a week.
+var weekRe = regexp.MustCompile(`(上一?周|上个?星期|上个?礼拜|本周|这一?周|这个?星期|本星期|这个?礼拜)([一二三四五六日天七1-7]?)`)
+
+// statsWeek reads a week in a totals question: 1 this week, -1 last
+// week, 0 none.
+func statsWeek(t string) int {
+	m := weekRe.FindStringSubmatch(t)
+	if m == nil || m[2] != "" {
+		return 0
+	}
+	if strings.HasPrefix(m[1], "上") {
+		return -1
+	}
+	return 1
 }
 
 // statsPeriod reads the period a totals question names: this month when it
 // names none, "" when it names one that cannot be read (统计 13月).
 func statsPeriod(t string, now time.Time, zone *time.Location) string {
 	local := now.In(zone)
+	// A day: 今天, 昨天, 上周五, 11月5日 (tallied by its day).
+	if d, _, _, ok, err := zh.FindDate(t, local); ok {
+		if err != nil {
+			return ""
+		}
+		return d.Format("2006-01-02")
+	}
 	if p, ok := zh.Period(t, local); ok {
 		if _, err := ParsePeriod(p); err == nil {
 			return p

@@ -35,9 +35,24 @@ func daysIn(y int, m time.Month) int { return mkdate(y, m+1, 0).day() }
 // statSpan is the days a figure covers: a whole period ("2026", "2026-11",
 // "2026-11-05"), or its first part up to today when the period is current.
 type statSpan struct {
-	Period   string // as passed to Store.Tally
+	Period   string // as passed to Store.Tally; "" for a week
 	From, To date   // inclusive
 	Partial  bool   // the period is current: To is today, not the period's end
+	Week     bool   // Monday to Sunday, summed from its days
+}
+
+// weekSpan is this week (which 1) up to today, or last week (which -1)
+// whole; weeks start on Monday. This week is Partial even on Sunday: it
+// is named 本周 and compared with the same days of last week.
+func weekSpan(today date, which int) statSpan {
+	monday := today.addDays(-((int(today.t.Weekday()) + 6) % 7))
+	if which < 0 {
+		monday = monday.addDays(-7)
+	}
+	if which > 0 {
+		return statSpan{Week: true, From: monday, To: today, Partial: true}
+	}
+	return statSpan{Week: true, From: monday, To: monday.addDays(6)}
 }
 
 // spanOf is the span of period as seen on today: clamped to today when the
@@ -79,6 +94,9 @@ func spanOf(period string, today date) (statSpan, bool) {
 // the whole previous period for a complete one.
 func (s statSpan) previous() statSpan {
 	var p statSpan
+	if s.Week {
+		return statSpan{Week: true, From: s.From.addDays(-7), To: s.To.addDays(-7)}
+	}
 	switch len(s.Period) {
 	case 4:
 		y := s.From.year() - 1
@@ -193,7 +211,7 @@ func rangeTally(ctx context.Context, st Store, scope Scope, from, to date) (Coun
 // spanTally is the totals of a span: one lookup for a period up to today
 // (nothing is reported ahead of today), else the calendar sum.
 func spanTally(ctx context.Context, st Store, scope Scope, s statSpan) (Counts, error) {
-	if s.Partial || s.whole() {
+	if !s.Week && (s.Partial || s.whole()) {
 		return st.Tally(ctx, scope, s.Period)
 	}
 	return rangeTally(ctx, st, scope, s.From, s.To)
@@ -202,6 +220,12 @@ func spanTally(ctx context.Context, st Store, scope Scope, s statSpan) (Counts, 
 // title is the header of a span: "2026年11月（截至28日）", "2026年10月",
 // "2026年（截至11月28日）", "2026年11月5日".
 func (s statSpan) title() string {
+	if s.Week {
+		if s.Partial {
+			return "本周（" + rangeCN(s.From, s.To) + "）"
+		}
+		return fmt.Sprintf("%d年", s.From.year()) + rangeCN(s.From, s.To)
+	}
 	switch len(s.Period) {
 	case 4:
 		if s.Partial {
@@ -219,6 +243,12 @@ func (s statSpan) title() string {
 
 // label names the comparison span: "上月1–28日", "上月", "去年同期", "前一日".
 func (s statSpan) compareLabel(prev statSpan) string {
+	if s.Week {
+		if s.Partial {
+			return "上周同期（" + rangeCN(prev.From, prev.To) + "）"
+		}
+		return "前一周（" + rangeCN(prev.From, prev.To) + "）"
+	}
 	switch len(s.Period) {
 	case 4:
 		if s.Partial {
@@ -232,6 +262,20 @@ func (s statSpan) compareLabel(prev statSpan) string {
 		return fmt.Sprintf("%d月", int(prev.From.month()))
 	}
 	return "前一日"
+}
+
+// rangeCN is "11月16–22日", or "11月30日–12月6日" across months, or
+// "2025年12月29日–2026年1月4日" across years.
+func rangeCN(from, to date) string {
+	switch {
+	case from.year() != to.year():
+		return fmt.Sprintf("%d年%d月%d日–%d年%d月%d日", from.year(), int(from.month()), from.day(), to.year(), int(to.month()), to.day())
+	case from.month() != to.month():
+		return fmt.Sprintf("%d月%d日–%d月%d日", int(from.month()), from.day(), int(to.month()), to.day())
+	case from == to:
+		return fmt.Sprintf("%d月%d日", int(from.month()), from.day())
+	}
+	return fmt.Sprintf("%d月%d–%d日", int(from.month()), from.day(), to.day())
 }
 
 // fmtNum writes a figure with thousands separators and at most three

@@ -233,34 +233,48 @@ func TestParseStats(t *testing.T) {
 		what   string
 		period string
 		flow   string
+		week   int
 	}{
-		{"统计", true, "self", "2026-11", ""},
-		{"本月统计", true, "self", "2026-11", ""},
-		{"这个月多少", true, "self", "2026-11", ""},
-		{"本月", true, "self", "2026-11", ""},
-		{"上月统计", true, "self", "2026-10", ""},
-		{"上个月统计？", true, "self", "2026-10", ""},
-		{"今年统计", true, "self", "2026", ""},
-		{"去年汇总", true, "self", "2025", ""},
-		{"统计 10月", true, "self", "2026-10", ""},
-		{"统计 2026年10月", true, "self", "2026-10", ""},
-		{"统计 2026-10", true, "self", "2026-10", ""},
-		{"统计 12月", true, "self", "2025-12", ""},
-		{"10月份走访多少户", true, "self", "2026-10", "visit"},
-		{"走访多少户", true, "self", "2026-11", "visit"},
-		{"今年宣传几次", true, "self", "2026", "campaign"},
-		{"统计 13月", true, "self", "", ""},
-		{"社区统计", true, "community", "2026-11", ""},
-		{"社区统计 上月", true, "community", "2026-10", ""},
-		{"网格排名", true, "ranking", "2026-11", ""},
-		{"上月网格排名", true, "ranking", "2026-10", ""},
+		{"统计", true, "self", "2026-11", "", 0},
+		{"本月统计", true, "self", "2026-11", "", 0},
+		{"这个月多少", true, "self", "2026-11", "", 0},
+		{"本月", true, "self", "2026-11", "", 0},
+		{"上月统计", true, "self", "2026-10", "", 0},
+		{"上个月统计？", true, "self", "2026-10", "", 0},
+		{"今年统计", true, "self", "2026", "", 0},
+		{"去年汇总", true, "self", "2025", "", 0},
+		{"统计 10月", true, "self", "2026-10", "", 0},
+		{"统计 2026年10月", true, "self", "2026-10", "", 0},
+		{"统计 2026-10", true, "self", "2026-10", "", 0},
+		{"统计 12月", true, "self", "2025-12", "", 0},
+		{"10月份走访多少户", true, "self", "2026-10", "visit", 0},
+		{"走访多少户", true, "self", "2026-11", "visit", 0},
+		{"今年宣传几次", true, "self", "2026", "campaign", 0},
+		{"统计 13月", true, "self", "", "", 0},
+		{"社区统计", true, "community", "2026-11", "", 0},
+		{"社区统计 上月", true, "community", "2026-10", "", 0},
+		{"网格排名", true, "ranking", "2026-11", "", 0},
+		{"上月网格排名", true, "ranking", "2026-10", "", 0},
+		// Days and weeks.
+		{"今天统计", true, "self", "2026-11-28", "", 0},
+		{"昨天统计", true, "self", "2026-11-27", "", 0},
+		{"今天走访了几户", true, "self", "2026-11-28", "visit", 0},
+		{"上周五统计", true, "self", "2026-11-20", "", 0},
+		{"11月5日统计", true, "self", "2026-11-05", "", 0},
+		{"统计 明天", true, "self", "", "", 0},
+		{"本周统计", true, "self", "", "", 1},
+		{"这周走访多少户", true, "self", "", "visit", 1},
+		{"这个星期统计", true, "self", "", "", 1},
+		{"上周统计", true, "self", "", "", -1},
+		{"上个星期宣传几次", true, "self", "", "campaign", -1},
+		{"社区统计 本周", true, "community", "", "", 1},
 		// Not totals questions: left to the rest of the conversation.
-		{"走访 3-2-201 慢病 150/95", false, "", "", ""},
-		{"今天宣传发放资料四百余份，参与群众35人", false, "", "", ""},
-		{"巡查 机房 数据中心", false, "", "", ""},
-		{"多少", false, "", "", ""},
-		{"待办", false, "", "", ""},
-		{"你好", false, "", "", ""},
+		{"走访 3-2-201 慢病 150/95", false, "", "", "", 0},
+		{"今天宣传发放资料四百余份，参与群众35人", false, "", "", "", 0},
+		{"巡查 机房 数据中心", false, "", "", "", 0},
+		{"多少", false, "", "", "", 0},
+		{"待办", false, "", "", "", 0},
+		{"你好", false, "", "", "", 0},
 	}
 	for _, tt := range tests {
 		q, ok := e.parseStats(normalize(tt.text), now)
@@ -268,8 +282,39 @@ func TestParseStats(t *testing.T) {
 		if q.flow != nil {
 			flow = q.flow.Key
 		}
-		if ok != tt.ok || ok && (q.what != tt.what || q.period != tt.period || flow != tt.flow) {
-			t.Errorf("parseStats(%q) = %v %q %q %q, want %v %q %q %q", tt.text, ok, q.what, q.period, flow, tt.ok, tt.what, tt.period, tt.flow)
+		if ok != tt.ok || ok && (q.what != tt.what || q.period != tt.period || flow != tt.flow || q.week != tt.week) {
+			t.Errorf("parseStats(%q) = %v %q %q %q week %d, want %v %q %q %q week %d", tt.text, ok, q.what, q.period, flow, q.week, tt.ok, tt.what, tt.period, tt.flow, tt.week)
+		}
+	}
+}
+
+func TestWeekSpan(t *testing.T) {
+	tests := []struct {
+		today    string
+		which    int
+		title    string
+		from, to string
+		prevFrom string
+		prevTo   string
+		compare  string
+	}{
+		{"2026-11-28", 1, "本周（11月23–28日）", "2026-11-23", "2026-11-28", "2026-11-16", "2026-11-21", "上周同期（11月16–21日）"},
+		{"2026-11-23", 1, "本周（11月23日）", "2026-11-23", "2026-11-23", "2026-11-16", "2026-11-16", "上周同期（11月16日）"},
+		{"2026-11-29", 1, "本周（11月23–29日）", "2026-11-23", "2026-11-29", "2026-11-16", "2026-11-22", "上周同期（11月16–22日）"},
+		{"2026-11-28", -1, "2026年11月16–22日", "2026-11-16", "2026-11-22", "2026-11-09", "2026-11-15", "前一周（11月9–15日）"},
+		{"2026-12-02", -1, "2026年11月23–29日", "2026-11-23", "2026-11-29", "2026-11-16", "2026-11-22", "前一周（11月16–22日）"},
+		{"2026-12-03", 1, "本周（11月30日–12月3日）", "2026-11-30", "2026-12-03", "2026-11-23", "2026-11-26", "上周同期（11月23–26日）"},
+		{"2027-01-02", 1, "本周（2026年12月28日–2027年1月2日）", "2026-12-28", "2027-01-02", "2026-12-21", "2026-12-26", "上周同期（12月21–26日）"},
+	}
+	for _, tt := range tests {
+		today, _ := time.Parse(time.DateOnly, tt.today)
+		s := weekSpan(dateIn(today, time.UTC), tt.which)
+		p := s.previous()
+		if s.From.String() != tt.from || s.To.String() != tt.to || s.title() != tt.title ||
+			p.From.String() != tt.prevFrom || p.To.String() != tt.prevTo || s.compareLabel(p) != tt.compare {
+			t.Errorf("weekSpan(%s, %d) = %s..%s %q, previous %s..%s %q; want %s..%s %q, %s..%s %q",
+				tt.today, tt.which, s.From, s.To, s.title(), p.From, p.To, s.compareLabel(p),
+				tt.from, tt.to, tt.title, tt.prevFrom, tt.prevTo, tt.compare)
 		}
 	}
 }

@@ -83,7 +83,15 @@ func dateAt(t string, i int, free, bpKey bool) (dateSpec, int, bool) {
 	if k := skipSpaces(t, j); prefixAt(t, k, "月") {
 		k = skipSpaces(t, k+len("月"))
 		d, e, _, ok := intAt(t, k, 2)
-		if ok && a >= 1 && a <= 12 && d >= 1 && d <= 31 {
+		if ok && (a < 1 || a > 12 || d < 1 || d > 31) {
+			// 13月45日 is a date that does not exist, not something else:
+			// with its 日 it is found, and resolves to ErrNotDate.
+			if _, e2, ok := matchAt(t, skipSpaces(t, e), []string{"日", "号"}); ok {
+				return dateSpec{kind: dateMD, m: a, d: d}, e2, true
+			}
+			return dateSpec{}, i, false
+		}
+		if ok {
 			if _, e2, ok := matchAt(t, skipSpaces(t, e), []string{"日", "号"}); ok {
 				e = e2
 			} else if free {
@@ -109,6 +117,10 @@ func dateAt(t string, i int, free, bpKey bool) (dateSpec, int, bool) {
 	// 5号, 5日.
 	if sfx, e, ok := matchAt(t, j, []string{"号", "日"}); ok && a >= 1 && a <= 31 {
 		if free {
+			// 幸福路12号, 幸福小区5号: a house number glued to a place name.
+			if sfx == "号" && containsRune(placeEnds, runeBefore(t, i)) {
+				return dateSpec{}, i, false
+			}
 			if _, _, ok := matchAt(t, e, []string{"楼", "单元", "院", "门", "床", "线", "房", "室", "铺", "窗", "机", "位", "车", "口", "店", "柜", "厅", "馆"}); ok {
 				return dateSpec{}, i, false
 			}
@@ -120,6 +132,10 @@ func dateAt(t string, i int, free, bpKey bool) (dateSpec, int, bool) {
 	}
 	return dateSpec{}, i, false
 }
+
+// placeEnds are the last characters of place names (路, 街, 小区…) that a
+// house number follows: "幸福路12号" is an address, not the 12th.
+const placeEnds = "路街巷弄道里村区苑园庄湾坊院城镇乡屯厦场府邸"
 
 // isSepRune reports punctuation or space.
 func isSepRune(r rune) bool {
