@@ -10,6 +10,9 @@ const (
 	ChannelText     = "text"     // customer service message
 	ChannelTemplate = "template" // template message, outside the 48-hour window
 	ChannelNotice   = "notice"   // undeliverable: kept for the worker's next message
+	// ChannelTemplateJob is WeChat's later word on a template message
+	// (the TEMPLATESENDJOBFINISH event): ErrCode 0 when delivered.
+	ChannelTemplateJob = "template_job"
 )
 
 // DigestAttempt is one try at delivering a worker's daily digest, kept in

@@ -134,6 +134,8 @@ func (e *Engine) event(ctx context.Context, in Inbound, w Worker, bound bool) (R
 			}
 		}
 		return Reply{}, nil
+	case "TEMPLATESENDJOBFINISH":
+		return Reply{}, e.recordTemplateJob(ctx, in)
 	case "CLICK":
 		if !bound {
 			return Reply{Text: msgHowToBind}, nil
