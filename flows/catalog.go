@@ -47,7 +47,7 @@ type FlowDef struct {
 
 	Kinds    []KindDef    `toml:"kinds"`
 	Counters []CounterDef `toml:"counters"`
-	Fields   []FieldDef   `toml:"fields"` // asked in this order, one per message
+	Fields   []FieldDef   `toml:"fields"` // asked in this order, one per message (but LineOnly ones)
 }
 
 // KindDef is one kind of a flow ("chronic" 慢病随访).
@@ -84,15 +84,23 @@ const (
 )
 
 // FieldDef is one question of a flow's form.
+//
+// A LineOnly field (an extra reading such as 血糖) is filled only from a
+// one-line report ("走访 3-2-201 慢病 150/95 血糖7.2") or through 修改: the
+// step-by-step form never asks it and leaves it out of its n/N, so the
+// form stays as short as the design's. It must be optional and cannot be
+// the target or the kind. The form asks it only when a one-line report
+// gave a bad value for it, or when it is picked in 修改 (without n/N).
 type FieldDef struct {
-	Key      string `toml:"key"`      // answer key; for a counter field the counter's key
-	Type     string `toml:"type"`     // one of the Field* types
-	Name     string `toml:"name"`     // short, in the 修改 list: "血压"
-	Label    string `toml:"label"`    // before the value in summaries: "血压" → "血压 150/95"
-	Prompt   string `toml:"prompt"`   // the question: "血压（如 150/95，没测请回复"跳过"）"
-	Help     string `toml:"help"`     // what 帮助 says at this step (a default per type otherwise)
-	Optional bool   `toml:"optional"` // "跳过" allowed; a one-line report does not ask for it
-	When     string `toml:"when"`     // "kind=chronic" or "kind=a|b": asked only for those kinds
+	Key      string `toml:"key"`       // answer key; for a counter field the counter's key
+	Type     string `toml:"type"`      // one of the Field* types
+	Name     string `toml:"name"`      // short, in the 修改 list: "血压"
+	Label    string `toml:"label"`     // before the value in summaries: "血压" → "血压 150/95"
+	Prompt   string `toml:"prompt"`    // the question: "血压（如 150/95，没测请回复"跳过"）"
+	Help     string `toml:"help"`      // what 帮助 says at this step (a default per type otherwise)
+	Optional bool   `toml:"optional"`  // "跳过" allowed; a one-line report does not ask for it
+	When     string `toml:"when"`      // "kind=chronic" or "kind=a|b": asked only for those kinds
+	LineOnly bool   `toml:"line_only"` // from one-line reports and 修改 only, never asked step by step
 }
 
 //go:embed defaults.toml
@@ -262,6 +270,9 @@ func mergeFlow(f *FlowDef, x FlowDef) {
 		if fd.Optional {
 			old.Optional = true
 		}
+		if fd.LineOnly {
+			old.LineOnly = true
+		}
 	}
 }
 
@@ -430,6 +441,14 @@ func (c *Catalog) Validate() error {
 			case FieldBP, FieldGlucose, FieldText:
 			default:
 				return fmt.Errorf("%s: field %q: unknown type %q", where, fd.Key, fd.Type)
+			}
+			if fd.LineOnly {
+				switch {
+				case fd.Type == FieldHousehold || fd.Type == FieldPlace || fd.Type == FieldKind:
+					return fmt.Errorf("%s: field %q: a %s field cannot be line_only (the form must ask it)", where, fd.Key, fd.Type)
+				case !fd.Optional:
+					return fmt.Errorf("%s: field %q: line_only needs optional = true (the form never asks it)", where, fd.Key)
+				}
 			}
 			if fd.Type != FieldCounter && f.Counter(fd.Key) != nil {
 				return fmt.Errorf("%s: field %q has a counter's key but type %q", where, fd.Key, fd.Type)

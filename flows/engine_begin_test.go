@@ -31,11 +31,10 @@ func TestBegin(t *testing.T) {
 			}
 
 			got, err := h.eng.Begin(ctx, w, "visit", map[string]string{"household": "3栋2单元201", "kind": "chronic"}, "", h.clock)
-			if want := `【入户走访】3/5 血压（如 150/95，没测请回复"跳过"）：`; err != nil || got != want {
+			if want := `【入户走访】3/4 血压（如 150/95，没测请回复"跳过"）：`; err != nil || got != want {
 				t.Fatalf("Begin: %q (err %v), want %q", got, err, want)
 			}
-			say("150/95", `4/5 血糖 mmol/L（如 7.2，没测请回复"跳过"）：`)
-			say("跳过", `5/5 备注（可"跳过"）：`)
+			say("150/95", `4/4 备注（可"跳过"）：`)
 			say("跳过", "请确认：3-2-201｜慢病随访｜血压 150/95。回复 1 保存，2 修改，0 取消。")
 			say("1", "✅ 已保存。本月你已走访 1 户（慢病随访 1）。下次随访 2027-02-26。")
 
@@ -53,7 +52,7 @@ func TestBegin(t *testing.T) {
 			}
 
 			// A form in progress is kept when Begin is refused.
-			say("走访", "【入户走访】1/5 户号或地址（如 3号楼2单元201）：")
+			say("走访", "【入户走访】1/4 户号或地址（如 3号楼2单元201）：")
 			bad := []struct {
 				name    string
 				flow    string
@@ -72,7 +71,7 @@ func TestBegin(t *testing.T) {
 					t.Errorf("%s: err %v, want %s", tc.name, err, flows.EInvalid)
 				}
 			}
-			say("3-2-202", "2/5 走访类型：1 慢病随访 2 孕产妇/新生儿访视 3 流动人口核查 4 老年人探访 5 计生服务 6 困难帮扶 7 其他")
+			say("3-2-202", "2/4 走访类型：1 慢病随访 2 孕产妇/新生儿访视 3 流动人口核查 4 老年人探访 5 计生服务 6 困难帮扶 7 其他")
 		})
 	}
 }

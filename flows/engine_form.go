@@ -26,12 +26,16 @@ func applies(fd *FieldDef, answers map[string]string) (yes, decided bool) {
 	return slices.Contains(kinds, k), true
 }
 
-// visible lists the fields that apply or may still apply, in order: the
-// n/N of the questions and the numbers of the 修改 list.
+// visible lists the fields the step-by-step form asks that apply or may
+// still apply, in order: the n/N of the questions. LineOnly fields are not
+// among them (see editable for the 修改 list).
 func visible(f *FlowDef, answers map[string]string) []*FieldDef {
 	var out []*FieldDef
 	for i := range f.Fields {
 		fd := &f.Fields[i]
+		if fd.LineOnly {
+			continue
+		}
 		if yes, decided := applies(fd, answers); yes || !decided {
 			out = append(out, fd)
 		}
@@ -40,8 +44,9 @@ func visible(f *FlowDef, answers map[string]string) []*FieldDef {
 }
 
 // nextField is the next field to ask, "" when the form is complete: in a
-// step-by-step form every applicable unanswered field; in a quick (one-line)
-// form only required ones and those in Ask.
+// step-by-step form every applicable unanswered field but LineOnly ones; in
+// a quick (one-line) form only required ones. Fields in Ask (a bad value
+// of a one-line report) are asked in both.
 func nextField(f *FlowDef, s *session) string {
 	for i := range f.Fields {
 		fd := &f.Fields[i]
@@ -51,7 +56,12 @@ func nextField(f *FlowDef, s *session) string {
 		if _, ok := s.Answers[fd.Key]; ok {
 			continue
 		}
-		if !s.Quick || !fd.Optional || slices.Contains(s.Ask, fd.Key) {
+		asked := slices.Contains(s.Ask, fd.Key)
+		switch {
+		case asked:
+			return fd.Key
+		case fd.LineOnly:
+		case !s.Quick || !fd.Optional:
 			return fd.Key
 		}
 	}
@@ -78,15 +88,18 @@ func (e *Engine) advance(c *conv) (string, error) {
 }
 
 // ask formats a field's question: "2/4 走访类型：1 慢病随访 2 …", with the
-// flow's name in front of the first question of a form.
+// flow's name in front of the first question of a form. A field outside
+// the step-by-step numbering (LineOnly) is asked without n/N.
 func (e *Engine) ask(c *conv, f *FlowDef, fd *FieldDef) string {
 	vis := visible(f, c.s.Answers)
-	n := slices.Index(vis, fd) + 1
 	var b strings.Builder
 	if len(c.s.History) == 0 && !c.s.Editing {
 		b.WriteString("【" + f.Name + "】")
 	}
-	fmt.Fprintf(&b, "%d/%d %s：", n, len(vis), fd.Prompt)
+	if n := slices.Index(vis, fd) + 1; n > 0 {
+		fmt.Fprintf(&b, "%d/%d ", n, len(vis))
+	}
+	fmt.Fprintf(&b, "%s：", fd.Prompt)
 	if fd.Type == FieldKind {
 		for i, k := range f.Kinds {
 			if i > 0 {
@@ -416,7 +429,8 @@ func (e *Engine) editPrompt(c *conv, f *FlowDef) string {
 	return b.String()
 }
 
-// editable lists the fields that apply now, for the 修改 list.
+// editable lists the fields that apply now, for the 修改 list: LineOnly
+// ones too, so a value from a one-line report can be corrected or added.
 func (e *Engine) editable(c *conv, f *FlowDef) []*FieldDef {
 	var out []*FieldDef
 	for i := range f.Fields {
