@@ -215,3 +215,45 @@ func TestDueFollowUpsOrderAndLimit(t *testing.T) {
 	_, err := db.DueFollowUps(ctx, flows.Scope{Kind: flows.ScopeAll}, "tomorrow", 0)
 	wantCode(t, err, flows.EInvalid)
 }
+
+// A back-dated report, older than the visit that set the current schedule,
+// leaves that schedule alone: it neither closes it nor moves its date.
+func TestBackdatedReportKeepsNewerSchedule(t *testing.T) {
+	ctx := context.Background()
+	db := newTestDB(t)
+	key := flows.FollowKey("c1", "visit", "chronic", "3-2-201")
+
+	today := visitReport("m1", "w1", "c1", "g1", "chronic", "2026-11-28")
+	today.FollowKey, today.NextDue = key, "2027-02-26"
+	today = mustSave(t, db, today)
+
+	older := visitReport("m2", "w1", "c1", "g1", "chronic", "2026-11-05")
+	older.FollowKey, older.NextDue = key, "2027-02-03"
+	saved := mustSave(t, db, older)
+	if saved.FollowKey != "" || saved.NextDue != "" {
+		t.Errorf("back-dated report kept its follow-up effect: %+v", saved)
+	}
+	due := mustDue(t, db, "all", "2099-12-31", 0)
+	if len(due) != 1 || due[0].Due != "2027-02-26" || due[0].OpenedBy != today.ID {
+		t.Fatalf("due after a back-dated visit: %+v", due)
+	}
+
+	// Voiding the back-dated report changes nothing either.
+	if _, err := db.VoidReport(ctx, saved.ID, testTime); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustDue(t, db, "all", "2099-12-31", 0); len(got) != 1 || got[0].ID != due[0].ID {
+		t.Fatalf("due after voiding the back-dated visit: %+v", got)
+	}
+
+	// A visit of the same day as the schedule's still counts as the next one.
+	same := visitReport("m3", "w1", "c1", "g1", "chronic", "2026-11-28")
+	same.FollowKey, same.NextDue = key, "2027-02-27"
+	mustSave(t, db, same)
+	if got := mustDue(t, db, "all", "2099-12-31", 0); len(got) != 1 || got[0].Due != "2027-02-27" {
+		t.Fatalf("due after a same-day visit: %+v", got)
+	}
+	if diffs, err := db.Check(ctx); err != nil || len(diffs) > 0 {
+		t.Fatalf("check: %v %v", diffs, err)
+	}
+}

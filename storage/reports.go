@@ -60,6 +60,24 @@ func saveReport(tx *bolt.Tx, r flows.Report) (flows.Report, bool, error) {
 	return saved, false, addTallies(tx, &saved, 1)
 }
 
+// scheduleIsNewer reports whether the open follow-up of key was opened by a
+// report done after day.
+func scheduleIsNewer(tx *bolt.Tx, key, day string) (bool, error) {
+	id := tx.Bucket(followUpsOpenBucket).Get([]byte(key))
+	if id == nil {
+		return false, nil
+	}
+	f, err := getFollowUp(tx, btoi(id))
+	if err != nil || f.OpenedBy == 0 {
+		return false, err
+	}
+	opener, err := getReportRec(tx, f.OpenedBy)
+	if err != nil {
+		return false, err
+	}
+	return opener.Day > day, nil
+}
+
 // putReport writes everything of saveReport but the tallies: dedupe mark,
 // id, record, indexes and follow-up effect.
 func putReport(tx *bolt.Tx, r flows.Report) (flows.Report, bool, error) {
@@ -77,6 +95,17 @@ func putReport(tx *bolt.Tx, r flows.Report) (flows.Report, bool, error) {
 	}
 	r.ID, r.Void, r.VoidedAt = id, false, time.Time{}
 	idKey := itob(id)
+	if r.FollowKey != "" {
+		newer, err := scheduleIsNewer(tx, r.FollowKey, r.Day)
+		if err != nil {
+			return flows.Report{}, false, err
+		}
+		if newer {
+			// A back-dated report older than the visit that set the current
+			// schedule neither closes it nor moves its date.
+			r.FollowKey, r.NextDue = "", ""
+		}
+	}
 	rec := toReportRec(&r)
 	if r.FollowKey != "" {
 		closed, err := closeOpenFollowUp(tx, r.FollowKey, r.ID, r.CreatedAt, "")
