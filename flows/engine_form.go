@@ -178,6 +178,11 @@ func (e *Engine) formInput(c *conv, t string) (string, error) {
 		return reply, err
 	}
 	val, msg := e.parseAnswer(c, f, fd, t, c.raw)
+	if msg != "" && fd.Type == FieldCounter && f.FollowUp == "recheck" && fd.Key == f.RecheckCounter {
+		if reply, ok, err := e.recheckCount(c, f, fd, t); ok || err != nil {
+			return reply, err
+		}
+	}
 	if msg != "" {
 		return msg + "\n" + q, nil
 	}
@@ -333,8 +338,11 @@ func (e *Engine) extraParts(f *FlowDef, s *session, today string) []string {
 		out = append(out, f.DueLabel+" "+s.NextDue)
 	}
 	if f.FollowUp == "recheck" {
+		// 已整改 is said once: not again when the note says it.
 		if s.Rectified {
-			out = append(out, "已整改")
+			if !rectifiedRe.MatchString(s.Answers[noteField(f)]) {
+				out = append(out, "已整改")
+			}
 		} else if s.Deadline > 0 {
 			out = append(out, "限期 "+itoa(s.Deadline)+" 天整改")
 		}
@@ -558,7 +566,14 @@ func (e *Engine) parseAnswer(c *conv, f *FlowDef, fd *FieldDef, t, raw string) (
 		}
 		return strconv.FormatFloat(g, 'f', -1, 64), ""
 	case FieldCounter:
-		return counterAnswer(f.Counter(fd.Key), fd.Optional, t)
+		hint := ""
+		switch {
+		case strings.Contains(fd.Prompt, "没有请回复 0"):
+			hint = "（没有请回复 0）" // as the prompt says
+		case fd.Optional:
+			hint = "（没有请回复\"跳过\"）"
+		}
+		return counterAnswer(f.Counter(fd.Key), hint, t)
 	default:
 		if runeLen(raw) > maxTextRunes {
 			return "", fmt.Sprintf("太长了，请控制在 %d 字以内。", maxTextRunes)
@@ -608,10 +623,72 @@ func bpAnswer(t string) (string, string) {
 	return fmt.Sprintf("%d/%d", sys, dia), ""
 }
 
+// recheckCount reads an answer at the count step of an inspection that is
+// more than a number: "已整改" is 0 problems, rectified; "堆放杂物2处" is 2,
+// the words kept for the note; "限期3天整改" is the deadline, and the count
+// is asked again. ok is false when the answer says none of these.
+func (e *Engine) recheckCount(c *conv, f *FlowDef, fd *FieldDef, t string) (string, bool, error) {
+	s := c.s
+	day := s.Day
+	if day == "" {
+		day = c.day()
+	}
+	x, locs, errMsg := findExtras(t, day)
+	b := []byte(t)
+	for _, l := range locs {
+		for i := l[0]; i < l[1]; i++ {
+			b[i] = ' '
+		}
+	}
+	k := f.Counter(fd.Key)
+	var nums []zh.Num
+	for _, n := range zh.Numbers(string(b)) {
+		if !addressNumber(t, n.End) && (n.Unit == "" || n.Unit == k.Unit) {
+			nums = append(nums, n)
+		}
+	}
+	val := ""
+	switch {
+	case errMsg != "" || len(nums) > 1:
+		return "", false, nil
+	case len(nums) == 1:
+		if negativeBefore(t, nums[0].Start) > 0 {
+			return "", false, nil
+		}
+		if msg := checkCount(k, nums[0].Value); msg != "" {
+			return msg + "\n" + e.ask(c, f, fd), true, nil
+		}
+		val = strconv.FormatFloat(nums[0].Value, 'f', -1, 64)
+		for i := nums[0].Start; i < nums[0].End; i++ {
+			b[i] = ' '
+		}
+	case x.rectified:
+		val = "0"
+	case x.deadline > 0:
+		x.apply(s)
+		return "已记下：限期 " + itoa(x.deadline) + " 天整改。\n" + e.ask(c, f, fd), true, nil
+	}
+	words := strings.IndexFunc(string(b), unicode.IsLetter) >= 0
+	if val == "" || !words && !x.rectified && x.deadline == 0 {
+		return "", false, nil
+	}
+	x.apply(s)
+	e.answer(s, fd.Key, val)
+	if nf := noteField(f); nf != "" && s.Answers[nf] == "" {
+		if note := cleanRaw(c.raw); note != "" && runeLen(note) <= maxTextRunes {
+			e.answer(s, nf, note)
+		}
+	}
+	reply, err := e.advance(c)
+	return reply, true, err
+}
+
 // noneWords answer a counter with zero.
 var noneWords = map[string]bool{"没有": true, "无": true, "没": true, "零": true, "0": true}
 
-func counterAnswer(k *CounterDef, optional bool, t string) (string, string) {
+// counterAnswer reads a count; hint follows the example in the message
+// that refuses an answer that is not a number.
+func counterAnswer(k *CounterDef, hint string, t string) (string, string) {
 	if noneWords[t] {
 		return "0", ""
 	}
@@ -620,11 +697,7 @@ func counterAnswer(k *CounterDef, optional bool, t string) (string, string) {
 		if errors.Is(err, zh.ErrNegative) {
 			return "", "数量不能是负数，请重新填写。"
 		}
-		msg := "请回复数字，如 35"
-		if optional {
-			msg += "（没有请回复\"跳过\"）"
-		}
-		return "", msg + "。"
+		return "", "请回复数字，如 35" + hint + "。"
 	}
 	if msg := checkCount(k, n.Value); msg != "" {
 		return "", msg
@@ -711,16 +784,15 @@ func (e *Engine) buildReport(c *conv, f *FlowDef) Report {
 			r.NextDue = addDays(day, k.FollowUpDays)
 		}
 	case "recheck":
+		// Every inspection of a place closes its open re-check; a new one
+		// is opened only when problems were found and not yet rectified.
+		r.FollowKey = FollowKey(r.Community, f.Key, "", r.Target)
 		open := f.RecheckCounter == "" || r.Counts[f.RecheckCounter] > 0
-		switch {
-		case s.Rectified:
-			r.FollowKey = FollowKey(r.Community, f.Key, "", r.Target)
-		case open:
+		if open && !s.Rectified {
 			days := f.RecheckDays
 			if s.Deadline > 0 {
 				days = s.Deadline
 			}
-			r.FollowKey = FollowKey(r.Community, f.Key, "", r.Target)
 			r.NextDue = addDays(day, days)
 		}
 	}

@@ -2,12 +2,14 @@ package flows
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"gridbot/flows/zh"
 )
@@ -118,8 +120,16 @@ func (e *Engine) parseLine(c *conv, f *FlowDef, t string) lineResult {
 	}
 	res.extras = x
 	res.structured = len(locs) > 0
+	// 已整改 and 限期3天整改 are read but stay in the note: they mean
+	// something to the supervisor who reads it.
+	var keep []span
 	for _, l := range locs {
 		blank(l[0], l[1])
+		if x.deadline > 0 || x.rectified {
+			if w := t[l[0]:l[1]]; deadlineRe.MatchString(w) || rectifiedRe.MatchString(w) {
+				keep = append(keep, span{l[0], l[1]})
+			}
+		}
 	}
 	if fd := fieldOfType(f, FieldHousehold); fd != nil {
 		if hh, s, end, ok := zh.FindHousehold(cur()); ok {
@@ -161,6 +171,8 @@ func (e *Engine) parseLine(c *conv, f *FlowDef, t string) lineResult {
 		}
 	}
 	kindFromTrigger := false
+	kindSpan := span{-1, -1}
+	beforeKind := cur()
 	if fd := f.field("kind"); fd != nil && len(f.Kinds) > 0 {
 		// A kind named apart from the word that starts the report wins
 		// (宣传 开会 is a meeting); then the starting word itself (讲座);
@@ -179,24 +191,32 @@ func (e *Engine) parseLine(c *conv, f *FlowDef, t string) lineResult {
 					kindFromTrigger = true
 				}
 			}
-		}
-		// Every kind word goes, found in the same text so that overlapping
-		// ones (开会 and 会议 in 开会议) go whole.
-		var kspans []span
-		snapshot := cur()
-		for _, k := range f.Kinds {
-			for _, w := range append([]string{k.Name}, k.Words...) {
-				for _, j := range indexAll(snapshot, w) {
-					kspans = append(kspans, span{j, j + len(w)})
+			// Only the word that decided the kind goes, with kind words
+			// overlapping it (开会 and 会议 in 开会议); later kind words
+			// are the worker's own words and stay for the note.
+			snapshot := cur()
+			for _, k := range f.Kinds {
+				for _, w := range append([]string{k.Name}, k.Words...) {
+					for _, j := range indexAll(snapshot, w) {
+						if j < end && j+len(w) > s {
+							s, end = min(s, j), max(end, j+len(w))
+						}
+					}
 				}
 			}
-		}
-		for _, sp := range kspans {
-			blank(sp.s, sp.e)
+			blank(s, end)
+			kindSpan = span{s, end}
 		}
 	}
 	// A blood pressure and a date, once kind words (高血压) are out of the way.
-	if _, _, s, end, ok := zh.FindBloodPressure(cur()); ok {
+	_, _, s, end, ok := zh.FindBloodPressure(cur())
+	if !ok && kindSpan.s >= 0 {
+		// The kind word may be the reading's keyword (血压一百四十 九十).
+		if _, _, s2, end2, ok2 := zh.FindBloodPressure(beforeKind[kindSpan.s:]); ok2 && s2 < kindSpan.e-kindSpan.s {
+			s, end, ok = kindSpan.s+s2, kindSpan.s+end2, true
+		}
+	}
+	if ok {
 		if fd := fieldOfType(f, FieldBP); fd != nil {
 			if v, msg := bpAnswer(t[s:end]); msg != "" {
 				res.errs = append(res.errs, fieldErr{fd.Key, msg})
@@ -280,6 +300,15 @@ func (e *Engine) parseLine(c *conv, f *FlowDef, t string) lineResult {
 		}
 	}
 
+	// A kind word inside a run of Chinese characters (老人说最近头晕) is
+	// not cut out of it: the run stays whole for the note.
+	if kindSpan.s >= 0 && (hanBefore(b, kindSpan.s) || hanAfter(b, kindSpan.e)) {
+		keep = append(keep, kindSpan)
+	}
+	for _, k := range keep {
+		copy(b[k.s:k.e], t[k.s:k.e])
+	}
+
 	// What is left: the target, then the note.
 	pieces := leftovers(cur())
 	if tf := f.targetField(); tf != nil && len(pieces) > 0 {
@@ -299,13 +328,27 @@ func (e *Engine) parseLine(c *conv, f *FlowDef, t string) lineResult {
 	if nf := noteField(f); nf != "" && len(pieces) > 0 {
 		note := strings.Join(pieces, "，")
 		if runeLen(note) > maxTextRunes {
-			note = string([]rune(note)[:maxTextRunes])
+			// Refused as at the step, never cut: the note is asked again.
+			res.errs = append(res.errs, fieldErr{nf, fmt.Sprintf("太长了，请控制在 %d 字以内。", maxTextRunes)})
+		} else {
+			res.answers[nf] = note
 		}
-		res.answers[nf] = note
 	}
 	onlyKind := len(res.answers) == 0 || len(res.answers) == 1 && kindFromTrigger && res.answers["kind"] != ""
 	res.bare = onlyKind && len(res.errs) == 0 && res.extras == (extras{})
 	return res
+}
+
+// hanBefore reports whether a Chinese character ends at byte i of b.
+func hanBefore(b []byte, i int) bool {
+	r, n := utf8.DecodeLastRune(b[:i])
+	return n > 0 && unicode.Is(unicode.Han, r)
+}
+
+// hanAfter reports whether a Chinese character starts at byte i of b.
+func hanAfter(b []byte, i int) bool {
+	r, n := utf8.DecodeRune(b[i:])
+	return n > 0 && unicode.Is(unicode.Han, r)
 }
 
 // leadSpan is the span of the earliest of f's words in t (the longest at
@@ -501,7 +544,9 @@ func leftovers(s string) []string {
 						p, changed = q, true
 					}
 				}
-				if q, ok := strings.CutSuffix(p, w); ok {
+				// A unit after a number no counter took (坏了3处) stays
+				// with it: the number means nothing without it.
+				if q, ok := strings.CutSuffix(p, w); ok && !endsInCountedPhrase(q) && !(strings.Contains(unitFillers, w) && endsInHan(q)) {
 					p, changed = q, true
 				}
 			}
@@ -513,6 +558,23 @@ func leftovers(s string) []string {
 		}
 	}
 	return out
+}
+
+// unitFillers are fillers that are units after a number (30人) but the
+// end of a word after a character (老人, 住户): cut only after a number.
+const unitFillers = "名位个次人份处户余多"
+
+// endsInHan reports whether s ends in a Chinese character.
+func endsInHan(s string) bool {
+	r, _ := utf8.DecodeLastRuneInString(s)
+	return unicode.Is(unicode.Han, r)
+}
+
+// endsInCountedPhrase reports whether s ends in a digit after some Chinese
+// (楼道灯坏了3): cutting the unit that followed would leave a fragment.
+func endsInCountedPhrase(s string) bool {
+	r, _ := utf8.DecodeLastRuneInString(s)
+	return r >= '0' && r <= '9' && strings.IndexFunc(s, func(r rune) bool { return unicode.Is(unicode.Han, r) }) >= 0
 }
 
 // negativeBefore returns the length of a minus sign before the number at

@@ -95,6 +95,62 @@ func bpAt(t string, i int, free, bpKey bool) (r [2]int, end int, ok bool) {
 	return [2]int{sys, dia}, end, true
 }
 
+// bpSpokenAt matches a reading as voice input writes it: "血压140 90",
+// "血压140，90", "血压一百四十 九十", "血压140over90", "高压140比90",
+// "血压140/90". needKey: it must start with 血压, 高压 or BP, which is what
+// makes "140 90" in free text a reading.
+func bpSpokenAt(t string, i int, needKey bool) (r [2]int, end int, ok bool) {
+	j := i
+	if _, k, found := matchAt(t, j, spokenBPWords); found {
+		j = skipSpaces(t, k)
+		if _, k, found := matchAt(t, j, []string{":", "是", "为"}); found {
+			j = skipSpaces(t, k)
+		}
+	} else if needKey {
+		return r, i, false
+	}
+	v1, e1, ok1 := bpPart(t, j)
+	if !ok1 {
+		return r, i, false
+	}
+	k := skipSpaces(t, e1)
+	_, k2, hasSep := matchAt(t, k, []string{"/", "\\", "比", ",", "、", "over", "OVER", "Over"})
+	if !hasSep {
+		if k == e1 {
+			return r, i, false // "一百四十九十": where one ends is unclear
+		}
+		k2 = k
+	}
+	v2, e2, ok2 := bpPart(t, skipSpaces(t, k2))
+	if !ok2 {
+		return r, i, false
+	}
+	if c, _ := runeAt(t, e2); c == '.' || c == '/' || c == '-' {
+		return r, i, false // a decimal or a longer a/b/c
+	}
+	end = e2
+	if _, e, found := matchAt(t, skipSpaces(t, end), bpUnits); found {
+		end = e
+	}
+	return [2]int{v1, v2}, end, true
+}
+
+// spokenBPWords start a reading in bpSpokenAt.
+var spokenBPWords = []string{"血压", "高压", "BP", "bp"}
+
+// bpPart reads one value of a spoken reading at j: two or three digits or
+// a Chinese numeral of at least ten.
+func bpPart(t string, j int) (v, end int, ok bool) {
+	if j >= len(t) || !numeralStart(t, j) {
+		return 0, j, false
+	}
+	v, end, digits, ok := intAt(t, j, 3)
+	if !ok || digits == 1 || v < 10 {
+		return 0, j, false
+	}
+	return v, end, true
+}
+
 // bpWordsAt matches "高压150低压95" (or 低压 first) at i.
 func bpWordsAt(t string, i int) (r [2]int, end int, ok bool) {
 	j := i
@@ -177,6 +233,9 @@ func BloodPressure(s string) (sys, dia int, err error) {
 	t = t[:e]
 	r, end, ok := bpAt(t, i, false, true)
 	if !ok || end != e {
+		r, end, ok = bpSpokenAt(t, i, false)
+	}
+	if !ok || end != e {
 		return 0, 0, ErrNotBP
 	}
 	return r[0], r[1], checkBP(r[0], r[1])
@@ -199,6 +258,9 @@ func FindBloodPressure(s string) (sys, dia int, start, end int, ok bool) {
 			continue
 		}
 		if r, j, ok := bpAt(t, i, true, key); ok {
+			return r[0], r[1], tx.off[i], tx.off[j], true
+		}
+		if r, j, ok := bpSpokenAt(t, i, true); ok {
 			return r[0], r[1], tx.off[i], tx.off[j], true
 		}
 		_, n := runeAt(t, i)
