@@ -44,18 +44,11 @@ func TestExampleConfigFlows(t *testing.T) {
 	if err := os.WriteFile(path, []byte(exampleFlows(t)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := ReadConfigFile(path, []string{"GRIDBOT_HTTP_ADDR=127.0.0.1:0", "GRIDBOT_STORAGE_PATH=" + filepath.Join(dir, "g.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := runMainFor(t, path, []string{"GRIDBOT_HTTP_ADDR=127.0.0.1:0", "GRIDBOT_STORAGE_PATH=" + filepath.Join(dir, "g.db")})
+	cfg := m.Config
 	if len(cfg.Flows) != 3 {
 		t.Fatalf("example flows: %d tables, want 3", len(cfg.Flows))
 	}
-	m := &Main{Config: cfg}
-	if err := m.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
 	ctx := context.Background()
 	if err := m.DB.PutWorker(ctx, flows.Worker{OpenID: "w1", Name: "王芳", Community: "阳光社区", Grid: "3", Role: flows.RoleWorker}); err != nil {
 		t.Fatal(err)

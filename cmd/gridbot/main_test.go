@@ -28,7 +28,14 @@ func startMain(t *testing.T, env ...string) *Main {
 		prefix := fmt.Sprintf("gridbot-test:%s:%d:", t.Name(), time.Now().UnixNano())
 		env = append(env, "GRIDBOT_REDIS_ADDR="+addr, "GRIDBOT_SESSION_PREFIX="+prefix)
 	}
-	cfg, err := ReadConfigFile("", env)
+	return runMainFor(t, "", env)
+}
+
+// runMainFor runs the real Main with the config file (or none) and the
+// environment env, and closes it at the end of the test.
+func runMainFor(t *testing.T, configPath string, env []string) *Main {
+	t.Helper()
+	cfg, err := ReadConfigFile(configPath, env)
 	if err != nil {
 		t.Fatal(err)
 	}

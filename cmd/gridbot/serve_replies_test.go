@@ -39,7 +39,7 @@ func TestRetryAfterRestart(t *testing.T) {
 					fmt.Sprintf("GRIDBOT_SESSION_PREFIX=gridbot-test:%s:%d:", t.Name(), time.Now().UnixNano()))
 			}
 			const openID = "oRetry"
-			m := runMainFor(t, env)
+			m := runMainFor(t, "", env)
 			if err := m.DB.PutWorker(ctx, flows.Worker{OpenID: openID, Name: "网格员", Community: demoCommunity, Grid: demoGrid,
 				Role: flows.RoleWorker, BoundAt: time.Now()}); err != nil {
 				t.Fatal(err)
@@ -73,7 +73,7 @@ func TestRetryAfterRestart(t *testing.T) {
 				t.Fatal(err)
 			}
 			m.Server, m.DB, m.Redis = nil, nil, nil // closed: nothing left for the cleanup
-			m = runMainFor(t, env)
+			m = runMainFor(t, "", env)
 			if again := send(m, tc.last, lastID); again != first {
 				t.Errorf("retry after a restart: %q, want %q", again, first)
 			}
@@ -95,23 +95,3 @@ func TestRetryAfterRestart(t *testing.T) {
 	}
 }
 
-// runMainFor runs the real Main with the environment env (no config file)
-// and closes it at the end of the test.
-func runMainFor(t *testing.T, env []string) *Main {
-	t.Helper()
-	cfg, err := ReadConfigFile("", env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &Main{Config: cfg}
-	if err := m.Run(context.Background()); err != nil {
-		m.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := m.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return m
-}
