@@ -94,4 +94,3 @@ func TestRetryAfterRestart(t *testing.T) {
 		})
 	}
 }
-
