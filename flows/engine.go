@@ -414,6 +414,9 @@ func (e *Engine) newReport(c *conv, t string) (string, error) {
 		return "", err
 	}
 	if slices.Equal(before, c.s.fingerprint()) {
+		if q := e.currentStep(c); q != "" && strings.HasSuffix(reply, q) {
+			return reply, nil // the same message again: it asked already
+		}
 		return e.withStep(c, reply), nil
 	}
 	return droppedNotice(old) + reply, nil
@@ -520,18 +523,22 @@ func (e *Engine) log() *slog.Logger {
 	return slog.Default()
 }
 
-// normalize folds full-width characters and spaces and trims the text and
+// normalize folds full-width characters and spaces, puts traditional
+// command words in simplified form (綁定 → 绑定) and trims the text and
 // its trailing punctuation (voice recognition ends sentences with 。).
 func normalize(s string) string {
-	s = strings.TrimSpace(zh.Fold(s))
+	s = strings.TrimSpace(zh.Simplify(zh.Fold(s)))
 	s = strings.TrimRight(s, "。.!！~～ ")
 	return strings.TrimSpace(s)
 }
 
+// isHelp reports whether t asks for help: a help word or question marks
+// alone, or a help word followed by question marks (帮助?, ??).
 func isHelp(t string) bool {
-	switch strings.ToLower(t) {
-	case "帮助", "菜单", "?", "？", "help", "怎么用", "用法":
-		return true
+	w := strings.TrimRight(t, "?？")
+	switch strings.ToLower(w) {
+	case "", "帮助", "菜单", "help", "怎么用", "用法":
+		return t != ""
 	}
 	return false
 }

@@ -26,17 +26,15 @@ func applies(fd *FieldDef, answers map[string]string) (yes, decided bool) {
 	return slices.Contains(kinds, k), true
 }
 
-// visible lists the fields the step-by-step form asks that apply or may
-// still apply, in order: the n/N of the questions. LineOnly fields are not
-// among them (see editable for the 修改 list).
-func visible(f *FlowDef, answers map[string]string) []*FieldDef {
+// numbered lists the fields the step-by-step form may ask, in order: the
+// n/N of the questions. N stays the same within a form whatever the kind:
+// a field the kind does not ask (血压 on an elderly visit) keeps its
+// number and is passed over, so the last question is always N/N. LineOnly
+// fields are not among them (see editable for the 修改 list).
+func numbered(f *FlowDef) []*FieldDef {
 	var out []*FieldDef
 	for i := range f.Fields {
-		fd := &f.Fields[i]
-		if fd.LineOnly {
-			continue
-		}
-		if yes, decided := applies(fd, answers); yes || !decided {
+		if fd := &f.Fields[i]; !fd.LineOnly {
 			out = append(out, fd)
 		}
 	}
@@ -91,7 +89,7 @@ func (e *Engine) advance(c *conv) (string, error) {
 // flow's name in front of the first question of a form. A field outside
 // the step-by-step numbering (LineOnly) is asked without n/N.
 func (e *Engine) ask(c *conv, f *FlowDef, fd *FieldDef) string {
-	vis := visible(f, c.s.Answers)
+	vis := numbered(f)
 	var b strings.Builder
 	if len(c.s.History) == 0 && !c.s.Editing {
 		b.WriteString("【" + f.Name + "】")

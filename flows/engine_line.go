@@ -46,6 +46,13 @@ func (e *Engine) startLine(c *conv, f *FlowDef, t, word string, at int) (string,
 	}
 	s.Answers = res.answers
 	res.extras.apply(s)
+	recheck := false
+	if !res.bare {
+		var err error
+		if recheck, err = e.recheckKind(c, f, s.Answers); err != nil {
+			return "", err
+		}
+	}
 	lost := dropInapplicable(f, s.Answers)
 	if res.dateErr != "" {
 		// Keep what was understood and ask for the date alone.
@@ -80,9 +87,14 @@ func (e *Engine) startLine(c *conv, f *FlowDef, t, word string, at int) (string,
 		pre = append(pre, res.errs[0].msg, e.ask(c, f, first))
 		return strings.Join(pre, "\n"), nil
 	}
+	// A re-check the report closes without opening a new one: say so.
+	cleared := recheck && nextField(f, s) == "" && e.buildReport(c, f).NextDue == ""
 	reply, err := e.advance(c)
 	if err != nil {
 		return "", err
+	}
+	if cleared && c.flow() == nil {
+		reply += msgRecheckCleared
 	}
 	return strings.Join(append(pre, reply), "\n"), nil
 }
@@ -245,6 +257,8 @@ func (e *Engine) parseLine(c *conv, f *FlowDef, t string) lineResult {
 
 	// Numbers: by unit, else the nearest counter word in the same clause
 	// (before it first), else the flow's only counter when it has no unit.
+	sums := map[string]float64{}
+	var counted, negative []string // counter keys in the order found
 	for _, n := range zh.Numbers(cur()) {
 		if addressNumber(t, n.End) {
 			continue // 幸福路12号, 3号楼: part of a place
@@ -260,23 +274,33 @@ func (e *Engine) parseLine(c *conv, f *FlowDef, t string) lineResult {
 			continue
 		}
 		blank(n.Start, n.End)
-		if sign := negativeBefore(t, n.Start); sign > 0 {
-			blank(n.Start-sign, n.Start)
-			res.errs = append(res.errs, fieldErr{k.Key, "数量不能是负数，请重新填写。"})
-			delete(res.answers, k.Key)
+		if sign := negativeBefore(t, n.Start); sign > 0 || n.Value < 0 {
+			if sign > 0 {
+				blank(n.Start-sign, n.Start)
+			}
+			if !slices.Contains(negative, k.Key) {
+				negative = append(negative, k.Key)
+				res.errs = append(res.errs, fieldErr{k.Key, "数量不能是负数，请重新填写。"})
+			}
 			continue
 		}
-		prev, _ := strconv.ParseFloat(res.answers[k.Key], 64)
-		v := prev + n.Value
-		if n.Value < 0 {
-			v = n.Value
+		if _, seen := sums[k.Key]; !seen {
+			counted = append(counted, k.Key)
 		}
-		if msg := checkCount(k, v); msg != "" {
-			res.errs = append(res.errs, fieldErr{k.Key, msg})
-			delete(res.answers, k.Key)
+		sums[k.Key] += n.Value
+	}
+	// A counter's numbers add up (资料200份…资料100份); the whole sum is
+	// checked once, so a refusal names the sum that was refused. A counter
+	// with a negative number is asked for again.
+	for _, key := range counted {
+		if slices.Contains(negative, key) {
 			continue
 		}
-		res.answers[k.Key] = strconv.FormatFloat(v, 'f', -1, 64)
+		if msg := checkCount(f.Counter(key), sums[key]); msg != "" {
+			res.errs = append(res.errs, fieldErr{key, msg})
+			continue
+		}
+		res.answers[key] = strconv.FormatFloat(sums[key], 'f', -1, 64)
 		res.structured = true
 	}
 	// A counter named with no number but a vague amount (资料 很多): refused,

@@ -28,10 +28,27 @@ func (e *Engine) undoAnswer(c *conv, t string) (string, bool, error) {
 		c.s.reset()
 		return "好的，记录保留。", true, nil
 	default:
+		if !e.understood(t) {
+			// 2, 好, a stray digit: not an answer, not a new message.
+			return msgUndoAsk, true, nil
+		}
 		c.s.reset()
 		return "", false, nil
 	}
 	return e.voidReport(c, id)
+}
+
+// msgUndoAsk asks again for the answer to the undo confirmation.
+const msgUndoAsk = "请回复 1 撤销，或 0 保留。"
+
+// understood reports whether t, sent while no form is open, means
+// something of its own: a report, a question, help, a name. Other text
+// answering the undo confirmation is asked again.
+func (e *Engine) understood(t string) bool {
+	if f, _, _ := e.catalog().FlowByWord(t); f != nil {
+		return true
+	}
+	return isHelp(t) || isUndo(t) || todoWords[t] || overdueWords[t] || nameRe.MatchString(t) || looksLikeQuestion(t, false)
 }
 
 // voidReport voids the report and answers with the updated tally. A report
