@@ -286,6 +286,12 @@ type Store interface {
 	// tallies; the follow-up it opened is closed (reason 撤销) and the one it
 	// closed is reopened, unless the schedule has moved on since.
 	VoidReport(ctx context.Context, id uint64, at time.Time) (Report, error)
+	// AttachToReport adds to a saved report what a worker sent after it: it
+	// sets Location when loc is not nil and appends image when it is not ""
+	// and not there already (so a message delivered again adds nothing),
+	// and returns the report as stored. ENotFound for an unknown id,
+	// EConflict for a void report.
+	AttachToReport(ctx context.Context, id uint64, loc *Location, image string) (Report, error)
 	// Tally returns the totals of a scope for a period ("2026", "2026-11",
 	// "2026-11-05"), without voided reports. Metrics with no data are absent.
 	Tally(ctx context.Context, scope Scope, period string) (Counts, error)
