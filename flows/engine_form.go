@@ -845,10 +845,40 @@ func (e *Engine) ack(c *conv, r Report, oneLine bool) (string, error) {
 		return "", err
 	}
 	b.WriteString(line)
+	if r.ClosedFollowUp != 0 {
+		fu, err := e.Store.FollowUp(c.ctx, r.ClosedFollowUp)
+		if err != nil && ErrorCode(err) != ENotFound {
+			return "", err
+		}
+		if err == nil {
+			b.WriteString(clearedClause(c, f, r, fu))
+		}
+	}
 	if r.NextDue != "" {
 		b.WriteString(f.DueLabel + " " + r.NextDue + "。")
 	}
 	return b.String(), nil
+}
+
+// clearedClause is what the ack says of the open follow-up fu the report
+// r closed: "已销项：原定 12月1日 的随访。" for a next visit; for a re-check
+// the report clears without opening a new one, "该处复查已销号。".
+func clearedClause(c *conv, f *FlowDef, r Report, fu FollowUp) string {
+	if f.FollowUp == "recheck" {
+		if r.NextDue != "" {
+			return ""
+		}
+		return msgRecheckCleared
+	}
+	what := strings.TrimPrefix(f.DueLabel, "下次")
+	if what == "" {
+		what = "随访"
+	}
+	due := dateCN(fu.Due)
+	if len(fu.Due) == 10 && fu.Due[:4] != c.day()[:4] {
+		due = fu.Due[:4] + "年" + due
+	}
+	return "已销项：原定 " + due + " 的" + what + "。"
 }
 
 // tallyLine is the worker's month in the report's metrics: "本月你已走访

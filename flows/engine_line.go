@@ -46,10 +46,9 @@ func (e *Engine) startLine(c *conv, f *FlowDef, t, word string, at int) (string,
 	}
 	s.Answers = res.answers
 	res.extras.apply(s)
-	recheck := false
 	if !res.bare {
-		var err error
-		if recheck, err = e.recheckKind(c, f, s.Answers); err != nil {
+		// A place with an open re-check of this worker's lends it its kind.
+		if _, err := e.recheckKind(c, f, s.Answers); err != nil {
 			return "", err
 		}
 	}
@@ -87,14 +86,9 @@ func (e *Engine) startLine(c *conv, f *FlowDef, t, word string, at int) (string,
 		pre = append(pre, res.errs[0].msg, e.ask(c, f, first))
 		return strings.Join(pre, "\n"), nil
 	}
-	// A re-check the report closes without opening a new one: say so.
-	cleared := recheck && nextField(f, s) == "" && e.buildReport(c, f).NextDue == ""
 	reply, err := e.advance(c)
 	if err != nil {
 		return "", err
-	}
-	if cleared && c.flow() == nil {
-		reply += msgRecheckCleared
 	}
 	return strings.Join(append(pre, reply), "\n"), nil
 }

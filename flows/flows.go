@@ -89,6 +89,10 @@ type Report struct {
 	// also set a new one is opened, due that day.
 	FollowKey string `json:"follow_key,omitempty"`
 	NextDue   string `json:"next_due,omitempty"`
+	// ClosedFollowUp is the id of the open follow-up this report closed,
+	// 0 when it closed none. Set by storage on the saved report (and on
+	// reports read back); ignored on input.
+	ClosedFollowUp uint64 `json:"closed_followup,omitempty"`
 }
 
 // Milli is the fixed-point scale of stored tallies: counters may carry

@@ -114,6 +114,7 @@ func (rec *reportRec) report() flows.Report {
 		Flow: rec.Flow, Kind: rec.Kind, Day: rec.Day, Target: rec.Target, Fields: rec.Fields,
 		Counts: rec.Counts, Images: rec.Images, CreatedAt: rec.CreatedAt, Void: rec.Void,
 		VoidedAt: rec.VoidedAt, FollowKey: rec.FollowKey, NextDue: rec.NextDue,
+		ClosedFollowUp: rec.ClosedFollowUp,
 	}
 	if rec.Location != nil {
 		r.Location = &flows.Location{Lat: rec.Location.Lat, Lng: rec.Location.Lng, Label: rec.Location.Label}

@@ -13,10 +13,12 @@ import (
 
 // SaveReport assigns r.ID and writes, in one transaction, the report, its
 // dedupe mark (r.MsgKey), its indexes, its tallies and its follow-up
-// effect. If a report with the same MsgKey exists, nothing is written and
-// that report is returned with dup true. Concurrent calls share commits;
-// the report is durable when SaveReport returns. ctx is checked before the
-// write is queued; once queued, SaveReport waits for its outcome.
+// effect; the saved report's ClosedFollowUp is the follow-up it closed
+// (its input value is ignored). If a report with the same MsgKey exists,
+// nothing is written and that report is returned with dup true.
+// Concurrent calls share commits; the report is durable when SaveReport
+// returns. ctx is checked before the write is queued; once queued,
+// SaveReport waits for its outcome.
 func (db *DB) SaveReport(ctx context.Context, r flows.Report) (saved flows.Report, dup bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return flows.Report{}, false, err
@@ -93,7 +95,7 @@ func putReport(tx *bolt.Tx, r flows.Report) (flows.Report, bool, error) {
 	if err != nil {
 		return flows.Report{}, false, err
 	}
-	r.ID, r.Void, r.VoidedAt = id, false, time.Time{}
+	r.ID, r.Void, r.VoidedAt, r.ClosedFollowUp = id, false, time.Time{}, 0
 	idKey := itob(id)
 	if r.FollowKey != "" {
 		newer, err := scheduleIsNewer(tx, r.FollowKey, r.Day)
@@ -112,7 +114,7 @@ func putReport(tx *bolt.Tx, r flows.Report) (flows.Report, bool, error) {
 		if err != nil {
 			return flows.Report{}, false, err
 		}
-		rec.ClosedFollowUp = closed
+		rec.ClosedFollowUp, r.ClosedFollowUp = closed, closed
 		if r.NextDue != "" {
 			f := flows.FollowUp{
 				Key: r.FollowKey, Community: r.Community, Grid: r.Grid, Worker: r.Worker,
