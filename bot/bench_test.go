@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/xml"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,9 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/silenceper/wechat/v2"
-	"github.com/silenceper/wechat/v2/cache"
-	offConfig "github.com/silenceper/wechat/v2/officialaccount/config"
 	"github.com/silenceper/wechat/v2/officialaccount/message"
 	"github.com/silenceper/wechat/v2/util"
 
@@ -69,7 +65,11 @@ func BenchmarkWebhook(b *testing.B) {
 			case bc.bare:
 				h = bareHandler(testToken)
 			case bc.kv == nil:
-				h = sdkEcho(bc.safe)
+				key := ""
+				if bc.safe {
+					key = testAESKey
+				}
+				h = wxtest.SDKEcho(testToken, testAppID, key, "✅ 已保存。本月你已走访 24 户（慢病随访 10）。")
 			default:
 				wh, err := NewWebhook(WebhookConfig{Token: testToken, AppID: testAppID, EncodingAESKey: map[bool]string{true: testAESKey}[bc.safe],
 					Handler: trivial, Replies: bc.kv(b), ReplyPrefix: uniquePrefix()})
@@ -126,27 +126,6 @@ func bareHandler(token string) http.Handler {
 		io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/xml; charset=utf-8")
 		w.Write(reply)
-	})
-}
-
-// sdkEcho is the SDK's Server answering every message with a fixed text.
-func sdkEcho(safe bool) http.Handler {
-	QuietSDKLogsTo(slog.LevelError, io.Discard) // its Serve logs every message at debug
-	cfg := &offConfig.Config{AppID: testAppID, AppSecret: "unused", Token: testToken, Cache: cache.NewMemory()}
-	if safe {
-		cfg.EncodingAESKey = testAESKey
-	}
-	oa := wechat.NewWechat().GetOfficialAccount(cfg)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		srv := oa.GetServer(r, w)
-		srv.SetMessageHandler(func(*message.MixMessage) *message.Reply {
-			return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText("✅ 已保存。本月你已走访 24 户（慢病随访 10）。")}
-		})
-		if err := srv.Serve(); err != nil {
-			http.Error(w, "Bad Request", http.StatusBadRequest)
-			return
-		}
-		srv.Send()
 	})
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,12 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/silenceper/wechat/v2"
-	"github.com/silenceper/wechat/v2/cache"
-	offConfig "github.com/silenceper/wechat/v2/officialaccount/config"
-	"github.com/silenceper/wechat/v2/officialaccount/message"
-
-	"gridbot/bot"
 	"gridbot/bot/wxtest"
 	"gridbot/flows"
 )
@@ -54,7 +47,7 @@ import (
 // built before the timer starts; every reply is decoded and checked.
 func BenchmarkFullPath(b *testing.B) {
 	b.Run("sdk-echo", func(b *testing.B) {
-		srv := httptest.NewServer(sdkEchoHandler(benchToken))
+		srv := httptest.NewServer(wxtest.SDKEcho(benchToken, "wxbench", "", "fixed reply: ✅ 已保存"))
 		defer srv.Close()
 		l := newLoad(b, srv.URL+"/wechat", benchToken, "fixed", b.N)
 		if r, ok := l.run(b, true); ok {
@@ -75,7 +68,7 @@ func BenchmarkFullPath(b *testing.B) {
 
 // benchGridbot measures m between two runs of the SDK echo.
 func benchGridbot(b *testing.B, m *Main) {
-	srv := httptest.NewServer(sdkEchoHandler(benchToken))
+	srv := httptest.NewServer(wxtest.SDKEcho(benchToken, "wxbench", "", "fixed reply: ✅ 已保存"))
 	defer srv.Close()
 	half := max(b.N/2, 1)
 	sdkBefore := newLoad(b, srv.URL+"/wechat", benchToken, "fixed", half)
@@ -101,25 +94,6 @@ const benchToken = "bench-token"
 // benchReports are the one-line reports the users send, in turn; %d is a
 // per-message number (the household's room).
 var benchReports = []string{"今天宣传发放资料35份，参与群众12人", "走访 3-2-%d 慢病 150/95"}
-
-// sdkEchoHandler is the SDK's server answering every message with a fixed
-// text: the bare SDK echo of the design's performance notes.
-func sdkEchoHandler(token string) http.Handler {
-	bot.QuietSDKLogsTo(slog.LevelError, io.Discard) // its Serve logs every message at debug
-	cfg := &offConfig.Config{AppID: "wxbench", AppSecret: "unused", Token: token, Cache: cache.NewMemory()}
-	oa := wechat.NewWechat().GetOfficialAccount(cfg)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		srv := oa.GetServer(r, w)
-		srv.SetMessageHandler(func(*message.MixMessage) *message.Reply {
-			return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText("fixed reply: ✅ 已保存")}
-		})
-		if err := srv.Serve(); err != nil {
-			http.Error(w, "Bad Request", http.StatusBadRequest)
-			return
-		}
-		srv.Send()
-	})
-}
 
 // startBenchMain runs the real Main as `gridbot serve` does with no config
 // file, on a free loopback port with bbolt in a temp dir, and sessions in
