@@ -37,24 +37,8 @@ func (e *Engine) Begin(ctx context.Context, w Worker, flow string, prefill map[s
 		c := &conv{ctx: ctx, e: e, w: w, s: outer.s, msgKey: msgKey, at: at.In(e.zone())}
 		return e.begin(c, f, prefill)
 	}
-	now := e.now()
-	s, before, notice, err := e.loadSession(ctx, w.OpenID, now)
-	if err != nil {
-		return "", err
-	}
-	c := &conv{e: e, w: w, s: s, msgKey: msgKey, at: at.In(e.zone())}
-	c.ctx = context.WithValue(ctx, convKey{}, c)
-	reply, err = e.begin(c, f, prefill)
-	if err != nil {
-		return "", err
-	}
-	if err := e.storeSession(ctx, w.OpenID, s, before, now); err != nil {
-		return "", err
-	}
-	if notice != "" {
-		reply = notice + "\n" + reply
-	}
-	return reply, nil
+	in := Inbound{MsgKey: msgKey, OpenID: w.OpenID, At: at}
+	return e.converse(ctx, in, w, func(c *conv) (string, error) { return e.begin(c, f, prefill) })
 }
 
 func (e *Engine) begin(c *conv, f *FlowDef, prefill map[string]string) (string, error) {

@@ -248,7 +248,7 @@ func dropInapplicable(f *FlowDef, answers map[string]string) []string {
 			if k == nil || err != nil || x == 0 {
 				continue
 			}
-			what = k.Name + " " + fmtCount(x) + " " + k.Unit
+			what = k.Name + " " + fmtNum(x) + " " + k.Unit
 		}
 		kinds, _ := parseWhen(fd.When)
 		var names []string
@@ -384,7 +384,7 @@ func (e *Engine) parts(f *FlowDef, answers map[string]string, withKind bool) []s
 			if k == nil || err != nil || x == 0 {
 				continue
 			}
-			out = append(out, k.Name+" "+fmtCount(x)+" "+k.Unit)
+			out = append(out, k.Name+" "+fmtNum(x)+" "+k.Unit)
 		default:
 			if fd.Label != "" {
 				v = fd.Label + " " + v
@@ -710,7 +710,7 @@ func checkCount(k *CounterDef, v float64) string {
 	case v < 0:
 		return "数量不能是负数，请重新填写。"
 	case k.Max > 0 && v > k.Max:
-		return fmt.Sprintf("%s %s %s 太多了（最多 %s %s），请核对后重新填写。", k.Name, fmtCount(v), k.Unit, fmtCount(k.Max), k.Unit)
+		return fmt.Sprintf("%s %s %s 太多了（最多 %s %s），请核对后重新填写。", k.Name, fmtNum(v), k.Unit, fmtNum(k.Max), k.Unit)
 	case !k.Decimals && v != float64(int64(v)):
 		return k.Name + "要填整数，请重新填写。"
 	}
@@ -898,16 +898,16 @@ func (e *Engine) tallyLine(c *conv, f *FlowDef, r Report) (string, error) {
 		}
 	}
 	if len(f.Counters) == 0 {
-		s := when + "你已" + f.Short + " " + fmtCount(counts[f.Key]) + " " + f.Unit
+		s := when + "你已" + f.Short + " " + fmtNum(counts[f.Key]) + " " + f.Unit
 		if k := f.Kind(r.Kind); k != nil {
-			s += "（" + k.Name + " " + fmtCount(counts[f.Key+"."+k.Key]) + "）"
+			s += "（" + k.Name + " " + fmtNum(counts[f.Key+"."+k.Key]) + "）"
 		}
 		return s + "。", nil
 	}
-	s := when + "累计：" + f.Short + " " + fmtCount(counts[f.Key]) + " " + f.Unit
+	s := when + "累计：" + f.Short + " " + fmtNum(counts[f.Key]) + " " + f.Unit
 	for _, k := range f.Counters {
 		if r.Counts[k.Key] != 0 {
-			s += "，" + k.Name + " " + fmtCount(counts[k.Key]) + " " + k.Unit
+			s += "，" + k.Name + " " + fmtNum(counts[k.Key]) + " " + k.Unit
 		}
 	}
 	return s + "。", nil

@@ -6,32 +6,6 @@ import (
 	"unicode/utf8"
 )
 
-// fmtCount formats a count with thousands separators: 1150 → "1,150",
-// 2.5 → "2.5".
-func fmtCount(v float64) string {
-	neg := v < 0
-	if neg {
-		v = -v
-	}
-	s := strconv.FormatFloat(v, 'f', 3, 64)
-	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	intPart, frac, _ := strings.Cut(s, ".")
-	var b strings.Builder
-	if neg {
-		b.WriteByte('-')
-	}
-	for i, r := range intPart {
-		if i > 0 && (len(intPart)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if frac != "" {
-		b.WriteString("." + frac)
-	}
-	return b.String()
-}
-
 func itoa(n int) string { return strconv.Itoa(n) }
 
 func runeLen(s string) int { return utf8.RuneCountInString(s) }

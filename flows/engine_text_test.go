@@ -15,8 +15,8 @@ func TestFmtCount(t *testing.T) {
 		{2.5, "2.5"}, {1200.25, "1,200.25"}, {0.125, "0.125"}, {-3, "-3"},
 	}
 	for _, tc := range cases {
-		if got := fmtCount(tc.in); got != tc.want {
-			t.Errorf("fmtCount(%v) = %q, want %q", tc.in, got, tc.want)
+		if got := fmtNum(tc.in); got != tc.want {
+			t.Errorf("fmtNum(%v) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
