@@ -16,8 +16,11 @@ type Num struct {
 	Start, End int
 }
 
+// unitWord maps a unit word to the unit reported for it.
+type unitWord struct{ word, unit string }
+
 // units maps unit words (longest first) to the canonical unit.
-var units = []struct{ word, unit string }{
+var units = []unitWord{
 	{"人次", "人"}, {"个人", "人"},
 	{"份", "份"}, {"人", "人"}, {"位", "人"}, {"户", "户"}, {"家", "户"}, {"处", "处"},
 	{"次", "次"}, {"吨", "吨"}, {"米", "米"}, {"个", "个"}, {"名", "名"}, {"场", "场"}, {"期", "期"},
@@ -25,7 +28,12 @@ var units = []struct{ word, unit string }{
 
 // unitAt matches a unit word at i.
 func unitAt(t string, i int) (unit string, end int, ok bool) {
-	for _, u := range units {
+	return unitIn(units, t, i)
+}
+
+// unitIn matches a unit word of table at i.
+func unitIn(table []unitWord, t string, i int) (unit string, end int, ok bool) {
+	for _, u := range table {
 		if prefixAt(t, i, u.word) {
 			return u.unit, i + len(u.word), true
 		}
@@ -50,7 +58,22 @@ var (
 // stricter rules for numbers inside free text. The returned Num has
 // offsets into t.
 func numCore(tx *text, i int, free bool) (n Num, ok bool) {
+	return numScan(tx, i, free, scanOpts{units: units})
+}
+
+// scanOpts vary numCore for Quantities.
+type scanOpts struct {
+	units []unitWord // unit words, longest first
+	// long accepts a run of 8 or more digits (or one too large for a
+	// float64, as +Inf) when a unit follows: 99999999999份 is an absurd
+	// count to refuse, not a phone number to skip.
+	long bool
+}
+
+// numScan is numCore with a unit table and options.
+func numScan(tx *text, i int, free bool, o scanOpts) (n Num, ok bool) {
 	t := tx.s
+	long := false // a long digit run: only with a unit
 	commaOK := func(k int) bool { return !free || tx.orig(k) == "," }
 	var (
 		v         float64
@@ -61,13 +84,16 @@ func numCore(tx *text, i int, free bool) (n Num, ok bool) {
 	)
 	if i < len(t) && isDigit(t[i]) {
 		a := arabicAt(t, i, commaOK)
-		if !a.ok {
+		if !a.ok && !(o.long && a.huge) {
 			return Num{}, false
 		}
 		v, j = a.value, a.end
 		endsInTen = !a.frac && t[j-1] == '0'
-		if free && !a.frac && a.digits >= 8 {
-			return Num{}, false // phone or ID number
+		if free && !a.frac && a.digits >= 8 || a.huge {
+			if !o.long {
+				return Num{}, false // phone or ID number
+			}
+			long = true
 		}
 	} else {
 		cn = cnAt(t, i)
@@ -129,8 +155,11 @@ func numCore(tx *text, i int, free bool) (n Num, ok bool) {
 		k++
 	}
 	unitFound := false
-	if u, e, ok := unitAt(t, k); ok {
+	if u, e, ok := unitIn(o.units, t, k); ok {
 		n.Unit, j, unitFound = u, e, true
+	}
+	if long && !unitFound {
+		return Num{}, false
 	}
 	if _, e, ok := matchAt(t, j, approxAfter); ok {
 		n.Approx, j = true, e

@@ -143,6 +143,7 @@ type arabicNum struct {
 	end    int
 	digits int  // digits before the decimal point
 	frac   bool // has a decimal part
+	huge   bool // too large for a float64: value is +Inf, ok false
 	ok     bool
 }
 
@@ -170,7 +171,7 @@ func arabicAt(t string, i int, commaOK func(int) bool) arabicNum {
 	}
 	v, err := strconv.ParseFloat(string(buf), 64)
 	if err != nil || math.IsInf(v, 0) {
-		a.end = j
+		a.end, a.value, a.huge = j, math.Inf(1), true
 		return a
 	}
 	if r, n := runeAt(t, j); r == '万' || r == '千' || r == '百' || r == '亿' {

@@ -1,0 +1,227 @@
+package zh
+
+import (
+	"unicode"
+	"unicode/utf8"
+)
+
+// Class is what a quantity's unit counts. Which counter a class (or a
+// keyword before the number) feeds is catalog data; zh only reads the unit.
+type Class int
+
+// The classes of units.
+const (
+	ClassNone       Class = iota // no unit: attributed by keyword, or asked
+	ClassSessions                // 次 场 期 轮: how many sessions, meetings, issues of a board
+	ClassPeople                  // 人 人次 名 位 个人
+	ClassItems                   // 份 张 册 本
+	ClassHouseholds              // 户 家 户次
+	ClassPlaces                  // 处 个: places or issues found
+	ClassWeight                  // 吨 公斤 千克 斤
+	ClassDays                    // 天 周: a duration, as in 限期3天
+	ClassOther                   // 岁 元 米 条 袋 % …: a unit that is no count of the catalog
+)
+
+var classNames = [...]string{"none", "sessions", "people", "items", "households", "places", "weight", "days", "other"}
+
+// String returns the class's English name ("people").
+func (c Class) String() string {
+	if c < 0 || int(c) >= len(classNames) {
+		return "invalid"
+	}
+	return classNames[c]
+}
+
+// quantityUnits are the unit words Quantities knows, longest first; the
+// unit reported is the word as written (after full-width folding).
+var quantityUnits = []unitWord{
+	{"平方米", "平方米"}, {"个人", "个人"}, {"个月", "个月"}, {"人次", "人次"}, {"户次", "户次"},
+	{"公斤", "公斤"}, {"千克", "千克"}, {"小时", "小时"}, {"分钟", "分钟"}, {"kg", "公斤"}, {"KG", "公斤"},
+	{"次", "次"}, {"场", "场"}, {"期", "期"}, {"轮", "轮"},
+	{"人", "人"}, {"名", "名"}, {"位", "位"},
+	{"份", "份"}, {"张", "张"}, {"册", "册"}, {"本", "本"},
+	{"户", "户"}, {"家", "家"},
+	{"处", "处"}, {"个", "个"},
+	{"吨", "吨"}, {"斤", "斤"},
+	{"天", "天"}, {"周", "周"},
+	{"岁", "岁"}, {"元", "元"}, {"米", "米"}, {"条", "条"}, {"袋", "袋"}, {"例", "例"}, {"台", "台"},
+	{"辆", "辆"}, {"对", "对"}, {"棵", "棵"}, {"株", "株"}, {"只", "只"}, {"盒", "盒"}, {"瓶", "瓶"},
+	{"块", "块"}, {"间", "间"}, {"栋", "栋"}, {"层", "层"}, {"%", "%"}, {"‰", "‰"},
+}
+
+// unitClass maps a unit of quantityUnits to its class.
+var unitClass = map[string]Class{
+	"次": ClassSessions, "场": ClassSessions, "期": ClassSessions, "轮": ClassSessions,
+	"人": ClassPeople, "人次": ClassPeople, "名": ClassPeople, "位": ClassPeople, "个人": ClassPeople,
+	"份": ClassItems, "张": ClassItems, "册": ClassItems, "本": ClassItems,
+	"户": ClassHouseholds, "家": ClassHouseholds, "户次": ClassHouseholds,
+	"处": ClassPlaces, "个": ClassPlaces,
+	"吨": ClassWeight, "公斤": ClassWeight, "千克": ClassWeight, "斤": ClassWeight,
+	"天": ClassDays, "周": ClassDays,
+}
+
+// Quantity is one number found in free text with its unit and the words
+// around it: "参与群众60人" is {60, 人, people, Lead 参与群众}.
+type Quantity struct {
+	// Value is the number as written: "四百余份" 400, "2.5吨" 2.5, "3斤" 3
+	// (see Tons). A digit run too long for a float64 is +Inf with Exact
+	// false; 99999999999份 is 99999999999: range checks are the caller's.
+	Value float64
+	// Unit is the unit word as written ("人次", "份", "公斤"), "" for none.
+	Unit string
+	// Class is what the unit counts.
+	Class Class
+	// Approx is set by 余/多/来/约/近/左右/以上 and the like.
+	Approx bool
+	// Exact is true when Value is exactly the number written: not
+	// approximate, and not too long to hold exactly (16 digits or more).
+	Exact bool
+	// Start and End are the byte span in the string passed in, with
+	// approximation words and the unit.
+	Start, End int
+	// Lead is the run of words just before the number (spaces right before
+	// it skipped), back to punctuation, a space, a digit or the previous
+	// quantity: "开展健康知识讲座1次 参与群众60人" gives 开展健康知识讲座 for
+	// 1次 and 参与群众 for 60人. Match keywords with strings.Contains or
+	// HasSuffix: the nearest keyword is the one ending last.
+	Lead string
+	// LeadStart is the byte offset of Lead in the string passed in.
+	LeadStart int
+	// Trail is the run of words right after the quantity, up to
+	// punctuation, a space, a digit or the next quantity: "60个居民" gives
+	// 居民, which says what 个 counts.
+	Trail string
+}
+
+// Tons returns a weight in tons (3斤 is 0.0015), ok false for a quantity
+// that is not a weight.
+func (q Quantity) Tons() (float64, bool) {
+	switch q.Unit {
+	case "吨":
+		return q.Value, true
+	case "公斤", "千克":
+		return q.Value / 1000, true
+	case "斤":
+		return q.Value / 2000, true
+	}
+	return 0, false
+}
+
+// Quantities finds every number in free text that may be a count, in
+// order, each once: "开展健康知识讲座1次 参与群众60人 发放宣传资料200余份"
+// gives 1 次, 60 人 and 200 份 (approx), never 61 人. Numbers are never
+// merged: "100，200人" is 100 and 200 人. Digits that are part of a date, a
+// clock time, a blood pressure, a household address (with its estate phase,
+// as 2期 in 阳光花园2期5栋1单元101), an ordinal (第3) or an identifier (a
+// phone number, A12) are not quantities. A quantity with no unit has Class
+// ClassNone: its Lead and Trail are all there is to attribute it by.
+func Quantities(s string) []Quantity {
+	tx := newText(s)
+	t := tx.s
+	skip := maskedSpans(&tx)
+	for _, h := range findHouseholds(&tx) {
+		if h.estStart < h.start {
+			skip = append(skip, span{h.estStart, h.end})
+		}
+	}
+	opts := scanOpts{units: quantityUnits, long: true}
+	var out []Quantity
+	prevEnd := 0 // normalised end of the previous quantity or masked span
+	for i := 0; i < len(t); {
+		if e := inSpans(skip, i); e >= 0 {
+			i, prevEnd = e, e
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(t[i:])
+		if !numeralStart(t, i) {
+			i += size
+			continue
+		}
+		n, ok := numScan(&tx, i, true, opts)
+		prev := runeBefore(t, i)
+		if ok && prev != '第' && !(r > 0x7F && containsRune("统唯万之初星期周拜", prev)) {
+			start := i
+			if k, ok := approxLead(t, i); ok {
+				start, n.Approx = k, true
+			}
+			q := Quantity{Value: n.Value, Unit: n.Unit, Class: classOf(n.Unit), Approx: n.Approx, Start: tx.off[start], End: tx.off[n.End]}
+			q.Exact = !q.Approx && exactDigits(t[i:n.End])
+			ls, le := leadSpan(t, max(prevEnd, 0), start)
+			q.Lead, q.LeadStart = tx.origSlice(ls, le), tx.off[ls]
+			ts, te := trailSpan(t, n.End, skip)
+			q.Trail = tx.origSlice(ts, te)
+			out = append(out, q)
+			i, prevEnd = n.End, n.End
+			continue
+		}
+		if r >= '0' && r <= '9' {
+			i = digitsEnd(t, i)
+		} else {
+			i = cnAt(t, i).end
+		}
+	}
+	return out
+}
+
+// classOf is a unit's class: ClassNone for "", ClassOther for a unit that
+// counts nothing in the catalog.
+func classOf(unit string) Class {
+	if unit == "" {
+		return ClassNone
+	}
+	if c, ok := unitClass[unit]; ok {
+		return c
+	}
+	return ClassOther
+}
+
+// exactDigits reports whether the number in t (a normalised quantity)
+// has few enough digits to be held exactly in a float64.
+func exactDigits(t string) bool {
+	d := 0
+	for i := 0; i < len(t); i++ {
+		if isDigit(t[i]) {
+			d++
+		}
+	}
+	return d <= 15
+}
+
+// leadSpan returns the words ending at i (spaces before i skipped), back
+// to lo or a boundary: punctuation, a space or a digit.
+func leadSpan(t string, lo, i int) (int, int) {
+	e := spacesBefore(t, i)
+	e = max(e, lo)
+	s := e
+	for s > lo {
+		r, n := utf8.DecodeLastRuneInString(t[:s])
+		if !isWordRune(r) {
+			break
+		}
+		s -= n
+	}
+	return s, e
+}
+
+// trailSpan returns the words starting at i, up to a boundary or a
+// masked span.
+func trailSpan(t string, i int, skip []span) (int, int) {
+	e := i
+	for e < len(t) {
+		if inSpans(skip, e) >= 0 {
+			break
+		}
+		r, n := utf8.DecodeRuneInString(t[e:])
+		if !isWordRune(r) || isCNNumeral(r) {
+			break
+		}
+		e += n
+	}
+	return i, e
+}
+
+// isWordRune reports a rune that is part of a word: a letter (Chinese
+// included) that is not a digit.
+func isWordRune(r rune) bool {
+	return unicode.IsLetter(r) && !(r >= '0' && r <= '9')
+}
