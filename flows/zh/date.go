@@ -378,6 +378,17 @@ func dateTail(t string, j, e int) bool {
 // byte offsets into s.
 func FindDate(s string, now time.Time) (d time.Time, start, end int, ok bool, err error) {
 	tx := newText(s)
+	sp, i, j, ok := findDateSpec(&tx)
+	if !ok {
+		return time.Time{}, 0, 0, false, nil
+	}
+	d, err = sp.resolve(now)
+	return d, tx.off[i], tx.off[j], true, err
+}
+
+// findDateSpec finds the first date expression in tx and its normalised
+// span.
+func findDateSpec(tx *text) (dateSpec, int, int, bool) {
 	t := tx.s
 	bpKey := hasBPKeyword(t)
 	for i := 0; i < len(t); {
@@ -399,11 +410,10 @@ func FindDate(s string, now time.Time) (d time.Time, start, end int, ok bool, er
 			continue
 		}
 		if sp, j, ok := dateAt(t, i, true, bpKey); ok {
-			d, err := sp.resolve(now)
-			return d, tx.off[i], tx.off[j], true, err
+			return sp, i, j, true
 		}
 		_, n := runeAt(t, i)
 		i += n
 	}
-	return time.Time{}, 0, 0, false, nil
+	return dateSpec{}, 0, 0, false
 }
