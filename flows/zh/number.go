@@ -45,8 +45,8 @@ func unitIn(table []unitWord, t string, i int) (unit string, end int, ok bool) {
 // after the unit.
 var (
 	approxBefore = []string{"差不多有", "大约有", "大概有", "差不多", "将近", "接近", "大约", "大概", "大致", "约为", "约有", "不到", "约", "近"}
-	approxInner  = []string{"余", "多", "来"}
-	approxAfter  = []string{"左右", "上下", "以上", "出头", "余", "多"}
+	approxInner  = []string{"余", "餘", "多", "来"}
+	approxAfter  = []string{"左右", "上下", "以上", "出头", "余", "餘", "多"}
 	// Words that make a following 约/近 not an approximation (预约, 附近).
 	notApproxLead = "预签节制邀相履违合契附最临亲"
 	// Fillers allowed before a whole-answer number.
@@ -74,7 +74,12 @@ type scanOpts struct {
 func numScan(tx *text, i int, free bool, o scanOpts) (n Num, ok bool) {
 	t := tx.s
 	long := false // a long digit run: only with a unit
-	commaOK := func(k int) bool { return !free || tx.orig(k) == "," }
+	// In free text "100，200人" is two numbers; a comma groups thousands
+	// when half-width (1,200), or full-width after full-width digits, as a
+	// full-width keyboard types 1,200 (１，２００).
+	commaOK := func(k int) bool {
+		return !free || tx.orig(k) == "," || tx.orig(k) == "，" && k > 0 && tx.orig(k-1) != t[k-1:k]
+	}
 	var (
 		v         float64
 		j         int
@@ -105,8 +110,9 @@ func numScan(tx *text, i int, free bool, o scanOpts) (n Num, ok bool) {
 		if r := runeBefore(t, j); r == '十' || r == '百' || r == '千' || r == '万' {
 			endsInTen = true
 		}
-		// Chinese decimal, whole answers only: 二点五, 七点二.
-		if !free && prefixAt(t, j, "点") {
+		// Chinese decimal, whole answers only (二点五, 七点二), and in
+		// Quantities before a unit (二点五吨; 二点 alone is two o'clock).
+		if (!free || o.long) && prefixAt(t, j, "点") {
 			if d := cnAt(t, j+len("点")); d.ok && !d.mult {
 				frac := 0.0
 				digits := t[j+len("点") : d.end]
@@ -118,6 +124,7 @@ func numScan(tx *text, i int, free bool, o scanOpts) (n Num, ok bool) {
 				v += frac
 				j = d.end
 				endsInTen = false
+				long = long || free // a unit must follow
 			}
 		}
 	}
@@ -145,7 +152,7 @@ func numScan(tx *text, i int, free bool, o scanOpts) (n Num, ok bool) {
 	} else if r, _ := runeAt(t, j); r == '几' || r == '半' {
 		return Num{}, false
 	}
-	if w, k, ok := matchAt(t, j, approxInner); ok && (w != "来" || endsInTen) {
+	if w, k, ok := matchAt(t, j, approxInner); ok && (w != "来" || endsInTen && !prefixAt(t, k, "了")) { // 300来了80人: the verb
 		n.Approx, j = true, k
 	}
 	k := j
@@ -160,6 +167,10 @@ func numScan(tx *text, i int, free bool, o scanOpts) (n Num, ok bool) {
 	}
 	if long && !unitFound {
 		return Num{}, false
+	}
+	if o.long && unitFound && prefixAt(t, j, "半") {
+		n.Value += 0.5 // 两吨半, 3天半
+		j += len("半")
 	}
 	if _, e, ok := matchAt(t, j, approxAfter); ok {
 		n.Approx, j = true, e

@@ -37,6 +37,7 @@ func (c Class) String() string {
 var quantityUnits = []unitWord{
 	{"平方米", "平方米"}, {"个人", "个人"}, {"个月", "个月"}, {"人次", "人次"}, {"户次", "户次"},
 	{"公斤", "公斤"}, {"千克", "千克"}, {"小时", "小时"}, {"分钟", "分钟"}, {"kg", "公斤"}, {"KG", "公斤"},
+	{"場", "场"}, {"處", "处"}, {"噸", "吨"}, {"戶", "户"}, {"張", "张"}, {"冊", "册"}, {"個", "个"}, // traditional
 	{"次", "次"}, {"场", "场"}, {"期", "期"}, {"轮", "轮"},
 	{"人", "人"}, {"名", "名"}, {"位", "位"},
 	{"份", "份"}, {"张", "张"}, {"册", "册"}, {"本", "本"},
@@ -64,7 +65,7 @@ var unitClass = map[string]Class{
 // around it: "参与群众60人" is {60, 人, people, Lead 参与群众}.
 type Quantity struct {
 	// Value is the number as written: "四百余份" 400, "2.5吨" 2.5, "3斤" 3
-	// (see Tons). A digit run too long for a float64 is +Inf with Exact
+	// (see Tons); negative after a minus sign or 负 ("-20份", "负5份"). A digit run too long for a float64 is +Inf with Exact
 	// false; 99999999999份 is 99999999999: range checks are the caller's.
 	Value float64
 	// Unit is the unit word as written ("人次", "份", "公斤"), "" for none.
@@ -73,6 +74,9 @@ type Quantity struct {
 	Class Class
 	// Approx is set by 余/多/来/约/近/左右/以上 and the like.
 	Approx bool
+	// Vague is true for a number the text gives but not as one value:
+	// 十几份, 几十人, 二三十人, 50-60人, 200到300份. Value is 0: ask for it.
+	Vague bool
 	// Exact is true when Value is exactly the number written: not
 	// approximate, and not too long to hold exactly (16 digits or more).
 	Exact bool
@@ -118,12 +122,7 @@ func (q Quantity) Tons() (float64, bool) {
 func Quantities(s string) []Quantity {
 	tx := newText(s)
 	t := tx.s
-	skip := maskedSpans(&tx)
-	for _, h := range findHouseholds(&tx) {
-		if h.estStart < h.start {
-			skip = append(skip, span{h.estStart, h.end})
-		}
-	}
+	skip := quantityMask(&tx)
 	opts := scanOpts{units: quantityUnits, long: true}
 	var out []Quantity
 	prevEnd := 0 // normalised end of the previous quantity or masked span
@@ -137,12 +136,36 @@ func Quantities(s string) []Quantity {
 			i += size
 			continue
 		}
-		n, ok := numScan(&tx, i, true, opts)
 		prev := runeBefore(t, i)
-		if ok && prev != '第' && !(r > 0x7F && containsRune("统唯万之初星期周拜", prev)) {
+		wordBefore := r > 0x7F && containsRune("统唯万之初星周拜", prev) || prev == '期' && prefixAt(t, i-len("星期"), "星期")
+		if ok, unit, end := roundAt(t, i); ok {
+			// 近百人, 上千份: about a hundred, a thousand.
+			start := i - len("近")
+			ls, le := leadSpan(t, max(prevEnd, 0), start)
+			ts, te := trailSpan(t, end, skip)
+			out = append(out, Quantity{Value: cnMults[firstRune(t[i:])], Unit: unit, Class: classOf(unit), Approx: true,
+				Start: tx.off[start], End: tx.off[end], Lead: tx.origSlice(ls, le), LeadStart: tx.off[ls], Trail: tx.origSlice(ts, te)})
+			i, prevEnd = end, end
+			continue
+		}
+		if vs, ve, unit, ok := vagueAt(t, i); ok && prev != '第' && !wordBefore {
+			q := Quantity{Unit: unit, Class: classOf(unit), Vague: true, Start: tx.off[vs], End: tx.off[ve]}
+			ls, le := leadSpan(t, max(prevEnd, 0), vs)
+			q.Lead, q.LeadStart = tx.origSlice(ls, le), tx.off[ls]
+			ts, te := trailSpan(t, ve, skip)
+			q.Trail = tx.origSlice(ts, te)
+			out = append(out, q)
+			i, prevEnd = ve, ve
+			continue
+		}
+		n, ok := numScan(&tx, i, true, opts)
+		if ok && prev != '第' && !wordBefore {
 			start := i
 			if k, ok := approxLead(t, i); ok {
 				start, n.Approx = k, true
+			}
+			if k, ok := signBefore(t, start); ok {
+				start, n.Value = k, -n.Value
 			}
 			q := Quantity{Value: n.Value, Unit: n.Unit, Class: classOf(n.Unit), Approx: n.Approx, Start: tx.off[start], End: tx.off[n.End]}
 			q.Exact = !q.Approx && exactDigits(t[i:n.End])
@@ -159,6 +182,129 @@ func Quantities(s string) []Quantity {
 		} else {
 			i = cnAt(t, i).end
 		}
+	}
+	return out
+}
+
+// roundAt matches 近百 or 上千 with a unit at i (on 百 or 千): about a
+// hundred, a thousand.
+func roundAt(t string, i int) (ok bool, unit string, end int) {
+	r, n := runeAt(t, i)
+	if r != '百' && r != '千' && r != '万' {
+		return false, "", i
+	}
+	if p := runeBefore(t, i); p != '近' && p != '上' {
+		return false, "", i
+	}
+	if isCNNumeral(firstRune(t[i+n:])) {
+		return false, "", i
+	}
+	k := i + n
+	if _, e, ok := matchAt(t, k, approxInner); ok {
+		k = e
+	}
+	u, e, ok := unitIn(quantityUnits, t, k)
+	if !ok || classOf(u) == ClassOther {
+		return false, "", i
+	}
+	return true, u, e
+}
+
+// rangeSeps join the two ends of a range (50-60人, 200到300份).
+var rangeSeps = []string{"-", "~", "/", "到", "至", "或"}
+
+// vagueAt matches a number that is no single value at i: 十几, 几十,
+// 二三十, or a range, with an optional 多/余 and unit. Without a unit it
+// must end at a boundary (十几年 is words, not an amount to ask for).
+func vagueAt(t string, i int) (start, end int, unit string, ok bool) {
+	start = i
+	e, cnBad := numeralRunEnd(t, i)
+	vague := cnBad
+	if p := runeBefore(t, i); p == '几' || p == '数' && !isDigit(t[i]) {
+		start, vague = i-len("几"), true // 几十人, 数百份
+	}
+	if prefixAt(t, e, "几") {
+		e, vague = e+len("几"), true
+	}
+	if !vague {
+		_, k, ok := matchAt(t, e, rangeSeps)
+		if !ok || !numeralStart(t, k) && !(k < len(t) && isDigit(t[k]) && t[k-1] == '-') {
+			return i, i, "", false
+		}
+		if r, _ := runeAt(t, k); (r >= '0' && r <= '9') != isDigit(t[i]) {
+			return i, i, "", false // 3-二: not a range
+		}
+		e, _ = numeralRunEnd(t, k)
+		vague = true
+	}
+	if _, k, ok := matchAt(t, e, approxInner); ok {
+		e = k
+	}
+	if u, k, ok := unitIn(quantityUnits, t, e); ok {
+		return start, k, u, true
+	}
+	if r, _ := runeAt(t, e); r == 0 || isSepRune(r) {
+		return start, e, "", true
+	}
+	return i, i, "", false
+}
+
+// numeralRunEnd returns the end of the digits (with decimal point and
+// commas) or Chinese numerals at i, and whether a Chinese run is not a
+// well-formed number (二三十).
+func numeralRunEnd(t string, i int) (int, bool) {
+	if i < len(t) && isDigit(t[i]) {
+		e := digitsEnd(t, i)
+		for e+1 < len(t) && (t[e] == '.' || t[e] == ',') && isDigit(t[e+1]) {
+			e = digitsEnd(t, e+1)
+		}
+		return e, false
+	}
+	c := cnAt(t, i)
+	return c.end, !c.ok && c.runes >= 2
+}
+
+// signBefore reports a minus sign or 负 ending at byte i, and where it
+// starts. A dash after a digit is a range or an address, not a sign.
+func signBefore(t string, i int) (int, bool) {
+	k := spacesBefore(t, i)
+	if _, s, ok := matchBefore(t, k, []string{"负"}); ok {
+		return s, true
+	}
+	if k > 0 && t[k-1] == '-' && !(k >= 2 && isDigit(t[k-2])) {
+		return k - 1, true
+	}
+	return i, false
+}
+
+// quantityMask returns the spans of tx whose digits are not quantities:
+// those of maskedSpans (dates, times, blood pressures, households) with
+// their estate phase (阳光花园2期), and spoken readings (血压一百四十 九十);
+// but an a/b pair followed by a count unit (200/300份) is an amount.
+func quantityMask(tx *text) []span {
+	t := tx.s
+	var out []span
+	for _, sp := range maskedSpans(tx) {
+		if u, _, ok := unitIn(quantityUnits, t, sp.end); ok && classOf(u) != ClassOther && containsRune(t[sp.start:sp.end], '/') {
+			continue
+		}
+		out = append(out, sp)
+	}
+	for _, h := range findHouseholds(tx) {
+		if h.estStart < h.start {
+			out = append(out, span{h.estStart, h.end})
+		}
+	}
+	for i := 0; i < len(t); {
+		r, n := runeAt(t, i)
+		if r == '血' || r == '高' || r == 'B' || r == 'b' {
+			if _, j, ok := bpSpokenAt(t, i, true); ok {
+				out = append(out, span{i, j})
+				i = j
+				continue
+			}
+		}
+		i += n
 	}
 	return out
 }
