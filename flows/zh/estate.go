@@ -117,6 +117,10 @@ func estateBefore(t string, i int, stop []string) (string, int) {
 		s -= n
 	}
 	name := t[s:k]
+	if c := afterCount(name); c > 0 {
+		s += c // 48处阳光花园: the estate starts after the count
+		name = name[c:]
+	}
 	for _, w := range stop {
 		if w == "" {
 			continue
@@ -144,6 +148,28 @@ func estateBefore(t string, i int, stop []string) (string, int) {
 		}
 	}
 	return name + phase, s
+}
+
+// afterCount returns the end of the last count (Chinese numerals, 余/多,
+// a unit: 四十八处) in name, 0 when there is none.
+func afterCount(name string) int {
+	cut := 0
+	for i := 0; i < len(name); {
+		r, n := utf8.DecodeRuneInString(name[i:])
+		if !isCNNumeral(r) {
+			i += n
+			continue
+		}
+		e := cnAt(name, i).end
+		if _, k, ok := matchAt(name, e, approxInner); ok {
+			e = k
+		}
+		if _, k, ok := unitIn(quantityUnits, name, e); ok {
+			cut = k
+		}
+		i = max(e, i+n)
+	}
+	return cut
 }
 
 func onlyLetters(s string) bool {

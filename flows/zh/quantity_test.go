@@ -261,6 +261,7 @@ func TestQuantitiesProperty(t *testing.T) {
 		"户": {"走访", "入户"}, "处": {"发现隐患", "堵塞", "卫生死角"}, "吨": {"清运垃圾", "垃圾"}, "天": {"限期"},
 	}
 	unitsList := []string{"次", "场", "人", "人次", "名", "份", "张", "户", "处", "吨", "天"}
+	distractors := []string{"走访3-2-201 ", "阳光花园2期5栋1单元101", "血压150/95，", "12月5日", "联系电话13812345678，", "10:30", "第3", "在幸福路12号", "下午3点", "2026-11-05", "血压一百四十 九十，"}
 	seps := []string{"，", ",", " ", "　", "；", "、", "", "。然后", " 另外", "，其中"}
 	for iter := 0; iter < 3000; iter++ {
 		k := 1 + rng.Intn(5)
@@ -278,11 +279,18 @@ func TestQuantitiesProperty(t *testing.T) {
 			if j > 0 {
 				b.WriteString(seps[rng.Intn(len(seps))])
 			}
+			if rng.Intn(4) == 0 {
+				// Digits that are no quantity: they must not be found.
+				b.WriteString(distractors[rng.Intn(len(distractors))])
+			}
 			u := unitsList[rng.Intn(len(unitsList))]
 			kw := keywords[u][rng.Intn(len(keywords[u]))]
 			b.WriteString(kw)
-			if rng.Intn(4) == 0 {
+			switch rng.Intn(6) {
+			case 0:
 				b.WriteString(" ")
+			case 1:
+				b.WriteString([]string{"共", "了", "有", "共计", "达"}[rng.Intn(5)])
 			}
 			v := float64(1 + rng.Intn(2000))
 			if u == "吨" && rng.Intn(2) == 0 {
