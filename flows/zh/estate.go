@@ -117,7 +117,7 @@ func estateBefore(t string, i int, stop []string) (string, int) {
 		s -= n
 	}
 	name := t[s:k]
-	if c := afterCount(name); c > 0 {
+	if c := afterCount(name, s > 0 && isDigit(t[s-1])); c > 0 {
 		s += c // 48处阳光花园: the estate starts after the count
 		name = name[c:]
 	}
@@ -151,9 +151,19 @@ func estateBefore(t string, i int, stop []string) (string, int) {
 }
 
 // afterCount returns the end of the last count (Chinese numerals, 余/多,
-// a unit: 四十八处) in name, 0 when there is none.
-func afterCount(name string) int {
+// a unit: 四十八处) in name, 0 when there is none. digitBefore says that
+// name follows a digit: a unit at its start ends a count (48处).
+func afterCount(name string, digitBefore bool) int {
 	cut := 0
+	if digitBefore {
+		k := 0
+		if _, e, ok := matchAt(name, 0, approxInner); ok {
+			k = e
+		}
+		if _, e, ok := unitIn(quantityUnits, name, k); ok {
+			cut = e
+		}
+	}
 	for i := 0; i < len(name); {
 		r, n := utf8.DecodeRuneInString(name[i:])
 		if !isCNNumeral(r) {
