@@ -178,8 +178,8 @@ var matchWordCases = []struct {
 	{"访走", "走访", true},
 	{"月本统计", "本月统计", true},
 	{"上月统计", "上月统计", false}, // exact wins over 本月统计 one edit away
-	{"下月统计", "", false},       // 本月统计 and 上月统计 both one edit away: ambiguous
-	{"走", "", false},           // one rune: no typo match
+	{"下月统计", "", false},     // 本月统计 and 上月统计 both one edit away: ambiguous
+	{"走", "", false},        // one rune: no typo match
 	{"2", "", false},
 	{"走访访访", "", false},
 	{"巡逻", "巡查", true},
