@@ -157,7 +157,7 @@ func afterCount(name string, digitBefore bool) int {
 	cut := 0
 	if digitBefore {
 		k := 0
-		if _, e, ok := matchAt(name, 0, approxInner); ok {
+		if _, e, ok := matchAt(name, 0, append([]string{"几"}, approxInner...)); ok {
 			k = e
 		}
 		if _, e, ok := unitIn(quantityUnits, name, k); ok {
@@ -171,6 +171,9 @@ func afterCount(name string, digitBefore bool) int {
 			continue
 		}
 		e := cnAt(name, i).end
+		if prefixAt(name, e, "几") {
+			e += len("几") // 十几人
+		}
 		if _, k, ok := matchAt(name, e, approxInner); ok {
 			e = k
 		}

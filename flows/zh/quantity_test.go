@@ -250,9 +250,12 @@ func sumOfSome(vs []float64, want float64) bool {
 // TestQuantitiesProperty generates messages carrying several quantities
 // with units in random order, written in digits, full-width digits,
 // Chinese numerals or with thousands separators, with and without
-// approximation words, joined by separators, filler words or nothing, and
-// checks that each is found exactly once with its value and unit, none
-// summed into another and none lost.
+// approximation words, joined by separators, filler words or nothing, with
+// digits that are no quantity (households, dates, readings, phone
+// numbers) between them, and checks that each is found exactly once with
+// its value and unit, none summed into another and none lost; an amount
+// that is no single value (十几份, 50-60人) is found once as Vague, for the
+// bot to ask.
 func TestQuantitiesProperty(t *testing.T) {
 	rng := rand.New(rand.NewSource(9))
 	keywords := map[string][]string{
@@ -270,6 +273,7 @@ func TestQuantitiesProperty(t *testing.T) {
 			value  float64
 			unit   string
 			approx bool
+			vague  bool
 		}
 		var want []gen
 		if rng.Intn(3) == 0 {
@@ -291,6 +295,12 @@ func TestQuantitiesProperty(t *testing.T) {
 				b.WriteString(" ")
 			case 1:
 				b.WriteString([]string{"共", "了", "有", "共计", "达"}[rng.Intn(5)])
+			}
+			if rng.Intn(8) == 0 {
+				// An amount that is no single value: found once, vague, to ask.
+				b.WriteString([]string{"十几", "几十", "二三十", "50-60", "200到300", "数百"}[rng.Intn(6)] + u)
+				want = append(want, gen{unit: u, vague: true})
+				continue
 			}
 			v := float64(1 + rng.Intn(2000))
 			if u == "吨" && rng.Intn(2) == 0 {
@@ -315,7 +325,7 @@ func TestQuantitiesProperty(t *testing.T) {
 				b.WriteString("左右")
 				approx = true
 			}
-			want = append(want, gen{v, u, approx})
+			want = append(want, gen{value: v, unit: u, approx: approx})
 		}
 		msg := b.String()
 		qs := Quantities(msg)
@@ -324,7 +334,7 @@ func TestQuantitiesProperty(t *testing.T) {
 		}
 		for j, w := range want {
 			q := qs[j]
-			if q.Value != w.value || q.Unit != w.unit || q.Approx != w.approx || q.Vague {
+			if q.Value != w.value || q.Unit != w.unit || q.Approx != w.approx || q.Vague != w.vague {
 				t.Fatalf("%q: quantity %d is %s, want %v %s approx=%v", msg, j, fmtQuantity(q), w.value, w.unit, w.approx)
 			}
 			if q.Start < 0 || q.End > len(msg) || q.Start >= q.End {

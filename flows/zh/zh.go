@@ -1,7 +1,10 @@
 // Package zh normalises Chinese free-text input typed by grid workers on a
 // phone (or dictated by voice): full-width characters, Chinese numerals,
-// counts with units, household addresses, dates, periods, blood pressure
-// and glucose readings.
+// counts with units (Quantities: every number with its unit and the words
+// around it), household addresses with their estate (HouseholdID), dates
+// (Day: whether the year was inferred and must be confirmed), periods,
+// blood pressure and glucose readings, questions (IsQuestion) and command
+// words with one typo (MatchWord, MatchLead).
 //
 // It is pure: no I/O, and it imports only the standard library. It must not
 // import flows, storage, bot or cmd.
