@@ -147,6 +147,9 @@ func estateBefore(t string, i int, stop []string) (string, int) {
 			return "", i
 		}
 	}
+	if genericPlace(name) {
+		return "", i // 小区3-2-201, 本社区3-2-201: no estate named
+	}
 	return name + phase, s
 }
 
@@ -183,6 +186,21 @@ func afterCount(name string, digitBefore bool) int {
 		i = max(e, i+n)
 	}
 	return cut
+}
+
+// genericPlace reports a name that is an estate word alone, maybe after
+// a demonstrative: 小区, 本小区, 这个社区.
+func genericPlace(name string) bool {
+	for _, d := range []string{"这个", "那个", "我们", "咱们", "本", "该", "这", "那", "我", ""} {
+		if rest, ok := strings.CutPrefix(name, d); ok {
+			for _, w := range estateEnds {
+				if rest == w {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func onlyLetters(s string) bool {

@@ -17,11 +17,12 @@ var notQuestion = []string{"没什么", "没啥", "不怎么", "没怎么", "什
 var helpWords = []string{"帮助", "求助", "使用说明", "说明", "教程", "菜单", "help", "HELP", "Help"}
 
 // Question endings (after the text's trailing punctuation is cut).
-var questionEnds = []string{"吗", "么", "嘛", "呢"}
+// 呢 and 嘛 end statements too (老人在午睡呢), so they are left out.
+var questionEnds = []string{"吗", "么"}
 
 // IsQuestion reports whether a text reads as a question or a help request
 // and so must never be taken as a field's value: it ends with ？ or ?, ends
-// with 吗/么/嘛/呢, contains 怎么, 什么, 如何, 咋, 啥 (not in 没什么 or
+// with 吗/么, contains 怎么, 什么, 如何, 咋, 啥 (not in 没什么 or
 // 不怎么), or is 帮助/求助/help (alone or leading the text).
 func IsQuestion(s string) bool {
 	t := Fold(s)
