@@ -139,8 +139,11 @@ func Quantities(s string) []Quantity {
 		prev := runeBefore(t, i)
 		wordBefore := r > 0x7F && containsRune("统唯万之初星周拜", prev) || prev == '期' && prefixAt(t, i-len("星期"), "星期")
 		if ok, unit, end := roundAt(t, i); ok {
-			// 近百人, 上千份: about a hundred, a thousand.
-			start := i - len("近")
+			// 近百人, 上千份, 百余人: about a hundred, a thousand.
+			start := i
+			if p := runeBefore(t, i); p == '近' || p == '上' {
+				start = i - len("近")
+			}
 			ls, le := leadSpan(t, max(prevEnd, 0), start)
 			ts, te := trailSpan(t, end, skip)
 			out = append(out, Quantity{Value: cnMults[firstRune(t[i:])], Unit: unit, Class: classOf(unit), Approx: true,
@@ -186,22 +189,22 @@ func Quantities(s string) []Quantity {
 	return out
 }
 
-// roundAt matches 近百 or 上千 with a unit at i (on 百 or 千): about a
-// hundred, a thousand.
+// roundAt matches a bare 百, 千 or 万 with a unit at i, after 近 or 上 or
+// before 余 or 多 (近百人, 上千份, 百余人, 千多份): about a hundred, a
+// thousand. 数百 and 几百 are vague, not here.
 func roundAt(t string, i int) (ok bool, unit string, end int) {
 	r, n := runeAt(t, i)
-	if r != '百' && r != '千' && r != '万' {
+	if r != '百' && r != '千' && r != '万' || isCNNumeral(runeBefore(t, i)) || isCNNumeral(firstRune(t[i+n:])) {
 		return false, "", i
 	}
-	if p := runeBefore(t, i); p != '近' && p != '上' {
-		return false, "", i
-	}
-	if isCNNumeral(firstRune(t[i+n:])) {
-		return false, "", i
-	}
+	p := runeBefore(t, i)
 	k := i + n
-	if _, e, ok := matchAt(t, k, approxInner); ok {
+	w, e, more := matchAt(t, k, approxInner)
+	if more && w != "来" {
 		k = e
+	}
+	if p != '近' && p != '上' && !(more && w != "来") {
+		return false, "", i
 	}
 	u, e, ok := unitIn(quantityUnits, t, k)
 	if !ok || classOf(u) == ClassOther {
