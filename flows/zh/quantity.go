@@ -126,6 +126,16 @@ func Quantities(s string) []Quantity {
 	opts := scanOpts{units: quantityUnits, long: true}
 	var out []Quantity
 	prevEnd := 0 // normalised end of the previous quantity or masked span
+	// add sets q's span, Lead and Trail from normalised [start, end).
+	add := func(q Quantity, start, end int) {
+		q.Start, q.End = tx.off[start], tx.off[end]
+		ls, le := leadSpan(t, prevEnd, start)
+		q.Lead, q.LeadStart = tx.origSlice(ls, le), tx.off[ls]
+		ts, te := trailSpan(t, end, skip)
+		q.Trail = tx.origSlice(ts, te)
+		out = append(out, q)
+		prevEnd = end
+	}
 	for i := 0; i < len(t); {
 		if e := inSpans(skip, i); e >= 0 {
 			i, prevEnd = e, e
@@ -137,32 +147,23 @@ func Quantities(s string) []Quantity {
 			continue
 		}
 		prev := runeBefore(t, i)
-		wordBefore := r > 0x7F && containsRune("统唯万之初星周拜", prev) || prev == '期' && prefixAt(t, i-len("星期"), "星期")
+		wordBefore := prev == '第' || r > 0x7F && containsRune("统唯万之初星周拜", prev) || prev == '期' && prefixAt(t, i-len("星期"), "星期")
 		if ok, unit, end := roundAt(t, i); ok {
 			// 近百人, 上千份, 百余人: about a hundred, a thousand.
 			start := i
 			if p := runeBefore(t, i); p == '近' || p == '上' {
 				start = i - len("近")
 			}
-			ls, le := leadSpan(t, max(prevEnd, 0), start)
-			ts, te := trailSpan(t, end, skip)
-			out = append(out, Quantity{Value: cnMults[firstRune(t[i:])], Unit: unit, Class: classOf(unit), Approx: true,
-				Start: tx.off[start], End: tx.off[end], Lead: tx.origSlice(ls, le), LeadStart: tx.off[ls], Trail: tx.origSlice(ts, te)})
-			i, prevEnd = end, end
+			add(Quantity{Value: cnMults[r], Unit: unit, Class: classOf(unit), Approx: true}, start, end)
+			i = end
 			continue
 		}
-		if vs, ve, unit, ok := vagueAt(t, i); ok && prev != '第' && !wordBefore {
-			q := Quantity{Unit: unit, Class: classOf(unit), Vague: true, Start: tx.off[vs], End: tx.off[ve]}
-			ls, le := leadSpan(t, max(prevEnd, 0), vs)
-			q.Lead, q.LeadStart = tx.origSlice(ls, le), tx.off[ls]
-			ts, te := trailSpan(t, ve, skip)
-			q.Trail = tx.origSlice(ts, te)
-			out = append(out, q)
-			i, prevEnd = ve, ve
+		if vs, ve, unit, ok := vagueAt(t, i); ok && !wordBefore {
+			add(Quantity{Unit: unit, Class: classOf(unit), Vague: true}, vs, ve)
+			i = ve
 			continue
 		}
-		n, ok := numScan(&tx, i, true, opts)
-		if ok && prev != '第' && !wordBefore {
+		if n, ok := numScan(&tx, i, true, opts); ok && !wordBefore {
 			start := i
 			if k, ok := approxLead(t, i); ok {
 				start, n.Approx = k, true
@@ -170,14 +171,9 @@ func Quantities(s string) []Quantity {
 			if k, ok := signBefore(t, start); ok {
 				start, n.Value = k, -n.Value
 			}
-			q := Quantity{Value: n.Value, Unit: n.Unit, Class: classOf(n.Unit), Approx: n.Approx, Start: tx.off[start], End: tx.off[n.End]}
-			q.Exact = !q.Approx && exactDigits(t[i:n.End])
-			ls, le := leadSpan(t, max(prevEnd, 0), start)
-			q.Lead, q.LeadStart = tx.origSlice(ls, le), tx.off[ls]
-			ts, te := trailSpan(t, n.End, skip)
-			q.Trail = tx.origSlice(ts, te)
-			out = append(out, q)
-			i, prevEnd = n.End, n.End
+			exact := !n.Approx && exactDigits(t[i:n.End])
+			add(Quantity{Value: n.Value, Unit: n.Unit, Class: classOf(n.Unit), Approx: n.Approx, Exact: exact}, start, n.End)
+			i = n.End
 			continue
 		}
 		if r >= '0' && r <= '9' {
