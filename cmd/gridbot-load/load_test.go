@@ -5,8 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -312,5 +315,61 @@ func TestElement(t *testing.T) {
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("element(%q, %q) = %q, %v; want %q, %v", tc.doc, tc.tag, got, ok, tc.want, tc.ok)
 		}
+	}
+}
+
+// Each reply is checked against the message it answers: a ✅ with a count
+// other than the one sent is an error, not a save; "success" is late; a
+// reply to someone else is malformed. The bot here is a stand-in that
+// answers from a list, since the real one does not give wrong answers on
+// demand.
+func TestEveryReplyIsChecked(t *testing.T) {
+	var mu sync.Mutex
+	replies := []string{
+		"✅ 已记录入户走访：5-1-101，慢病随访，血压 150/95。本月你已走访 1 户（慢病随访 1）。",
+		"✅ 已记录宣传活动：资料 36 份，参与 12 人。本月累计：宣传 1 次。", // 35 were sent
+		"success",
+		"to:someone-else",
+		"✅ 已记录入户走访：5-1-103，慢病随访，血压 150/95。本月你已走访 2 户（慢病随访 2）。",
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		reply := replies[0]
+		replies = replies[1:]
+		mu.Unlock()
+		to := r.URL.Query().Get("openid")
+		if reply == "success" {
+			io.WriteString(w, "success")
+			return
+		}
+		if s, ok := strings.CutPrefix(reply, "to:"); ok {
+			to, reply = s, "✅"
+		}
+		fmt.Fprintf(w, "<xml><ToUserName><![CDATA[%s]]></ToUserName><FromUserName><![CDATA[gh]]></FromUserName>"+
+			"<CreateTime>1</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[%s]]></Content></xml>", to, reply)
+	}))
+	defer srv.Close()
+	sig, err := newSigner(srv.URL+"/wechat", "gridbot", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &loader{cfg: Config{Mix: "oneline", Timeout: time.Second}, sig: sig, http: srv.Client(), tag: 5}
+	u := &user{openID: "u0", rnd: rand.New(rand.NewPCG(1, 2)), errs: map[string]int{},
+		acked: map[string]float64{}, maybe: map[string]float64{}}
+	for range 5 {
+		l.next(u)
+	}
+	if u.ok != 2 || u.late != 1 || u.errs[errUnchecked] != 1 || u.errs[errMalformed] != 1 || len(u.errs) != 2 {
+		t.Fatalf("ok %d, late %d, errors %v (%q): want 2 ok, 1 late, 1 wrong, 1 malformed", u.ok, u.late, u.errs, u.samples)
+	}
+	if u.acked["visit"] != 2 || u.acked["campaign"] != 0 || len(u.acked) != 2 {
+		t.Fatalf("acknowledged %v: want the first and the last visit", u.acked)
+	}
+	// The late visit, the wrong and the misaddressed campaigns may or may not have saved.
+	if u.maybe["visit"] != 1 || u.maybe["campaign"] != 2 || u.maybe["leaflets"] != 70 {
+		t.Fatalf("maybe %v: want a visit and two campaigns", u.maybe)
+	}
+	if !strings.Contains(u.samples[0], "资料 36 份") {
+		t.Fatalf("first sample %q: want the wrong reply quoted", u.samples[0])
 	}
 }
