@@ -9,11 +9,13 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -44,6 +46,7 @@ const (
 type Result struct {
 	Messages int           // requests sent in the measured phase
 	Elapsed  time.Duration // measured phase
+	CPU      time.Duration // the generator's own CPU time (user+system) in it
 	Lat      []time.Duration
 	OK       int            // replies that were the expected answer
 	Late     int            // "success" replies: gridbot answers them by push later
@@ -88,6 +91,7 @@ type user struct {
 	idx     int
 	openID  string
 	rnd     *rand.Rand
+	conn    *wireConn
 	n       int  // steps sent in the mix's cycle
 	rooms   int  // households used
 	cancel  bool // send cancelStep next
@@ -104,7 +108,6 @@ type user struct {
 type loader struct {
 	cfg    Config
 	sig    *signer
-	http   *http.Client
 	api    *apiClient
 	tag    int          // this run's building number: its households are its own
 	msgID  atomic.Int64 // unique MsgIds
@@ -132,22 +135,21 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if !strings.Contains(base, "://") {
 		base = "http://" + base
 	}
-	sig, err := newSigner(base+"/wechat", cfg.WeChatToken, cfg.AppID, cfg.AESKey)
+	u, err := url.Parse(base)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return nil, fmt.Errorf("-server %q: want http://host:port (the generator speaks plain HTTP/1.1)", cfg.Server)
+	}
+	hostPort := u.Host
+	if u.Port() == "" {
+		hostPort = net.JoinHostPort(u.Hostname(), "80")
+	}
+	sig, err := newSigner(u.Path+"/wechat", cfg.WeChatToken, cfg.AppID, cfg.AESKey)
 	if err != nil {
 		return nil, err
 	}
-	tr := &http.Transport{
-		Proxy:               nil,
-		MaxIdleConnsPerHost: cfg.Users + 4,
-		MaxConnsPerHost:     cfg.Users + 4,
-		DisableCompression:  true,
-		IdleConnTimeout:     time.Minute,
-	}
-	defer tr.CloseIdleConnections()
-	hc := &http.Client{Transport: tr, Timeout: cfg.Timeout}
 	l := &loader{
-		cfg: cfg, sig: sig, http: hc,
-		api: &apiClient{base: base, token: cfg.APIToken, http: hc},
+		cfg: cfg, sig: sig,
+		api: &apiClient{base: base, token: cfg.APIToken, http: &http.Client{}},
 		tag: 1 + rand.IntN(899),
 	}
 	l.prefix = "load-" + strconv.FormatInt(time.Now().UnixMilli()%1e9, 36) + "-"
@@ -156,8 +158,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	users := make([]*user, cfg.Users)
 	for i := range users {
 		users[i] = &user{idx: i, openID: l.prefix + strconv.Itoa(i), rnd: rand.New(rand.NewPCG(rand.Uint64(), uint64(i))),
-			errs: map[string]int{}, acked: map[string]float64{}, maybe: map[string]float64{}}
+			conn: &wireConn{addr: hostPort}, errs: map[string]int{}, acked: map[string]float64{}, maybe: map[string]float64{}}
 	}
+	defer func() {
+		for _, u := range users {
+			u.conn.close()
+		}
+	}()
 	res := &Result{Errors: map[string]int{}}
 	if !cfg.Echo {
 		if cfg.APIToken == "" {
@@ -174,6 +181,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	l.progress("sending for %s from %d users …", cfg.Duration, cfg.Users)
 	var sent atomic.Int64
+	cpu0 := cpuTime()
 	start := time.Now()
 	deadline := start.Add(cfg.Duration)
 	var wg sync.WaitGroup
@@ -188,6 +196,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	stopTicks := l.ticker(start, &sent)
 	wg.Wait()
 	res.Elapsed = time.Since(start)
+	res.CPU = cpuTime() - cpu0
 	stopTicks()
 
 	res.Acked, res.Maybe = map[string]float64{}, map[string]float64{}
@@ -288,11 +297,8 @@ func (l *loader) prepare(ctx context.Context, users []*user) error {
 
 // send posts one signed message from u and returns the reply text.
 func (l *loader) send(u *user, text string) (string, *replyError) {
-	req, err := l.sig.request(u.openID, text, l.msgID.Add(1), u.rnd)
-	if err != nil {
-		return "", failf(errTransport, "%v", err)
-	}
-	resp, err := l.http.Do(req)
+	target, body := l.sig.request(u.openID, text, l.msgID.Add(1), u.rnd)
+	status, reply, err := u.conn.post(target, body, l.cfg.Timeout)
 	if err != nil {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
@@ -300,7 +306,7 @@ func (l *loader) send(u *user, text string) (string, *replyError) {
 		}
 		return "", failf(errTransport, "%v", err)
 	}
-	return l.sig.decode(resp, u.openID)
+	return l.sig.decode(status, reply, u.openID)
 }
 
 // next sends u's next step, times it and checks its reply.
@@ -423,3 +429,17 @@ func fmtNum(v float64) string {
 	}
 	return strconv.FormatFloat(v, 'f', -1, 64)
 }
+
+// cpuTime is the CPU time this process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// CPUShare is the generator's CPU time over the run's wall time: near
+// GOMAXPROCS (1.0 on the pinned bench), the generator and not the server
+// bounded the rate.
+func (r *Result) CPUShare() float64 { return r.CPU.Seconds() / r.Elapsed.Seconds() }

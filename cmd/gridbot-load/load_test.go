@@ -349,12 +349,12 @@ func TestEveryReplyIsChecked(t *testing.T) {
 			"<CreateTime>1</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[%s]]></Content></xml>", to, reply)
 	}))
 	defer srv.Close()
-	sig, err := newSigner(srv.URL+"/wechat", "gridbot", "", "")
+	sig, err := newSigner("/wechat", "gridbot", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &loader{cfg: Config{Mix: "oneline", Timeout: time.Second}, sig: sig, http: srv.Client(), tag: 5}
-	u := &user{openID: "u0", rnd: rand.New(rand.NewPCG(1, 2)), errs: map[string]int{},
+	l := &loader{cfg: Config{Mix: "oneline", Timeout: time.Second}, sig: sig, tag: 5}
+	u := &user{openID: "u0", rnd: rand.New(rand.NewPCG(1, 2)), conn: &wireConn{addr: srv.Listener.Addr().String()}, errs: map[string]int{},
 		acked: map[string]float64{}, maybe: map[string]float64{}}
 	for range 5 {
 		l.next(u)

@@ -177,6 +177,8 @@ func printResult(w io.Writer, cfg Config, r *Result) {
 	fmt.Fprintf(w, "messages  %d in %.2fs: %.1f msgs/s\n", r.Messages, r.Elapsed.Seconds(), r.Rate())
 	fmt.Fprintf(w, "latency   p50 %s ms  p90 %s ms  p99 %s ms  max %s ms\n",
 		ms(r.Quantile(0.50)), ms(r.Quantile(0.90)), ms(r.Quantile(0.99)), ms(r.Quantile(1)))
+	fmt.Fprintf(w, "generator %.0f µs CPU per message, %.0f%% of a core busy (near 100%% × GOMAXPROCS: the generator, not the server, set the pace)\n",
+		float64(r.CPU.Microseconds())/float64(max(r.Messages, 1)), 100*r.CPUShare())
 	fmt.Fprintf(w, "replies   %d as expected, %d late (\"success\": answered by a push later), %d errors\n",
 		r.OK, r.Late, r.errorCount())
 	if len(r.Errors) > 0 {
@@ -212,6 +214,6 @@ func printResult(w io.Writer, cfg Config, r *Result) {
 		}
 		fmt.Fprintf(w, "tally     all %s agrees with the acknowledged reports: %s\n", r.Period, strings.Join(parts, ", "))
 	}
-	fmt.Fprintf(w, "RESULT msgs_per_s=%.1f p50_ms=%s p90_ms=%s p99_ms=%s messages=%d errors=%d late=%d tally=%s\n",
-		r.Rate(), ms(r.Quantile(0.50)), ms(r.Quantile(0.90)), ms(r.Quantile(0.99)), r.Messages, r.errorCount(), r.Late, tally)
+	fmt.Fprintf(w, "RESULT msgs_per_s=%.1f p50_ms=%s p90_ms=%s p99_ms=%s messages=%d errors=%d late=%d tally=%s gen_cpu_pct=%.0f\n",
+		r.Rate(), ms(r.Quantile(0.50)), ms(r.Quantile(0.90)), ms(r.Quantile(0.99)), r.Messages, r.errorCount(), r.Late, tally, 100*r.CPUShare())
 }

@@ -13,7 +13,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -32,14 +31,14 @@ const account = "gh_gridbot_load"
 // signer builds signed (and in safe mode encrypted) webhook requests and
 // decodes the replies, as the WeChat platform does.
 type signer struct {
-	url   string // the webhook, e.g. http://127.0.0.1:8080/wechat
+	path  string // the webhook's path, e.g. /wechat
 	token string
 	appID string
 	key   []byte // AES key; nil: plain mode
 }
 
-func newSigner(webhook, token, appID, encodingAESKey string) (*signer, error) {
-	s := &signer{url: webhook, token: token, appID: appID}
+func newSigner(path, token, appID, encodingAESKey string) (*signer, error) {
+	s := &signer{path: path, token: token, appID: appID}
 	if encodingAESKey != "" {
 		key, err := bot.DecodeAESKey(encodingAESKey)
 		if err != nil {
@@ -54,8 +53,9 @@ func newSigner(webhook, token, appID, encodingAESKey string) (*signer, error) {
 }
 
 // request is a text message from openID, signed with a fresh timestamp and
-// nonce; rnd supplies the nonce and the safe-mode random prefix.
-func (s *signer) request(openID, text string, msgID int64, rnd *rand.Rand) (*http.Request, error) {
+// nonce: the request target (path and query) and the body. rnd supplies the
+// nonce and the safe-mode random prefix.
+func (s *signer) request(openID, text string, msgID int64, rnd *rand.Rand) (target string, body []byte) {
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	nonce := strconv.FormatUint(rnd.Uint64()>>24, 36)
 	var b bytes.Buffer
@@ -65,33 +65,25 @@ func (s *signer) request(openID, text string, msgID int64, rnd *rand.Rand) (*htt
 	b.WriteString("</FromUserName><CreateTime>" + ts + "</CreateTime><MsgType><![CDATA[text]]></MsgType><Content>")
 	cdata(&b, text)
 	b.WriteString("</Content><MsgId>" + strconv.FormatInt(msgID, 10) + "</MsgId></xml>")
-	body := b.Bytes()
+	body = b.Bytes()
 
-	q := url.Values{}
-	q.Set("signature", util.Signature(s.token, ts, nonce))
-	q.Set("timestamp", ts)
-	q.Set("nonce", nonce)
-	q.Set("openid", openID)
+	// The query by hand: every value but openid is hex or digits.
+	q := s.path + "?signature=" + util.Signature(s.token, ts, nonce) + "&timestamp=" + ts + "&nonce=" + nonce +
+		"&openid=" + url.QueryEscape(openID)
 	if s.key != nil {
 		var random [16]byte
 		for i := range random {
 			random[i] = byte(rnd.Uint32())
 		}
 		enc := base64.StdEncoding.EncodeToString(util.AESEncryptMsg(random[:], body, s.appID, s.key))
-		q.Set("encrypt_type", "aes")
-		q.Set("msg_signature", util.Signature(s.token, ts, nonce, enc))
+		q += "&encrypt_type=aes&msg_signature=" + util.Signature(s.token, ts, nonce, enc)
 		var env bytes.Buffer
 		env.WriteString("<xml><ToUserName><![CDATA[" + account + "]]></ToUserName><Encrypt><![CDATA[")
 		env.WriteString(enc)
 		env.WriteString("]]></Encrypt></xml>")
 		body = env.Bytes()
 	}
-	req, err := http.NewRequest(http.MethodPost, s.url+"?"+q.Encode(), bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "text/xml")
-	return req, nil
+	return q, body
 }
 
 func cdata(b *bytes.Buffer, v string) {
@@ -125,16 +117,11 @@ func failf(kind, format string, args ...any) *replyError {
 // body): no passive reply; gridbot then pushes the answer later.
 const success = "\x00success"
 
-// decode reads and closes resp's body and returns the reply text to
-// openID (success for "success"), checking the envelope as WeChat does.
-func (s *signer) decode(resp *http.Response, openID string) (string, *replyError) {
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return "", failf(errTransport, "reading the reply: %v", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", failf(errStatus, "status %d: %.80s", resp.StatusCode, bytes.TrimSpace(body))
+// decode returns the reply text to openID (success for "success") from
+// an HTTP status and body, checking the envelope as WeChat does.
+func (s *signer) decode(status int, body []byte, openID string) (string, *replyError) {
+	if status != http.StatusOK {
+		return "", failf(errStatus, "status %d: %.80s", status, bytes.TrimSpace(body))
 	}
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || string(body) == "success" {
