@@ -348,6 +348,9 @@ func (l *loader) next(u *user) {
 		u.samples = append(u.samples, u.openID+": "+rerr.Error())
 	}
 	addTo(u.maybe, st.saves) // a save may have happened before the failure
+	if rerr.kind == errTransport {
+		time.Sleep(20 * time.Millisecond) // the server is down or restarting: do not spin
+	}
 	if st.restart {
 		u.cancel = true
 		u.n = 0
@@ -397,7 +400,7 @@ func (l *loader) checkTally(ctx context.Context, res *Result) error {
 	wait := time.Now().Add(15 * time.Second) // late answers may still be saving
 	for {
 		var err error
-		if res.After, err = l.api.tallies(ctx, "all", res.Period); err != nil {
+		if res.After, err = l.tallyAfter(ctx, res.Period); err != nil {
 			return err
 		}
 		res.Mismatch = res.Mismatch[:0]
@@ -405,8 +408,8 @@ func (l *loader) checkTally(ctx context.Context, res *Result) error {
 		for _, k := range checkedMetrics {
 			got := res.After[k] - res.Before[k]
 			lo, hi := res.Acked[k], res.Acked[k]+res.Maybe[k]
-			if res.Maybe[k] > 0 && got < hi {
-				pending = true // a late save may still be coming
+			if res.Late > 0 && got < hi {
+				pending = true // a late answer's save may still be coming
 			}
 			if got < lo-1e-6 || got > hi+1e-6 {
 				want := fmtNum(lo)
@@ -420,6 +423,25 @@ func (l *loader) checkTally(ctx context.Context, res *Result) error {
 			return nil
 		}
 		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// tallyAfter reads the tally, waiting up to 30 s for a server that does
+// not answer: one killed during the run (kill -9) and being restarted on
+// the same store, whose acknowledged reports must all be there.
+func (l *loader) tallyAfter(ctx context.Context, period string) (map[string]float64, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for said := false; ; {
+		counts, err := l.api.tallies(ctx, "all", period)
+		var ne net.Error
+		if err == nil || !errors.As(err, &ne) || time.Now().After(deadline) || ctx.Err() != nil {
+			return counts, err
+		}
+		if !said {
+			l.progress("the admin API does not answer (%v); waiting up to 30s for the server to come back", err)
+			said = true
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
