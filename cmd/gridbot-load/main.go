@@ -42,6 +42,10 @@ scope all and the current month before and after, and exits 1 when what the
 tally gained differs from what the acknowledged reports count (late and failed
 reports may or may not be counted, so they widen the accepted range).
 
+A server killed during the run (kill -9) and restarted on the same store: its
+requests fail as transport errors until it is back, and the tally check waits
+up to 30s for the admin API, then shows whether an acknowledged report was lost.
+
 With -echo the target is the SDK echo server (see -serve-echo): no binding, no
 tally; every reply must repeat the message's text.
 
@@ -50,8 +54,9 @@ Against a local bot:
   GRIDBOT_API_TOKEN=secret go run ./cmd/gridbot-load -duration 10s
 
 Output: msgs/s is answered messages per second of the run; p50/p90/p99 are
-round trips as the client saw them (sending, server, reply), in ms. The last
-line, RESULT key=value ..., is for scripts.
+round trips as the client saw them (sending, server, reply), in ms; the
+generator's own CPU share tells whether it, rather than the server, set the
+pace. The last line, RESULT key=value ..., is for scripts.
 
 Exit status: 0 all replies and the tally right; 1 a wrong reply or tally; 2 the
 run could not start (bad flag, server unreachable, token refused, binding failed).
