@@ -3,7 +3,6 @@ package flows
 import (
 	"fmt"
 	"strings"
-	"time"
 )
 
 // DigestShow is how many items of each section a digest lists; the rest
@@ -35,27 +34,6 @@ type Digest struct {
 // Empty reports whether there is nothing to tell.
 func (d Digest) Empty() bool { return len(d.Overdue) == 0 && len(d.Escalated) == 0 }
 
-// DaysBetween returns to − from in whole days for two "2006-01-02" dates
-// (0 if either does not parse).
-func DaysBetween(from, to string) int {
-	a, err1 := time.Parse(time.DateOnly, from)
-	b, err2 := time.Parse(time.DateOnly, to)
-	if err1 != nil || err2 != nil {
-		return 0
-	}
-	return int(b.Sub(a).Hours() / 24)
-}
-
-// AddDays returns the "2006-01-02" date n days after day (before, when n is
-// negative). day must be a valid date.
-func AddDays(day string, n int) string {
-	t, err := time.Parse(time.DateOnly, day)
-	if err != nil {
-		return day
-	}
-	return t.AddDate(0, 0, n).Format(time.DateOnly)
-}
-
 // Labeler names a follow-up's work in Chinese ("慢病随访", "巡查复查").
 type Labeler func(FollowUp) string
 
@@ -67,7 +45,7 @@ func DigestText(d Digest, label Labeler) string {
 		return ""
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "⏰ 随访提醒（%s）\n", shortDate(d.Day))
+	fmt.Fprintf(&b, "⏰ 随访提醒（%s）\n", DayCN(d.Day))
 	if n := len(d.Overdue); n > 0 {
 		fmt.Fprintf(&b, "你有 %d 项随访已逾期：\n", n)
 		for i, f := range d.Overdue[:min(n, DigestShow)] {
@@ -142,14 +120,6 @@ func ClipRunes(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// shortDate turns "2026-11-05" into "11月5日".
-func shortDate(day string) string {
-	t, err := time.Parse(time.DateOnly, day)
-	if err != nil {
-		return day
-	}
-	return fmt.Sprintf("%d月%d日", int(t.Month()), t.Day())
-}
 
 // gridLabel names a grid for people: "1" becomes "1网格", "第一网格" stays.
 func gridLabel(g string) string {

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 
 	"gridbot/flows/zh"
@@ -330,7 +329,7 @@ func (e *Engine) confirmText(c *conv, f *FlowDef) string {
 func (e *Engine) extraParts(f *FlowDef, s *session, today string) []string {
 	var out []string
 	if s.Day != "" && s.Day != today {
-		out = append(out, "日期 "+dateCN(s.Day))
+		out = append(out, "日期 "+DayCN(s.Day))
 	}
 	if s.NextDue != "" && f.FollowUp == "kind" {
 		out = append(out, f.DueLabel+" "+s.NextDue)
@@ -779,7 +778,7 @@ func (e *Engine) buildReport(c *conv, f *FlowDef) Report {
 		if s.NextDue != "" {
 			r.NextDue = s.NextDue
 		} else if k := f.Kind(r.Kind); k != nil && k.FollowUpDays > 0 {
-			r.NextDue = addDays(day, k.FollowUpDays)
+			r.NextDue = AddDays(day, k.FollowUpDays)
 		}
 	case "recheck":
 		// Every inspection of a place closes its open re-check; a new one
@@ -791,7 +790,7 @@ func (e *Engine) buildReport(c *conv, f *FlowDef) Report {
 			if s.Deadline > 0 {
 				days = s.Deadline
 			}
-			r.NextDue = addDays(day, days)
+			r.NextDue = AddDays(day, days)
 		}
 	}
 	return r
@@ -800,7 +799,7 @@ func (e *Engine) buildReport(c *conv, f *FlowDef) Report {
 // save stores the report and answers with the ack. A report whose MsgKey
 // was saved before is not saved again and gets the same ack.
 func (e *Engine) save(c *conv, r Report, oneLine bool) (string, error) {
-	if !validDay(r.Day) {
+	if !ValidDay(r.Day) {
 		// Never store a report without a real day: every tally derives
 		// from it. Reaching this is a bug; nothing is saved.
 		return "", Errorf(EInternal, "save %s report: invalid day %q", r.Flow, r.Day)
@@ -826,9 +825,9 @@ func (e *Engine) ack(c *conv, r Report, oneLine bool) (string, error) {
 	var b strings.Builder
 	var when string // a day other than the message's: "（11月20日）"
 	if r.Day != c.day() {
-		when = "（" + dateCN(r.Day) + "）"
+		when = "（" + DayCN(r.Day) + "）"
 		if r.Day[:4] != c.day()[:4] {
-			when = "（" + r.Day[:4] + "年" + dateCN(r.Day) + "）"
+			when = "（" + r.Day[:4] + "年" + DayCN(r.Day) + "）"
 		}
 	}
 	if oneLine {
@@ -874,7 +873,7 @@ func clearedClause(c *conv, f *FlowDef, r Report, fu FollowUp) string {
 	if what == "" {
 		what = "随访"
 	}
-	due := dateCN(fu.Due)
+	due := DayCN(fu.Due)
 	if len(fu.Due) == 10 && fu.Due[:4] != c.day()[:4] {
 		due = fu.Due[:4] + "年" + due
 	}
@@ -937,27 +936,11 @@ func reportAnswers(f *FlowDef, r Report) map[string]string {
 func (e *Engine) describe(r Report) string {
 	f := e.catalog().Flow(r.Flow)
 	if f == nil {
-		return dateCN(r.Day) + " " + r.Flow
+		return DayCN(r.Day) + " " + r.Flow
 	}
-	s := dateCN(r.Day) + " " + f.Name
+	s := DayCN(r.Day) + " " + f.Name
 	if parts := e.parts(f, reportAnswers(f, r), true); len(parts) > 0 {
 		s += "：" + strings.Join(parts, "｜")
 	}
 	return s
-}
-
-// validDay reports whether day is a real "2006-01-02" date of this era
-// (not empty, not the zero time's 0001-01-01).
-func validDay(day string) bool {
-	d, err := time.Parse(dayLayout, day)
-	return err == nil && d.Year() >= 2000
-}
-
-// addDays adds n days to a "2006-01-02" day.
-func addDays(day string, n int) string {
-	d, err := time.Parse(dayLayout, day)
-	if err != nil {
-		return ""
-	}
-	return d.AddDate(0, 0, n).Format(dayLayout)
 }

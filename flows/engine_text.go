@@ -10,16 +10,6 @@ func itoa(n int) string { return strconv.Itoa(n) }
 
 func runeLen(s string) int { return utf8.RuneCountInString(s) }
 
-// dateCN is "2026-11-05" → "11月5日".
-func dateCN(day string) string {
-	if len(day) != 10 {
-		return day
-	}
-	m, _ := strconv.Atoi(day[5:7])
-	d, _ := strconv.Atoi(day[8:10])
-	return itoa(m) + "月" + itoa(d) + "日"
-}
-
 // monthCN is "2026-10" → "2026年10月".
 func monthCN(month string) string {
 	if len(month) != 7 {

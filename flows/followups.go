@@ -102,7 +102,7 @@ func (e *Engine) todoList(ctx context.Context, w Worker, now time.Time) (string,
 		case days == 0:
 			when = "今天到期"
 		default:
-			when = fmt.Sprintf("%s，%d 天后", shortDate(f.Due), -days)
+			when = fmt.Sprintf("%s，%d 天后", DayCN(f.Due), -days)
 		}
 		fmt.Fprintf(&b, "%d. %s %s（%s）\n", i+1, f.Target, e.followUpLabel(f), when)
 	}
@@ -362,7 +362,7 @@ func OverdueText(community, today string, items []FollowUp, names map[string]str
 		return len(b.items) - len(a.items)
 	})
 	var b strings.Builder
-	fmt.Fprintf(&b, "⚠️ %s逾期随访 %d 项（截至%s）\n", community, len(items), shortDate(today))
+	fmt.Fprintf(&b, "⚠️ %s逾期随访 %d 项（截至%s）\n", community, len(items), DayCN(today))
 	grid := "\x00"
 	for _, g := range groups {
 		if g.grid != grid {

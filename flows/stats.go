@@ -54,7 +54,7 @@ func (e *Engine) statsCommand(ctx context.Context, w Worker, text string, now ti
 	if q.what != "self" && w.Role != RoleSupervisor && w.Role != RoleAdmin {
 		return msgStatsSupervisor, true, nil
 	}
-	today := dateIn(now, e.zone())
+	today := DayIn(now, e.zone())
 	var span statSpan
 	if q.week != 0 {
 		span = weekSpan(today, q.week)
@@ -64,7 +64,7 @@ func (e *Engine) statsCommand(ctx context.Context, w Worker, text string, now ti
 			return msgStatsPeriod, true, nil
 		}
 	}
-	if span.From.after(today) {
+	if span.From.After(today) {
 		return "📊 " + span.title() + "还没到，暂无数字。发送\"本月统计\"查看本月。", true, nil
 	}
 	switch q.what {

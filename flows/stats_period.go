@@ -8,35 +8,11 @@ import (
 	"time"
 )
 
-// date is a civil date (midnight UTC); arithmetic on it ignores zones.
-type date struct{ t time.Time }
-
-func mkdate(y int, m time.Month, d int) date { return date{time.Date(y, m, d, 0, 0, 0, 0, time.UTC)} }
-
-// dateIn is the local date of an instant in zone.
-func dateIn(t time.Time, zone *time.Location) date {
-	if zone != nil {
-		t = t.In(zone)
-	}
-	return mkdate(t.Year(), t.Month(), t.Day())
-}
-
-func (d date) String() string        { return d.t.Format("2006-01-02") }
-func (d date) addDays(n int) date    { return date{d.t.AddDate(0, 0, n)} }
-func (d date) after(e date) bool     { return d.t.After(e.t) }
-func (d date) before(e date) bool    { return d.t.Before(e.t) }
-func (d date) monthEnd() date        { return mkdate(d.t.Year(), d.t.Month()+1, 0) }
-func (d date) yearEnd() date         { return mkdate(d.t.Year(), 12, 31) }
-func (d date) year() int             { return d.t.Year() }
-func (d date) month() time.Month     { return d.t.Month() }
-func (d date) day() int              { return d.t.Day() }
-func daysIn(y int, m time.Month) int { return mkdate(y, m+1, 0).day() }
-
 // statSpan is the days a figure covers: a whole period ("2026", "2026-11",
 // "2026-11-05"), or its first part up to today when the period is current.
 type statSpan struct {
 	Period   string // as passed to Store.Tally; "" for a week
-	From, To date   // inclusive
+	From, To Day   // inclusive
 	Partial  bool   // the period is current: To is today, not the period's end
 	Week     bool   // Monday to Sunday, summed from its days
 }
@@ -44,20 +20,20 @@ type statSpan struct {
 // weekSpan is this week (which 1) up to today, or last week (which -1)
 // whole; weeks start on Monday. This week is Partial even on Sunday: it
 // is named 本周 and compared with the same days of last week.
-func weekSpan(today date, which int) statSpan {
-	monday := today.addDays(-((int(today.t.Weekday()) + 6) % 7))
+func weekSpan(today Day, which int) statSpan {
+	monday := today.AddDays(-((int(today.Weekday()) + 6) % 7))
 	if which < 0 {
-		monday = monday.addDays(-7)
+		monday = monday.AddDays(-7)
 	}
 	if which > 0 {
 		return statSpan{Week: true, From: monday, To: today, Partial: true}
 	}
-	return statSpan{Week: true, From: monday, To: monday.addDays(6)}
+	return statSpan{Week: true, From: monday, To: monday.AddDays(6)}
 }
 
 // spanOf is the span of period as seen on today: clamped to today when the
 // period is under way. ok is false for a malformed period.
-func spanOf(period string, today date) (statSpan, bool) {
+func spanOf(period string, today Day) (statSpan, bool) {
 	s := statSpan{Period: period}
 	switch len(period) {
 	case 4:
@@ -65,59 +41,59 @@ func spanOf(period string, today date) (statSpan, bool) {
 		if err != nil {
 			return s, false
 		}
-		s.From, s.To = mkdate(y, 1, 1), mkdate(y, 12, 31)
+		s.From, s.To = DateOf(y, 1, 1), DateOf(y, 12, 31)
 	case 7:
 		t, err := time.Parse("2006-01", period)
 		if err != nil {
 			return s, false
 		}
-		s.From = mkdate(t.Year(), t.Month(), 1)
-		s.To = s.From.monthEnd()
+		s.From = DateOf(t.Year(), t.Month(), 1)
+		s.To = s.From.MonthEnd()
 	case 10:
 		t, err := time.Parse("2006-01-02", period)
 		if err != nil {
 			return s, false
 		}
-		s.From = mkdate(t.Year(), t.Month(), t.Day())
+		s.From = DateOf(t.Year(), t.Month(), t.Day())
 		s.To = s.From
 	default:
 		return s, false
 	}
-	if !today.before(s.From) && today.before(s.To) {
+	if !today.Before(s.From) && today.Before(s.To) {
 		s.To, s.Partial = today, true
 	}
 	return s, true
 }
 
 // previous is the same span of the period before: last month's days 1..n for
-// this month's days 1..n, last year's Jan 1..same day for this year to date,
+// this month's days 1..n, last year's Jan 1..same day for this year to Day,
 // the whole previous period for a complete one.
 func (s statSpan) previous() statSpan {
 	var p statSpan
 	if s.Week {
-		return statSpan{Week: true, From: s.From.addDays(-7), To: s.To.addDays(-7)}
+		return statSpan{Week: true, From: s.From.AddDays(-7), To: s.To.AddDays(-7)}
 	}
 	switch len(s.Period) {
 	case 4:
-		y := s.From.year() - 1
+		y := s.From.Year() - 1
 		p.Period = strconv.Itoa(y)
-		p.From = mkdate(y, 1, 1)
-		m, d := s.To.month(), s.To.day()
-		if d > daysIn(y, m) {
-			d = daysIn(y, m)
+		p.From = DateOf(y, 1, 1)
+		m, d := s.To.Month(), s.To.Day()
+		if d > DaysIn(y, m) {
+			d = DaysIn(y, m)
 		}
-		p.To = mkdate(y, m, d)
+		p.To = DateOf(y, m, d)
 	case 7:
-		first := mkdate(s.From.year(), s.From.month()-1, 1)
-		p.Period = first.t.Format("2006-01")
+		first := DateOf(s.From.Year(), s.From.Month()-1, 1)
+		p.Period = first.MonthKey()
 		p.From = first
-		d := s.To.day()
-		if d > daysIn(first.year(), first.month()) {
-			d = daysIn(first.year(), first.month())
+		d := s.To.Day()
+		if d > DaysIn(first.Year(), first.Month()) {
+			d = DaysIn(first.Year(), first.Month())
 		}
-		p.To = mkdate(first.year(), first.month(), d)
+		p.To = DateOf(first.Year(), first.Month(), d)
 	default:
-		p.From = s.From.addDays(-1)
+		p.From = s.From.AddDays(-1)
 		p.To = p.From
 		p.Period = p.From.String()
 	}
@@ -126,7 +102,7 @@ func (s statSpan) previous() statSpan {
 
 // whole reports whether the span is its period from start to end.
 func (s statSpan) whole() bool {
-	full, ok := spanOf(s.Period, mkdate(1, 1, 1))
+	full, ok := spanOf(s.Period, DateOf(1, 1, 1))
 	return ok && full.From == s.From && full.To == s.To
 }
 
@@ -138,19 +114,19 @@ type tallyTerm struct {
 }
 
 // forwardPlan covers from..to with whole years, then whole months, then days.
-func forwardPlan(from, to date) []tallyTerm {
+func forwardPlan(from, to Day) []tallyTerm {
 	var plan []tallyTerm
-	for d := from; !d.after(to); {
+	for d := from; !d.After(to); {
 		switch {
-		case d.month() == 1 && d.day() == 1 && !d.yearEnd().after(to):
-			plan = append(plan, tallyTerm{strconv.Itoa(d.year()), 1})
-			d = d.yearEnd().addDays(1)
-		case d.day() == 1 && !d.monthEnd().after(to):
-			plan = append(plan, tallyTerm{d.t.Format("2006-01"), 1})
-			d = d.monthEnd().addDays(1)
+		case d.Month() == 1 && d.Day() == 1 && !d.YearEnd().After(to):
+			plan = append(plan, tallyTerm{strconv.Itoa(d.Year()), 1})
+			d = d.YearEnd().AddDays(1)
+		case d.Day() == 1 && !d.MonthEnd().After(to):
+			plan = append(plan, tallyTerm{d.MonthKey(), 1})
+			d = d.MonthEnd().AddDays(1)
 		default:
 			plan = append(plan, tallyTerm{d.String(), 1})
-			d = d.addDays(1)
+			d = d.AddDays(1)
 		}
 	}
 	return plan
@@ -160,13 +136,13 @@ func forwardPlan(from, to date) []tallyTerm {
 // from..to: the calendar pieces, or, for a span that starts a month (or a
 // year), that month's (year's) totals less the pieces after to. Days 1–28
 // of October are October less the 29th, 30th and 31st: 4 lookups, not 28.
-func tallyPlan(from, to date) []tallyTerm {
+func tallyPlan(from, to Day) []tallyTerm {
 	best := forwardPlan(from, to)
-	try := func(period string, end date) {
-		if !to.before(end) {
+	try := func(period string, end Day) {
+		if !to.Before(end) {
 			return
 		}
-		rest := forwardPlan(to.addDays(1), end)
+		rest := forwardPlan(to.AddDays(1), end)
 		if 1+len(rest) >= len(best) {
 			return
 		}
@@ -176,11 +152,11 @@ func tallyPlan(from, to date) []tallyTerm {
 		}
 		best = plan
 	}
-	if from.day() == 1 && from.monthEnd() == to.monthEnd() {
-		try(from.t.Format("2006-01"), from.monthEnd())
+	if from.Day() == 1 && from.MonthEnd() == to.MonthEnd() {
+		try(from.MonthKey(), from.MonthEnd())
 	}
-	if from.month() == 1 && from.day() == 1 && from.year() == to.year() {
-		try(strconv.Itoa(from.year()), from.yearEnd())
+	if from.Month() == 1 && from.Day() == 1 && from.Year() == to.Year() {
+		try(strconv.Itoa(from.Year()), from.YearEnd())
 	}
 	return best
 }
@@ -188,7 +164,7 @@ func tallyPlan(from, to date) []tallyTerm {
 // rangeTally sums a scope's tallies over the days from..to, in as few
 // lookups as tallyPlan finds. Metrics that sum to zero are left out, as
 // Store.Tally leaves them out.
-func rangeTally(ctx context.Context, st Store, scope Scope, from, to date) (Counts, error) {
+func rangeTally(ctx context.Context, st Store, scope Scope, from, to Day) (Counts, error) {
 	sum := map[string]int64{}
 	for _, t := range tallyPlan(from, to) {
 		c, err := st.Tally(ctx, scope, t.period)
@@ -224,21 +200,21 @@ func (s statSpan) title() string {
 		if s.Partial {
 			return "本周（" + rangeCN(s.From, s.To) + "）"
 		}
-		return fmt.Sprintf("%d年", s.From.year()) + rangeCN(s.From, s.To)
+		return fmt.Sprintf("%d年", s.From.Year()) + rangeCN(s.From, s.To)
 	}
 	switch len(s.Period) {
 	case 4:
 		if s.Partial {
-			return fmt.Sprintf("%d年（截至%d月%d日）", s.From.year(), int(s.To.month()), s.To.day())
+			return fmt.Sprintf("%d年（截至%d月%d日）", s.From.Year(), int(s.To.Month()), s.To.Day())
 		}
-		return fmt.Sprintf("%d年", s.From.year())
+		return fmt.Sprintf("%d年", s.From.Year())
 	case 7:
 		if s.Partial {
-			return fmt.Sprintf("%d年%d月（截至%d日）", s.From.year(), int(s.From.month()), s.To.day())
+			return fmt.Sprintf("%d年%d月（截至%d日）", s.From.Year(), int(s.From.Month()), s.To.Day())
 		}
-		return fmt.Sprintf("%d年%d月", s.From.year(), int(s.From.month()))
+		return fmt.Sprintf("%d年%d月", s.From.Year(), int(s.From.Month()))
 	}
-	return fmt.Sprintf("%d年%d月%d日", s.From.year(), int(s.From.month()), s.From.day())
+	return fmt.Sprintf("%d年%d月%d日", s.From.Year(), int(s.From.Month()), s.From.Day())
 }
 
 // label names the comparison span: "上月1–28日", "上月", "去年同期", "前一日".
@@ -252,30 +228,30 @@ func (s statSpan) compareLabel(prev statSpan) string {
 	switch len(s.Period) {
 	case 4:
 		if s.Partial {
-			return fmt.Sprintf("%d年同期（1月1日–%d月%d日）", prev.From.year(), int(prev.To.month()), prev.To.day())
+			return fmt.Sprintf("%d年同期（1月1日–%d月%d日）", prev.From.Year(), int(prev.To.Month()), prev.To.Day())
 		}
-		return fmt.Sprintf("%d年", prev.From.year())
+		return fmt.Sprintf("%d年", prev.From.Year())
 	case 7:
 		if s.Partial {
-			return fmt.Sprintf("%d月1–%d日", int(prev.From.month()), prev.To.day())
+			return fmt.Sprintf("%d月1–%d日", int(prev.From.Month()), prev.To.Day())
 		}
-		return fmt.Sprintf("%d月", int(prev.From.month()))
+		return fmt.Sprintf("%d月", int(prev.From.Month()))
 	}
 	return "前一日"
 }
 
 // rangeCN is "11月16–22日", or "11月30日–12月6日" across months, or
 // "2025年12月29日–2026年1月4日" across years.
-func rangeCN(from, to date) string {
+func rangeCN(from, to Day) string {
 	switch {
-	case from.year() != to.year():
-		return fmt.Sprintf("%d年%d月%d日–%d年%d月%d日", from.year(), int(from.month()), from.day(), to.year(), int(to.month()), to.day())
-	case from.month() != to.month():
-		return fmt.Sprintf("%d月%d日–%d月%d日", int(from.month()), from.day(), int(to.month()), to.day())
+	case from.Year() != to.Year():
+		return fmt.Sprintf("%d年%d月%d日–%d年%d月%d日", from.Year(), int(from.Month()), from.Day(), to.Year(), int(to.Month()), to.Day())
+	case from.Month() != to.Month():
+		return fmt.Sprintf("%d月%d日–%d月%d日", int(from.Month()), from.Day(), int(to.Month()), to.Day())
 	case from == to:
-		return fmt.Sprintf("%d月%d日", int(from.month()), from.day())
+		return fmt.Sprintf("%d月%d日", int(from.Month()), from.Day())
 	}
-	return fmt.Sprintf("%d月%d–%d日", int(from.month()), from.day(), to.day())
+	return fmt.Sprintf("%d月%d–%d日", int(from.Month()), from.Day(), to.Day())
 }
 
 // fmtNum writes a figure with thousands separators and at most three

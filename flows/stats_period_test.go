@@ -19,20 +19,20 @@ func TestSpanOfAndPrevious(t *testing.T) {
 		{"2026-11", "2026-11-28", "2026年11月（截至28日）", "2026-11-01", "2026-11-28", true, "2026-10-01", "2026-10-28", "10月1–28日"},
 		{"2026-10", "2026-11-28", "2026年10月", "2026-10-01", "2026-10-31", false, "2026-09-01", "2026-09-30", "9月"},
 		{"2026-03", "2026-03-31", "2026年3月", "2026-03-01", "2026-03-31", false, "2026-02-01", "2026-02-28", "2月"},
-		// March 30 to date compares with all of February (28 days).
+		// March 30 to Day compares with all of February (28 days).
 		{"2026-03", "2026-03-30", "2026年3月（截至30日）", "2026-03-01", "2026-03-30", true, "2026-02-01", "2026-02-28", "2月1–28日"},
 		// January compares with the December before, across the year.
 		{"2026-01", "2026-01-15", "2026年1月（截至15日）", "2026-01-01", "2026-01-15", true, "2025-12-01", "2025-12-15", "12月1–15日"},
 		{"2026", "2026-11-28", "2026年（截至11月28日）", "2026-01-01", "2026-11-28", true, "2025-01-01", "2025-11-28", "2025年同期（1月1日–11月28日）"},
 		{"2025", "2026-11-28", "2025年", "2025-01-01", "2025-12-31", false, "2024-01-01", "2024-12-31", "2024年"},
-		// A leap day to date compares with February 28 of the year before.
+		// A leap day to Day compares with February 28 of the year before.
 		{"2028", "2028-02-29", "2028年（截至2月29日）", "2028-01-01", "2028-02-29", true, "2027-01-01", "2027-02-28", "2027年同期（1月1日–2月28日）"},
 		{"2026-11-05", "2026-11-28", "2026年11月5日", "2026-11-05", "2026-11-05", false, "2026-11-04", "2026-11-04", "前一日"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.period+"@"+tt.today, func(t *testing.T) {
 			today, _ := time.Parse(time.DateOnly, tt.today)
-			s, ok := spanOf(tt.period, dateIn(today, time.UTC))
+			s, ok := spanOf(tt.period, DayIn(today, time.UTC))
 			if !ok {
 				t.Fatal("not ok")
 			}
@@ -52,7 +52,7 @@ func TestSpanOfAndPrevious(t *testing.T) {
 		})
 	}
 	for _, bad := range []string{"", "26", "2026-13", "2026-11-31", "abcd"} {
-		if _, ok := spanOf(bad, mkdate(2026, 11, 28)); ok {
+		if _, ok := spanOf(bad, DateOf(2026, 11, 28)); ok {
 			t.Errorf("spanOf(%q) ok, want not", bad)
 		}
 	}
@@ -73,8 +73,8 @@ func TestDateInZone(t *testing.T) {
 	}
 	for _, tt := range tests {
 		at, _ := time.Parse(time.RFC3339, tt.utc)
-		if got := dateIn(at, sh).String(); got != tt.want {
-			t.Errorf("dateIn(%s) = %s, want %s", tt.utc, got, tt.want)
+		if got := DayIn(at, sh).String(); got != tt.want {
+			t.Errorf("DayIn(%s) = %s, want %s", tt.utc, got, tt.want)
 		}
 	}
 }
@@ -181,12 +181,12 @@ func TestNaturalCompare(t *testing.T) {
 }
 
 func TestTallyPlan(t *testing.T) {
-	d := func(s string) date {
+	d := func(s string) Day {
 		v, err := time.Parse(time.DateOnly, s)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return dateIn(v, time.UTC)
+		return DayIn(v, time.UTC)
 	}
 	tests := []struct {
 		from, to string
@@ -308,7 +308,7 @@ func TestWeekSpan(t *testing.T) {
 	}
 	for _, tt := range tests {
 		today, _ := time.Parse(time.DateOnly, tt.today)
-		s := weekSpan(dateIn(today, time.UTC), tt.which)
+		s := weekSpan(DayIn(today, time.UTC), tt.which)
 		p := s.previous()
 		if s.From.String() != tt.from || s.To.String() != tt.to || s.title() != tt.title ||
 			p.From.String() != tt.prevFrom || p.To.String() != tt.prevTo || s.compareLabel(p) != tt.compare {

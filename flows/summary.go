@@ -65,13 +65,13 @@ func BuildSummary(ctx context.Context, st Store, cat *Catalog, scope Scope, year
 		counts = Counts{}
 	}
 	s := Summary{Scope: scope.String(), Year: year, Counts: counts, Items: SummaryItems(cat, counts)}
-	today := dateIn(now, zone)
+	today := DayIn(now, zone)
 	lead := "全年共"
 	switch {
-	case today.year() == year && !(today.month() == 12 && today.day() == 31):
+	case today.Year() == year && !(today.Month() == 12 && today.Day() == 31):
 		s.Through = today.String()
-		lead = fmt.Sprintf("%d年1月1日至%d月%d日，共", year, int(today.month()), today.day())
-	case today.year() < year:
+		lead = fmt.Sprintf("%d年1月1日至%d月%d日，共", year, int(today.Month()), today.Day())
+	case today.Year() < year:
 		lead = fmt.Sprintf("%d年", year)
 	}
 	s.Paragraph = SummaryParagraph(cat, counts, lead)
