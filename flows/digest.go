@@ -120,7 +120,6 @@ func ClipRunes(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-
 // gridLabel names a grid for people: "1" becomes "1网格", "第一网格" stays.
 func gridLabel(g string) string {
 	if g == "" {

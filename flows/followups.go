@@ -124,32 +124,6 @@ func (e *Engine) verb(f FollowUp) string {
 // followUpLabel names a follow-up's work with the engine's catalog.
 func (e *Engine) followUpLabel(f FollowUp) string { return e.catalog().FollowUpLabel(f) }
 
-// FollowUpLabel names a follow-up's work: the kind's name ("慢病随访"),
-// "<flow>复查" for a re-check ("巡查复查"), or the flow's short name.
-func (c *Catalog) FollowUpLabel(f FollowUp) string {
-	fd := c.Flow(f.Flow)
-	if fd == nil {
-		return "随访"
-	}
-	if fd.FollowUp == "recheck" {
-		return fd.Short + "复查"
-	}
-	if k := fd.Kind(f.Kind); k != nil {
-		return k.Name
-	}
-	return fd.Short
-}
-
-// FollowUpDays returns the interval of a kind of the visit flow (0: none).
-func (c *Catalog) FollowUpDays(flow, kind string) int {
-	if fd := c.Flow(flow); fd != nil {
-		if k := fd.Kind(kind); k != nil {
-			return k.FollowUpDays
-		}
-	}
-	return 0
-}
-
 // todoKey is where the last 待办 list's follow-up ids are kept in Sessions.
 func (e *Engine) todoKey(openID string) string { return e.SessionPrefix + "todo:" + openID }
 

@@ -12,7 +12,7 @@ import (
 // "2026-11-05"), or its first part up to today when the period is current.
 type statSpan struct {
 	Period   string // as passed to Store.Tally; "" for a week
-	From, To Day   // inclusive
+	From, To Day    // inclusive
 	Partial  bool   // the period is current: To is today, not the period's end
 	Week     bool   // Monday to Sunday, summed from its days
 }
