@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"gridbot/flows"
+	"gridbot/flows/chat"
 )
 
 // Defaults of Reminders.
@@ -177,7 +178,7 @@ func (r *Reminders) RunOnce(ctx context.Context) (RunResult, error) {
 // or admin of a community with items overdue for more than
 // EscalateAfterDays, in openid order. Its cost follows the number of
 // workers and of overdue items, not of all follow-ups.
-func (r *Reminders) Plan(ctx context.Context, day string) ([]flows.Digest, error) {
+func (r *Reminders) Plan(ctx context.Context, day string) ([]chat.Digest, error) {
 	workers, err := r.Store.Workers(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reminders: list workers: %w", err)
@@ -190,9 +191,9 @@ func (r *Reminders) Plan(ctx context.Context, day string) ([]flows.Digest, error
 	esc := r.escalateAfter()
 	escalated := map[string][]flows.FollowUp{} // community → items overdue > esc days
 	yesterday := flows.AddDays(day, -1)
-	var out []flows.Digest
+	var out []chat.Digest
 	for _, w := range workers {
-		d := flows.Digest{Worker: w, Day: day, EscalateAfterDays: esc}
+		d := chat.Digest{Worker: w, Day: day, EscalateAfterDays: esc}
 		d.Overdue, err = r.Store.DueFollowUps(ctx, flows.Scope{Kind: flows.ScopeWorker, ID: w.OpenID}, yesterday, 0)
 		if err != nil {
 			return nil, fmt.Errorf("reminders: overdue of a worker: %w", err)
@@ -223,9 +224,9 @@ func (r *Reminders) Plan(ctx context.Context, day string) ([]flows.Digest, error
 // deliver sends one claimed digest and returns the channel that carried
 // it: ChannelText, ChannelTemplate, or ChannelNotice when it is kept for
 // the worker's next message.
-func (r *Reminders) deliver(ctx context.Context, d flows.Digest) string {
+func (r *Reminders) deliver(ctx context.Context, d chat.Digest) string {
 	label := r.cat().FollowUpLabel
-	text := flows.DigestText(d, label)
+	text := chat.DigestText(d, label)
 	err := r.send(ctx, d, flows.ChannelText, func(ctx context.Context) error {
 		return r.Pusher.SendText(ctx, d.Worker.OpenID, text)
 	})
@@ -233,7 +234,7 @@ func (r *Reminders) deliver(ctx context.Context, d flows.Digest) string {
 		return flows.ChannelText
 	}
 	if IsWindowClosed(err) && r.TemplateID != "" {
-		data := r.templateData(flows.DigestTemplate(d, label))
+		data := r.templateData(chat.DigestTemplate(d, label))
 		err = r.send(ctx, d, flows.ChannelTemplate, func(ctx context.Context) error {
 			return r.Pusher.SendTemplate(ctx, d.Worker.OpenID, r.TemplateID, data, "")
 		})
@@ -255,7 +256,7 @@ func (r *Reminders) deliver(ctx context.Context, d flows.Digest) string {
 
 // send makes one delivery, retrying busy answers with doubling back-off,
 // and logs every attempt in the ledger.
-func (r *Reminders) send(ctx context.Context, d flows.Digest, channel string, fn func(context.Context) error) error {
+func (r *Reminders) send(ctx context.Context, d chat.Digest, channel string, fn func(context.Context) error) error {
 	backoff := r.BusyBackoff
 	if backoff <= 0 {
 		backoff = DefaultBusyBackoff
@@ -324,9 +325,9 @@ func (r *Reminders) templateData(values []string) map[string]string {
 func clipErr(err error) string {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return flows.ClipRunes(ue.Op+": "+ue.Err.Error(), 200)
+		return chat.ClipRunes(ue.Op+": "+ue.Err.Error(), 200)
 	}
-	return flows.ClipRunes(err.Error(), 200)
+	return chat.ClipRunes(err.Error(), 200)
 }
 
 func (r *Reminders) check() error {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gridbot/flows"
+	"gridbot/flows/chat"
 	"gridbot/storage"
 )
 
@@ -45,7 +46,7 @@ func BenchmarkOverdueScan(b *testing.B) {
 				fillFollowUps(b, db, n, workers, communities, overdue)
 			}
 			r := &Reminders{Store: db, Ledger: db, Pusher: &Outbox{}, EscalateAfterDays: 14}
-			var digests []flows.Digest
+			var digests []chat.Digest
 			b.ResetTimer()
 			for b.Loop() {
 				var err error

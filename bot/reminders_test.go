@@ -16,6 +16,7 @@ import (
 
 	"gridbot/bot/wxtest"
 	"gridbot/flows"
+	"gridbot/flows/chat"
 	"gridbot/storage"
 )
 
@@ -95,7 +96,7 @@ func (w *reminderWorld) start() {
 	}
 	w.db = db
 	log := (&logBuffer{}).logger()
-	engine := &flows.Engine{Store: db, Sessions: db.KV(), Zone: shanghai, SessionPrefix: "gridbot:session:", Log: log, Now: w.clock.Now}
+	engine := &chat.Engine{Store: db, Sessions: db.KV(), Zone: shanghai, SessionPrefix: "gridbot:session:", Log: log, Now: w.clock.Now}
 	w.rem = &Reminders{
 		Store: db, Ledger: db, Pusher: w.out, Zone: shanghai, DailyAt: "08:30", EscalateAfterDays: 14,
 		TemplateID: w.template, BusyBackoff: time.Millisecond, Now: w.clock.Now,

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"gridbot/flows"
+	"gridbot/flows/chat"
 )
 
 // The ledger and annual summary endpoints of the admin API:
@@ -148,7 +149,7 @@ func (a *API) getSummary(w http.ResponseWriter, r *http.Request) {
 		}
 		year = n
 	}
-	s, err := flows.BuildSummary(r.Context(), a.Store, a.ledgerCatalog(), scope, year, a.now(), zone)
+	s, err := chat.BuildSummary(r.Context(), a.Store, a.ledgerCatalog(), scope, year, a.now(), zone)
 	if err != nil {
 		a.writeError(w, r, err)
 		return

@@ -317,7 +317,7 @@ func (c *Catalog) normalize() {
 	for i := range c.Flows {
 		f := &c.Flows[i]
 		for _, k := range f.Counters {
-			if f.field(k.Key) == nil {
+			if f.Field(k.Key) == nil {
 				f.Fields = insertField(f.Fields, FieldDef{
 					Key: k.Key, Type: FieldCounter, Name: k.Name, Optional: true,
 					Prompt: k.Name + "多少" + k.Unit + "（没有请回复\"跳过\"）",
@@ -454,7 +454,7 @@ func (c *Catalog) Validate() error {
 				return fmt.Errorf("%s: field %q has a counter's key but type %q", where, fd.Key, fd.Type)
 			}
 			if fd.When != "" {
-				ks, ok := parseWhen(fd.When)
+				ks, ok := ParseWhen(fd.When)
 				if !ok {
 					return fmt.Errorf("%s: field %q: when %q: want kind=<kind>[|<kind>...]", where, fd.Key, fd.When)
 				}
@@ -474,11 +474,11 @@ func (c *Catalog) Validate() error {
 		switch f.FollowUp {
 		case "":
 		case "kind":
-			if f.field("kind") == nil || f.targetField() == nil {
+			if f.Field("kind") == nil || f.TargetField() == nil {
 				return fmt.Errorf("%s: follow_up \"kind\" needs a kind field and a household or place field", where)
 			}
 		case "recheck":
-			if f.targetField() == nil {
+			if f.TargetField() == nil {
 				return fmt.Errorf("%s: follow_up \"recheck\" needs a household or place field", where)
 			}
 			if f.RecheckCounter != "" && f.Counter(f.RecheckCounter) == nil {
@@ -507,7 +507,7 @@ func checkKey(k string) error {
 }
 
 // parseWhen reads "kind=a|b".
-func parseWhen(s string) ([]string, bool) {
+func ParseWhen(s string) ([]string, bool) {
 	k, v, ok := strings.Cut(s, "=")
 	if !ok || strings.TrimSpace(k) != "kind" || strings.TrimSpace(v) == "" {
 		return nil, false
@@ -597,13 +597,13 @@ func (f *FlowDef) Kind(key string) *KindDef {
 // earliest of its words in text (the longest word wins at the same
 // position). Nil when none.
 func (f *FlowDef) KindByWord(text string) *KindDef {
-	k, _, _ := f.kindIn(text, nil)
+	k, _, _ := f.KindIn(text, nil)
 	return k
 }
 
 // kindIn is KindByWord that also returns the match's span, ignoring matches
 // inside the spans in skip (counter words: 宣传 in 宣传单).
-func (f *FlowDef) kindIn(text string, skip []span) (kind *KindDef, start, end int) {
+func (f *FlowDef) KindIn(text string, skip []Span) (kind *KindDef, start, end int) {
 	t := strings.TrimSpace(text)
 	for i := range f.Kinds {
 		if t == f.Kinds[i].Key || t == f.Kinds[i].Name {
@@ -615,7 +615,7 @@ func (f *FlowDef) kindIn(text string, skip []span) (kind *KindDef, start, end in
 	for i := range f.Kinds {
 		k := &f.Kinds[i]
 		for _, w := range append([]string{k.Name}, k.Words...) {
-			for _, j := range indexAll(text, w) {
+			for _, j := range IndexAll(text, w) {
 				if inside(skip, j, j+len(w)) {
 					continue
 				}
@@ -674,7 +674,7 @@ func (f *FlowDef) CounterByUnit(unit string) *CounterDef {
 }
 
 // field returns the field with the key, or nil.
-func (f *FlowDef) field(key string) *FieldDef {
+func (f *FlowDef) Field(key string) *FieldDef {
 	for i := range f.Fields {
 		if f.Fields[i].Key == key {
 			return &f.Fields[i]
@@ -684,7 +684,7 @@ func (f *FlowDef) field(key string) *FieldDef {
 }
 
 // targetField returns the household or place field, or nil.
-func (f *FlowDef) targetField() *FieldDef {
+func (f *FlowDef) TargetField() *FieldDef {
 	for i := range f.Fields {
 		if t := f.Fields[i].Type; t == FieldHousehold || t == FieldPlace {
 			return &f.Fields[i]
@@ -720,12 +720,12 @@ func cloneFlow(f FlowDef) FlowDef {
 }
 
 // span is a byte range [s, e) of a message.
-type span struct{ s, e int }
+type Span struct{ S, E int }
 
 // inside reports whether [s, e) lies within one of spans.
-func inside(spans []span, s, e int) bool {
+func inside(spans []Span, s, e int) bool {
 	for _, x := range spans {
-		if s >= x.s && e <= x.e {
+		if s >= x.S && e <= x.E {
 			return true
 		}
 	}
@@ -733,7 +733,7 @@ func inside(spans []span, s, e int) bool {
 }
 
 // indexAll returns the byte offsets of every non-overlapping w in s.
-func indexAll(s, w string) []int {
+func IndexAll(s, w string) []int {
 	var out []int
 	if w == "" {
 		return nil

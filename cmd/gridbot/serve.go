@@ -15,6 +15,7 @@ import (
 
 	"gridbot/bot"
 	"gridbot/flows"
+	"gridbot/flows/chat"
 	"gridbot/storage"
 )
 
@@ -27,7 +28,7 @@ type Main struct {
 
 	DB      *storage.DB
 	Redis   *redis.Client // nil when no Redis is configured
-	Engine  *flows.Engine
+	Engine  *chat.Engine
 	Server  *bot.Server
 	Outbox  *bot.Outbox // local mode only
 	Pusher  bot.Pusher
@@ -144,7 +145,7 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Pusher = out
 	}
 
-	m.Engine = &flows.Engine{
+	m.Engine = &chat.Engine{
 		Store: db, Sessions: kv, Catalog: catalog, Zone: cfg.Zone(),
 		SessionPrefix: cfg.Session.Prefix, SessionTTL: cfg.Session.TTL.Duration, Log: m.Log,
 	}

@@ -1,6 +1,7 @@
-package flows
+package chat
 
 import (
+	"gridbot/flows"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +33,7 @@ func TestSpanOfAndPrevious(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.period+"@"+tt.today, func(t *testing.T) {
 			today, _ := time.Parse(time.DateOnly, tt.today)
-			s, ok := spanOf(tt.period, DayIn(today, time.UTC))
+			s, ok := spanOf(tt.period, flows.DayIn(today, time.UTC))
 			if !ok {
 				t.Fatal("not ok")
 			}
@@ -52,7 +53,7 @@ func TestSpanOfAndPrevious(t *testing.T) {
 		})
 	}
 	for _, bad := range []string{"", "26", "2026-13", "2026-11-31", "abcd"} {
-		if _, ok := spanOf(bad, DateOf(2026, 11, 28)); ok {
+		if _, ok := spanOf(bad, flows.DateOf(2026, 11, 28)); ok {
 			t.Errorf("spanOf(%q) ok, want not", bad)
 		}
 	}
@@ -73,7 +74,7 @@ func TestDateInZone(t *testing.T) {
 	}
 	for _, tt := range tests {
 		at, _ := time.Parse(time.RFC3339, tt.utc)
-		if got := DayIn(at, sh).String(); got != tt.want {
+		if got := flows.DayIn(at, sh).String(); got != tt.want {
 			t.Errorf("DayIn(%s) = %s, want %s", tt.utc, got, tt.want)
 		}
 	}
@@ -181,12 +182,12 @@ func TestNaturalCompare(t *testing.T) {
 }
 
 func TestTallyPlan(t *testing.T) {
-	d := func(s string) Day {
+	d := func(s string) flows.Day {
 		v, err := time.Parse(time.DateOnly, s)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return DayIn(v, time.UTC)
+		return flows.DayIn(v, time.UTC)
 	}
 	tests := []struct {
 		from, to string
@@ -308,7 +309,7 @@ func TestWeekSpan(t *testing.T) {
 	}
 	for _, tt := range tests {
 		today, _ := time.Parse(time.DateOnly, tt.today)
-		s := weekSpan(DayIn(today, time.UTC), tt.which)
+		s := weekSpan(flows.DayIn(today, time.UTC), tt.which)
 		p := s.previous()
 		if s.From.String() != tt.from || s.To.String() != tt.to || s.title() != tt.title ||
 			p.From.String() != tt.prevFrom || p.To.String() != tt.prevTo || s.compareLabel(p) != tt.compare {

@@ -1,4 +1,4 @@
-package flows_test
+package chat_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gridbot/flows"
+	"gridbot/flows/chat"
 	"gridbot/storage"
 )
 
@@ -20,7 +21,7 @@ func TestTemplateJobFinishIsRecorded(t *testing.T) {
 	}
 	defer db.Close()
 	zone, _ := time.LoadLocation("Asia/Shanghai")
-	e := &flows.Engine{Store: db, Sessions: db.KV(), Zone: zone}
+	e := &chat.Engine{Store: db, Sessions: db.KV(), Zone: zone}
 	at := time.Date(2026, 11, 28, 8, 31, 0, 0, zone)
 	for i, status := range []string{"success", "failed:user block"} {
 		reply, err := e.Handle(ctx, flows.Inbound{MsgKey: "k" + status, OpenID: "w1", Type: "event",
@@ -39,7 +40,7 @@ func TestTemplateJobFinishIsRecorded(t *testing.T) {
 	if a := got[0]; a.Worker != "w1" || a.Channel != flows.ChannelTemplateJob || a.ErrCode != 0 {
 		t.Errorf("success recorded as %+v", a)
 	}
-	if a := got[1]; a.ErrCode != flows.ErrCodeTemplateFailed || a.Error != "failed:user block" {
+	if a := got[1]; a.ErrCode != chat.ErrCodeTemplateFailed || a.Error != "failed:user block" {
 		t.Errorf("failure recorded as %+v", a)
 	}
 }

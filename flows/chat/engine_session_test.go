@@ -1,4 +1,4 @@
-package flows_test
+package chat_test
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package flows_test
+package chat_test
 
 import (
 	"context"
@@ -13,12 +13,13 @@ import (
 	"time"
 
 	"gridbot/flows"
+	"gridbot/flows/chat"
 	"gridbot/storage"
 )
 
 // statsEngine is an engine over a real bbolt store in dir, sessions in the
 // same file, in Asia/Shanghai.
-func statsEngine(tb testing.TB, path string) (*flows.Engine, *storage.DB) {
+func statsEngine(tb testing.TB, path string) (*chat.Engine, *storage.DB) {
 	tb.Helper()
 	db, err := storage.Open(path, storage.Options{})
 	if err != nil {
@@ -29,11 +30,11 @@ func statsEngine(tb testing.TB, path string) (*flows.Engine, *storage.DB) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e := &flows.Engine{Store: db, Sessions: db.KV(), Zone: zone, SessionPrefix: "s:"}
+	e := &chat.Engine{Store: db, Sessions: db.KV(), Zone: zone, SessionPrefix: "s:"}
 	return e, db
 }
 
-func ask(tb testing.TB, e *flows.Engine, openID, text string, at time.Time, n int) string {
+func ask(tb testing.TB, e *chat.Engine, openID, text string, at time.Time, n int) string {
 	tb.Helper()
 	e.Now = func() time.Time { return at }
 	reply, err := e.Handle(context.Background(), flows.Inbound{
@@ -76,7 +77,7 @@ func TestStatsLongReplyIsCut(t *testing.T) {
 
 	at := time.Date(2026, 11, 28, 9, 0, 0, 0, e.Zone)
 	reply := ask(t, e, "boss", "网格排名", at, 1)
-	if len(reply) > flows.MaxReplyBytes {
+	if len(reply) > chat.MaxReplyBytes {
 		t.Fatalf("reply of %d bytes", len(reply))
 	}
 	if !strings.HasSuffix(reply, "\n……更多请在电脑端导出台帐") {
@@ -166,7 +167,7 @@ func benchReport(i, n int) flows.Report {
 // fillStats fills a store with n synthetic reports through SaveReport from
 // 1024 concurrent writers (they share commits), plus the community's
 // workers. The store stays open until parent's cleanup.
-func fillStats(b, parent *testing.B, path string, n int) (*flows.Engine, *storage.DB) {
+func fillStats(b, parent *testing.B, path string, n int) (*chat.Engine, *storage.DB) {
 	b.Helper()
 	e, db := statsEngine(parent, path)
 	ctx := context.Background()
@@ -236,7 +237,7 @@ func benchDir(b *testing.B) string {
 func BenchmarkCommunityMonthTotals(b *testing.B) {
 	parent, dir := b, benchDir(b)
 	type filled struct {
-		e  *flows.Engine
+		e  *chat.Engine
 		db *storage.DB
 	}
 	stores := map[int]filled{}

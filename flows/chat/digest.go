@@ -1,7 +1,8 @@
-package flows
+package chat
 
 import (
 	"fmt"
+	"gridbot/flows"
 	"strings"
 )
 
@@ -17,15 +18,15 @@ const TemplateKeywordMax = 20
 // escalation threshold. It is built by the reminder runner and rendered by
 // DigestText or DigestTemplate; it holds no I/O.
 type Digest struct {
-	Worker Worker
+	Worker flows.Worker
 	// Day is the local date of the run ("2006-01-02"); an item is overdue
 	// when its Due is before Day.
 	Day string
 	// Overdue is the worker's own overdue follow-ups, oldest first.
-	Overdue []FollowUp
+	Overdue []flows.FollowUp
 	// Escalated is, for a supervisor, the community's follow-ups overdue for
 	// more than EscalateAfterDays, oldest first.
-	Escalated         []FollowUp
+	Escalated         []flows.FollowUp
 	EscalateAfterDays int
 	// Names maps the openids of Escalated's owners to their names.
 	Names map[string]string
@@ -35,7 +36,7 @@ type Digest struct {
 func (d Digest) Empty() bool { return len(d.Overdue) == 0 && len(d.Escalated) == 0 }
 
 // Labeler names a follow-up's work in Chinese ("慢病随访", "巡查复查").
-type Labeler func(FollowUp) string
+type Labeler func(flows.FollowUp) string
 
 // DigestText renders a digest as the customer service message a worker
 // receives: how many, the oldest few with days overdue, and how to clear
@@ -45,11 +46,11 @@ func DigestText(d Digest, label Labeler) string {
 		return ""
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "⏰ 随访提醒（%s）\n", DayCN(d.Day))
+	fmt.Fprintf(&b, "⏰ 随访提醒（%s）\n", flows.DayCN(d.Day))
 	if n := len(d.Overdue); n > 0 {
 		fmt.Fprintf(&b, "你有 %d 项随访已逾期：\n", n)
 		for i, f := range d.Overdue[:min(n, DigestShow)] {
-			fmt.Fprintf(&b, "%d. %s %s，逾期 %d 天\n", i+1, f.Target, label(f), DaysBetween(f.Due, d.Day))
+			fmt.Fprintf(&b, "%d. %s %s，逾期 %d 天\n", i+1, f.Target, label(f), flows.DaysBetween(f.Due, d.Day))
 		}
 		if n > DigestShow {
 			fmt.Fprintf(&b, "…另有 %d 项\n", n-DigestShow)
@@ -62,7 +63,7 @@ func DigestText(d Digest, label Labeler) string {
 			if who == "" {
 				who = "未知网格员"
 			}
-			fmt.Fprintf(&b, "· %s %s：%s %s，逾期 %d 天\n", gridLabel(f.Grid), who, f.Target, label(f), DaysBetween(f.Due, d.Day))
+			fmt.Fprintf(&b, "· %s %s：%s %s，逾期 %d 天\n", gridLabel(f.Grid), who, f.Target, label(f), flows.DaysBetween(f.Due, d.Day))
 		}
 		if n > DigestShow {
 			fmt.Fprintf(&b, "…另有 %d 项\n", n-DigestShow)
@@ -97,7 +98,7 @@ func DigestTemplate(d Digest, label Labeler) []string {
 		first = d.Overdue
 	}
 	f := first[0]
-	oldest = fmt.Sprintf("%s逾期%d天", f.Target, DaysBetween(f.Due, d.Day))
+	oldest = fmt.Sprintf("%s逾期%d天", f.Target, flows.DaysBetween(f.Due, d.Day))
 	if l := label(f); l != "" && len([]rune(l+" "+oldest)) <= TemplateKeywordMax {
 		oldest = l + " " + oldest
 	}

@@ -1,8 +1,9 @@
-package flows
+package chat
 
 import (
 	"errors"
 	"fmt"
+	"gridbot/flows"
 	"regexp"
 	"slices"
 	"strconv"
@@ -35,7 +36,7 @@ type fieldErr struct{ key, msg string }
 // ("走访") opens the step-by-step form; a message with more ("走访 3-2-201
 // 慢病 150/95") fills what it says and asks only for what is missing, and
 // is saved at once when nothing required is missing.
-func (e *Engine) startLine(c *conv, f *FlowDef, t, word string, at int) (string, error) {
+func (e *Engine) startLine(c *conv, f *flows.FlowDef, t, word string, at int) (string, error) {
 	res := e.parseLine(c, f, t)
 	s := c.s
 	s.reset()
@@ -81,7 +82,7 @@ func (e *Engine) startLine(c *conv, f *FlowDef, t, word string, at int) (string,
 		for _, fe := range res.errs {
 			s.Ask = append(s.Ask, fe.key)
 		}
-		first := f.field(res.errs[0].key)
+		first := f.Field(res.errs[0].key)
 		s.Step = first.Key
 		pre = append(pre, res.errs[0].msg, e.ask(c, f, first))
 		return strings.Join(pre, "\n"), nil
@@ -109,7 +110,7 @@ var fillers = []string{
 // numbers (by unit, else by the nearest counter word in the same clause)
 // and, from what is left, the target (first piece) and the note (the rest).
 // Each found span is blanked so it is not read twice.
-func (e *Engine) parseLine(c *conv, f *FlowDef, t string) lineResult {
+func (e *Engine) parseLine(c *conv, f *flows.FlowDef, t string) lineResult {
 	res := lineResult{answers: map[string]string{}, dateAt: -1}
 	b := []byte(t)
 	blank := func(s, end int) {
@@ -128,23 +129,23 @@ func (e *Engine) parseLine(c *conv, f *FlowDef, t string) lineResult {
 	res.structured = len(locs) > 0
 	// 已整改 and 限期3天整改 are read but stay in the note: they mean
 	// something to the supervisor who reads it.
-	var keep []span
+	var keep []flows.Span
 	for _, l := range locs {
 		blank(l[0], l[1])
 		if x.deadline > 0 || x.rectified {
 			if w := t[l[0]:l[1]]; deadlineRe.MatchString(w) || rectifiedRe.MatchString(w) {
-				keep = append(keep, span{l[0], l[1]})
+				keep = append(keep, flows.Span{S: l[0], E: l[1]})
 			}
 		}
 	}
-	if fd := fieldOfType(f, FieldHousehold); fd != nil {
+	if fd := fieldOfType(f, flows.FieldHousehold); fd != nil {
 		if hh, s, end, ok := zh.FindHousehold(cur()); ok {
 			res.answers[fd.Key] = hh
 			res.structured = true
 			blank(s, end)
 		}
 	}
-	if fd := fieldOfType(f, FieldGlucose); fd != nil {
+	if fd := fieldOfType(f, flows.FieldGlucose); fd != nil {
 		// Before the kind words: 血糖 names the chronic kind too, and
 		// "7.2" without it would read as July 2nd.
 		if m := glucoseRe.FindStringSubmatchIndex(cur()); m != nil {
@@ -161,39 +162,39 @@ func (e *Engine) parseLine(c *conv, f *FlowDef, t string) lineResult {
 	// 宣传 in 宣传单, counts only when there is no other), then the flow's
 	// own words.
 	var cwords []keySpan
-	var cspans []span
+	var cspans []flows.Span
 	for _, k := range f.Counters {
 		for _, w := range append([]string{k.Name}, k.Words...) {
-			for _, j := range indexAll(cur(), w) {
+			for _, j := range flows.IndexAll(cur(), w) {
 				cwords = append(cwords, keySpan{k.Key, j, j + len(w)})
-				cspans = append(cspans, span{j, j + len(w)})
+				cspans = append(cspans, flows.Span{S: j, E: j + len(w)})
 			}
 		}
 	}
-	var triggers []span
+	var triggers []flows.Span
 	for _, w := range f.Words {
-		for _, j := range indexAll(cur(), w) {
-			triggers = append(triggers, span{j, j + len(w)})
+		for _, j := range flows.IndexAll(cur(), w) {
+			triggers = append(triggers, flows.Span{S: j, E: j + len(w)})
 		}
 	}
 	kindFromTrigger := false
-	kindSpan := span{-1, -1}
+	kindSpan := flows.Span{S: -1, E: -1}
 	beforeKind := cur()
-	if fd := f.field("kind"); fd != nil && len(f.Kinds) > 0 {
+	if fd := f.Field("kind"); fd != nil && len(f.Kinds) > 0 {
 		// A kind named apart from the word that starts the report wins
 		// (宣传 开会 is a meeting); then the starting word itself (讲座);
 		// then one only inside counter words (发放宣传单 is publicity).
-		k, s, end := f.kindIn(cur(), append(slices.Clone(cspans), leadSpan(f, t)))
+		k, s, end := f.KindIn(cur(), append(slices.Clone(cspans), leadSpan(f, t)))
 		if k == nil {
-			k, s, end = f.kindIn(cur(), cspans)
+			k, s, end = f.KindIn(cur(), cspans)
 		}
 		if k == nil {
-			k, s, end = f.kindIn(cur(), nil)
+			k, s, end = f.KindIn(cur(), nil)
 		}
 		if k != nil {
 			res.answers[fd.Key] = k.Key
 			for _, tr := range triggers {
-				if s < tr.e && end > tr.s {
+				if s < tr.E && end > tr.S {
 					kindFromTrigger = true
 				}
 			}
@@ -203,7 +204,7 @@ func (e *Engine) parseLine(c *conv, f *FlowDef, t string) lineResult {
 			snapshot := cur()
 			for _, k := range f.Kinds {
 				for _, w := range append([]string{k.Name}, k.Words...) {
-					for _, j := range indexAll(snapshot, w) {
+					for _, j := range flows.IndexAll(snapshot, w) {
 						if j < end && j+len(w) > s {
 							s, end = min(s, j), max(end, j+len(w))
 						}
@@ -211,19 +212,19 @@ func (e *Engine) parseLine(c *conv, f *FlowDef, t string) lineResult {
 				}
 			}
 			blank(s, end)
-			kindSpan = span{s, end}
+			kindSpan = flows.Span{S: s, E: end}
 		}
 	}
 	// A blood pressure and a date, once kind words (高血压) are out of the way.
 	_, _, s, end, ok := zh.FindBloodPressure(cur())
-	if !ok && kindSpan.s >= 0 {
+	if !ok && kindSpan.S >= 0 {
 		// The kind word may be the reading's keyword (血压一百四十 九十).
-		if _, _, s2, end2, ok2 := zh.FindBloodPressure(beforeKind[kindSpan.s:]); ok2 && s2 < kindSpan.e-kindSpan.s {
-			s, end, ok = kindSpan.s+s2, kindSpan.s+end2, true
+		if _, _, s2, end2, ok2 := zh.FindBloodPressure(beforeKind[kindSpan.S:]); ok2 && s2 < kindSpan.E-kindSpan.S {
+			s, end, ok = kindSpan.S+s2, kindSpan.S+end2, true
 		}
 	}
 	if ok {
-		if fd := fieldOfType(f, FieldBP); fd != nil {
+		if fd := fieldOfType(f, flows.FieldBP); fd != nil {
 			if v, msg := bpAnswer(t[s:end]); msg != "" {
 				res.errs = append(res.errs, fieldErr{fd.Key, msg})
 			} else {
@@ -246,7 +247,7 @@ func (e *Engine) parseLine(c *conv, f *FlowDef, t string) lineResult {
 		blank(s, dayPartEnd(t, end))
 	}
 	for _, tr := range triggers {
-		blank(tr.s, tr.e)
+		blank(tr.S, tr.E)
 	}
 
 	// Numbers: by unit, else the nearest counter word in the same clause
@@ -320,24 +321,24 @@ func (e *Engine) parseLine(c *conv, f *FlowDef, t string) lineResult {
 
 	// A kind word inside a run of Chinese characters (老人说最近头晕) is
 	// not cut out of it: the run stays whole for the note.
-	if kindSpan.s >= 0 && (hanBefore(b, kindSpan.s) || hanAfter(b, kindSpan.e)) {
+	if kindSpan.S >= 0 && (hanBefore(b, kindSpan.S) || hanAfter(b, kindSpan.E)) {
 		keep = append(keep, kindSpan)
 	}
 	for _, k := range keep {
-		copy(b[k.s:k.e], t[k.s:k.e])
+		copy(b[k.S:k.E], t[k.S:k.E])
 	}
 
 	// What is left: the target, then the note.
 	pieces := leftovers(cur())
-	if tf := f.targetField(); tf != nil && len(pieces) > 0 {
+	if tf := f.TargetField(); tf != nil && len(pieces) > 0 {
 		if _, done := res.answers[tf.Key]; !done && runeLen(pieces[0]) <= maxTargetRunes {
 			v := pieces[0]
-			if tf.Type == FieldHousehold {
+			if tf.Type == flows.FieldHousehold {
 				if hh, ok := zh.Household(v); ok {
 					v = hh
 				}
 			}
-			if tf.Type != FieldHousehold || looksLikeAddress(v) {
+			if tf.Type != flows.FieldHousehold || looksLikeAddress(v) {
 				res.answers[tf.Key] = v
 				pieces = pieces[1:]
 			}
@@ -371,12 +372,12 @@ func hanAfter(b []byte, i int) bool {
 
 // leadSpan is the span of the earliest of f's words in t (the longest at
 // the same place): the word that starts the report.
-func leadSpan(f *FlowDef, t string) span {
-	best := span{-1, -1}
+func leadSpan(f *flows.FlowDef, t string) flows.Span {
+	best := flows.Span{S: -1, E: -1}
 	for _, w := range f.Words {
 		j := strings.Index(t, w)
-		if j >= 0 && (best.s < 0 || j < best.s || j == best.s && j+len(w) > best.e) {
-			best = span{j, j + len(w)}
+		if j >= 0 && (best.S < 0 || j < best.S || j == best.S && j+len(w) > best.E) {
+			best = flows.Span{S: j, E: j + len(w)}
 		}
 	}
 	return best
@@ -424,7 +425,7 @@ func vagueAfter(s string, i int) (int, bool) {
 
 // sampleCount is the number in a counter's example: 2.5 for one that
 // takes decimals, else 30.
-func sampleCount(k *CounterDef) string {
+func sampleCount(k *flows.CounterDef) string {
 	if k.Decimals {
 		return "2.5"
 	}
@@ -512,7 +513,7 @@ type keySpan struct {
 
 // nearestCounter is the counter named nearest before [s, e) in the same
 // clause of t, else nearest after it.
-func nearestCounter(f *FlowDef, t string, words []keySpan, s, e int) *CounterDef {
+func nearestCounter(f *flows.FlowDef, t string, words []keySpan, s, e int) *flows.CounterDef {
 	clauseStart := strings.LastIndexAny(t[:s], separators) + 1
 	clauseEnd := len(t)
 	if j := strings.IndexAny(t[e:], separators); j >= 0 {
@@ -638,7 +639,7 @@ func dateError(err error, text string) string {
 }
 
 // fieldOfType is the flow's first field of a type, or nil.
-func fieldOfType(f *FlowDef, typ string) *FieldDef {
+func fieldOfType(f *flows.FlowDef, typ string) *flows.FieldDef {
 	for i := range f.Fields {
 		if f.Fields[i].Type == typ {
 			return &f.Fields[i]
@@ -648,8 +649,8 @@ func fieldOfType(f *FlowDef, typ string) *FieldDef {
 }
 
 // noteField is the key of the flow's first free-text field, "" if none.
-func noteField(f *FlowDef) string {
-	if fd := fieldOfType(f, FieldText); fd != nil {
+func noteField(f *flows.FlowDef) string {
+	if fd := fieldOfType(f, flows.FieldText); fd != nil {
 		return fd.Key
 	}
 	return ""

@@ -1,7 +1,8 @@
-package flows
+package chat
 
 import (
 	"context"
+	"gridbot/flows"
 	"time"
 )
 
@@ -25,10 +26,10 @@ import (
 // Begin works on that message's session, which Handle then stores;
 // otherwise it reads and writes the session itself. Any open form of w is
 // replaced.
-func (e *Engine) Begin(ctx context.Context, w Worker, flow string, prefill map[string]string, msgKey string, at time.Time) (reply string, err error) {
+func (e *Engine) Begin(ctx context.Context, w flows.Worker, flow string, prefill map[string]string, msgKey string, at time.Time) (reply string, err error) {
 	f := e.catalog().Flow(flow)
 	if f == nil {
-		return "", Errorf(EInvalid, "begin: unknown flow %q", flow)
+		return "", flows.Errorf(flows.EInvalid, "begin: unknown flow %q", flow)
 	}
 	if at.IsZero() {
 		at = e.now()
@@ -37,24 +38,24 @@ func (e *Engine) Begin(ctx context.Context, w Worker, flow string, prefill map[s
 		c := &conv{ctx: ctx, e: e, w: w, s: outer.s, msgKey: msgKey, at: at.In(e.zone())}
 		return e.begin(c, f, prefill)
 	}
-	in := Inbound{MsgKey: msgKey, OpenID: w.OpenID, At: at}
+	in := flows.Inbound{MsgKey: msgKey, OpenID: w.OpenID, At: at}
 	return e.converse(ctx, in, w, func(c *conv) (string, error) { return e.begin(c, f, prefill) })
 }
 
-func (e *Engine) begin(c *conv, f *FlowDef, prefill map[string]string) (string, error) {
+func (e *Engine) begin(c *conv, f *flows.FlowDef, prefill map[string]string) (string, error) {
 	s := &session{Flow: f.Key, Day: c.day(), Answers: map[string]string{}, LastActive: c.s.LastActive}
 	tmp := &conv{ctx: c.ctx, e: e, w: c.w, s: s, msgKey: c.msgKey, at: c.at}
 	if d, ok := prefill["day"]; ok {
 		day, err := time.ParseInLocation(dayLayout, d, c.at.Location())
 		if err != nil || day.After(c.at) || day.Before(c.at.AddDate(-1, 0, -1)) {
-			return "", Errorf(EInvalid, "begin: day %q: want a date within the past year", d)
+			return "", flows.Errorf(flows.EInvalid, "begin: day %q: want a date within the past year", d)
 		}
 		s.Day = d
 	}
 	if d, ok := prefill["next_due"]; ok {
 		due, err := time.Parse(dayLayout, d)
 		if err != nil || due.Format(dayLayout) <= s.Day {
-			return "", Errorf(EInvalid, "begin: next_due %q: want a date after the report's day", d)
+			return "", flows.Errorf(flows.EInvalid, "begin: next_due %q: want a date after the report's day", d)
 		}
 		s.NextDue = d
 	}
@@ -69,13 +70,13 @@ func (e *Engine) begin(c *conv, f *FlowDef, prefill map[string]string) (string, 
 		}
 	}
 	for _, k := range keys {
-		fd := f.field(k)
+		fd := f.Field(k)
 		if fd == nil {
-			return "", Errorf(EInvalid, "begin: flow %q has no field %q", f.Key, k)
+			return "", flows.Errorf(flows.EInvalid, "begin: flow %q has no field %q", f.Key, k)
 		}
 		val, msg := e.parseAnswer(tmp, f, fd, normalize(prefill[k]), prefill[k])
 		if msg != "" {
-			return "", Errorf(EInvalid, "begin: field %q: %s", k, msg)
+			return "", flows.Errorf(flows.EInvalid, "begin: field %q: %s", k, msg)
 		}
 		s.Answers[k] = val
 	}

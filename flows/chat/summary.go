@@ -1,8 +1,9 @@
-package flows
+package chat
 
 import (
 	"context"
 	"fmt"
+	"gridbot/flows"
 	"strconv"
 	"strings"
 	"time"
@@ -19,7 +20,7 @@ type Summary struct {
 	// Through is the last day counted ("2026-11-28") while the year is
 	// still running; empty for a past year.
 	Through   string        `json:"through,omitempty"`
-	Counts    Counts        `json:"counts"`
+	Counts    flows.Counts  `json:"counts"`
 	Items     []SummaryItem `json:"items"`
 	Paragraph string        `json:"paragraph"`
 }
@@ -47,12 +48,12 @@ var summaryPhrases = map[string]string{
 // BuildSummary reads a scope's totals for a year and words them. now (in
 // zone) decides whether the year is still running: then the figures run
 // to today and the paragraph says so.
-func BuildSummary(ctx context.Context, st Store, cat *Catalog, scope Scope, year int, now time.Time, zone *time.Location) (Summary, error) {
+func BuildSummary(ctx context.Context, st flows.Store, cat *flows.Catalog, scope flows.Scope, year int, now time.Time, zone *time.Location) (Summary, error) {
 	if year < 1000 || year > 9999 {
-		return Summary{}, Errorf(EInvalid, "year %d: want YYYY", year)
+		return Summary{}, flows.Errorf(flows.EInvalid, "year %d: want YYYY", year)
 	}
 	if cat == nil {
-		cat = DefaultCatalog()
+		cat = flows.DefaultCatalog()
 	}
 	if zone == nil {
 		zone = time.Local
@@ -62,10 +63,10 @@ func BuildSummary(ctx context.Context, st Store, cat *Catalog, scope Scope, year
 		return Summary{}, err
 	}
 	if counts == nil {
-		counts = Counts{}
+		counts = flows.Counts{}
 	}
 	s := Summary{Scope: scope.String(), Year: year, Counts: counts, Items: SummaryItems(cat, counts)}
-	today := DayIn(now, zone)
+	today := flows.DayIn(now, zone)
 	lead := "全年共"
 	switch {
 	case today.Year() == year && !(today.Month() == 12 && today.Day() == 31):
@@ -81,7 +82,7 @@ func BuildSummary(ctx context.Context, st Store, cat *Catalog, scope Scope, year
 // SummaryItems lists the metrics of counts that have data, named by the
 // catalog, in its order (each flow, its kinds, its counters); metrics the
 // catalog does not know come last under their keys.
-func SummaryItems(cat *Catalog, counts Counts) []SummaryItem {
+func SummaryItems(cat *flows.Catalog, counts flows.Counts) []SummaryItem {
 	items := []SummaryItem{}
 	for _, g := range groupCounts(cat, counts, nil, nil) {
 		if g.head.key != "" && g.head.cur != 0 {
@@ -99,7 +100,7 @@ func SummaryItems(cat *Catalog, counts Counts) []SummaryItem {
 // "全年共入户走访1570户，其中慢病随访600户；开展巡查…次，发现问题…处；…。"
 // Figures are exact and written without thousands separators, as such
 // documents write them. With no data at all it says so.
-func SummaryParagraph(cat *Catalog, counts Counts, lead string) string {
+func SummaryParagraph(cat *flows.Catalog, counts flows.Counts, lead string) string {
 	var clauses []string
 	for i := range cat.Flows {
 		f := &cat.Flows[i]

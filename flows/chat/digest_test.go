@@ -1,6 +1,7 @@
-package flows
+package chat
 
 import (
+	"gridbot/flows"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -19,11 +20,11 @@ func TestDaysAndClip(t *testing.T) {
 		{"bad", "2027-01-01", 0},
 	}
 	for _, c := range days {
-		if got := DaysBetween(c.from, c.to); got != c.want {
+		if got := flows.DaysBetween(c.from, c.to); got != c.want {
 			t.Errorf("DaysBetween(%s, %s) = %d, want %d", c.from, c.to, got, c.want)
 		}
 		if c.want != 0 {
-			if got := AddDays(c.from, c.want); got != c.to {
+			if got := flows.AddDays(c.from, c.want); got != c.to {
 				t.Errorf("AddDays(%s, %d) = %s, want %s", c.from, c.want, got, c.to)
 			}
 		}
@@ -45,19 +46,19 @@ func TestDaysAndClip(t *testing.T) {
 	}
 }
 
-func fu(worker, grid, target, kind, due string) FollowUp {
-	return FollowUp{Worker: worker, Community: "阳光社区", Grid: grid, Flow: "visit", Kind: kind, Target: target, Due: due}
+func fu(worker, grid, target, kind, due string) flows.FollowUp {
+	return flows.FollowUp{Worker: worker, Community: "阳光社区", Grid: grid, Flow: "visit", Kind: kind, Target: target, Due: due}
 }
 
 func TestDigestText(t *testing.T) {
-	label := DefaultCatalog().FollowUpLabel
-	own := []FollowUp{
+	label := flows.DefaultCatalog().FollowUpLabel
+	own := []flows.FollowUp{
 		fu("w1", "3", "3-2-201", "chronic", "2026-11-10"),
 		fu("w1", "3", "5-1-302", "elderly", "2026-11-20"),
 		fu("w1", "3", "6-1-101", "maternal", "2026-11-27"),
 		fu("w1", "3", "7-2-502", "chronic", "2026-11-27"),
 	}
-	esc := []FollowUp{fu("w2", "4", "9-9-909", "chronic", "2026-10-01")}
+	esc := []flows.FollowUp{fu("w2", "4", "9-9-909", "chronic", "2026-10-01")}
 	names := map[string]string{"w2": "李四"}
 	cases := []struct {
 		name string
@@ -114,18 +115,18 @@ func TestDigestText(t *testing.T) {
 }
 
 func TestDigestTemplateValues(t *testing.T) {
-	label := DefaultCatalog().FollowUpLabel
+	label := flows.DefaultCatalog().FollowUpLabel
 	long := fu("w1", "3", "阳光花园小区北区十二号楼三单元一千零一室", "maternal", "2026-11-01")
 	cases := []struct {
 		name string
 		d    Digest
 		want []string
 	}{
-		{"own", Digest{Day: "2026-11-28", Overdue: []FollowUp{fu("w1", "3", "3-2-201", "chronic", "2026-11-10"), long}},
+		{"own", Digest{Day: "2026-11-28", Overdue: []flows.FollowUp{fu("w1", "3", "3-2-201", "chronic", "2026-11-10"), long}},
 			[]string{"逾期随访2项", "慢病随访 3-2-201逾期18天", `回复"待办"查看并处理`}},
-		{"long target", Digest{Day: "2026-11-28", Overdue: []FollowUp{long}},
+		{"long target", Digest{Day: "2026-11-28", Overdue: []flows.FollowUp{long}},
 			[]string{"逾期随访1项", "阳光花园小区北区十二号楼三单元一千零一…", `回复"待办"查看并处理`}},
-		{"escalated", Digest{Day: "2026-11-28", EscalateAfterDays: 14, Escalated: []FollowUp{fu("w2", "4", "9-9-909", "chronic", "2026-10-01")}},
+		{"escalated", Digest{Day: "2026-11-28", EscalateAfterDays: 14, Escalated: []flows.FollowUp{fu("w2", "4", "9-9-909", "chronic", "2026-10-01")}},
 			[]string{"社区超期14天未随访1项", "慢病随访 9-9-909逾期58天", `回复"逾期"查看清单`}},
 	}
 	for _, c := range cases {
@@ -137,8 +138,8 @@ func TestDigestTemplateValues(t *testing.T) {
 }
 
 func TestOverdueText(t *testing.T) {
-	label := DefaultCatalog().FollowUpLabel
-	items := []FollowUp{
+	label := flows.DefaultCatalog().FollowUpLabel
+	items := []flows.FollowUp{
 		fu("w1", "3", "3-2-201", "chronic", "2026-10-01"),
 		fu("w2", "4", "9-9-901", "chronic", "2026-10-02"),
 		fu("w1", "3", "3-2-202", "elderly", "2026-10-03"),

@@ -1,5 +1,6 @@
-package flows
+package chat
 
+import "gridbot/flows"
 import "strings"
 
 // Menu click keys (EventKey of CLICK events) of the default menu. A click on
@@ -46,7 +47,7 @@ func DefaultMenu() []MenuButton {
 
 // menuText is the short list of what w can send (帮助/菜单/?);
 // supervisors and admins also get their community's commands.
-func (e *Engine) menuText(w Worker) string {
+func (e *Engine) menuText(w flows.Worker) string {
 	var names []string
 	for _, f := range e.catalog().Flows {
 		names = append(names, "\""+f.Short+"\"")
@@ -57,7 +58,7 @@ func (e *Engine) menuText(w Worker) string {
 		"· 本月统计 / 上月统计 / 今年统计 / 本周统计 / 今天统计\n" +
 		"· 待办：该随访的住户\n" +
 		"· 撤销：删除上一条记录\n"
-	if w.Role == RoleSupervisor || w.Role == RoleAdmin {
+	if w.Role == flows.RoleSupervisor || w.Role == flows.RoleAdmin {
 		s += "· 社区统计 / 网格排名 / 逾期：全社区的数字和逾期随访\n"
 	}
 	return s + "填写时可回复：取消、返回、跳过、帮助"

@@ -1,9 +1,10 @@
-package flows
+package chat
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"gridbot/flows"
 	"regexp"
 	"slices"
 	"strconv"
@@ -35,7 +36,7 @@ var (
 // supervisor's community overdue list), and starts the visit for an item
 // of the list ("走访 2", or "走访 3-2-201" for a household with an open
 // follow-up). ok is false when text is not one.
-func (e *Engine) todoCommand(ctx context.Context, w Worker, text string, now time.Time) (reply string, ok bool, err error) {
+func (e *Engine) todoCommand(ctx context.Context, w flows.Worker, text string, now time.Time) (reply string, ok bool, err error) {
 	t := normalize(text)
 	switch {
 	case todoWords[t]:
@@ -60,13 +61,13 @@ func (e *Engine) todoCommand(ctx context.Context, w Worker, text string, now tim
 
 // todoItems returns the worker's open follow-ups due by today+TodoAheadDays,
 // oldest first.
-func (e *Engine) todoItems(ctx context.Context, w Worker, today string) ([]FollowUp, error) {
-	return e.Store.DueFollowUps(ctx, Scope{ScopeWorker, w.OpenID}, AddDays(today, TodoAheadDays), 0)
+func (e *Engine) todoItems(ctx context.Context, w flows.Worker, today string) ([]flows.FollowUp, error) {
+	return e.Store.DueFollowUps(ctx, flows.Scope{Kind: flows.ScopeWorker, ID: w.OpenID}, flows.AddDays(today, TodoAheadDays), 0)
 }
 
 // todoList answers 待办: overdue items first with days overdue, then those
 // due within TodoAheadDays, numbered; the numbers are kept for "走访 <n>".
-func (e *Engine) todoList(ctx context.Context, w Worker, now time.Time) (string, error) {
+func (e *Engine) todoList(ctx context.Context, w flows.Worker, now time.Time) (string, error) {
 	today := now.In(e.zone()).Format(time.DateOnly)
 	items, err := e.todoItems(ctx, w, today)
 	if err != nil {
@@ -86,7 +87,7 @@ func (e *Engine) todoList(ctx context.Context, w Worker, now time.Time) (string,
 	fmt.Fprintf(&b, "📋 你的待办（共 %d 项）\n", total)
 	section := ""
 	for i, f := range items {
-		days := DaysBetween(f.Due, today)
+		days := flows.DaysBetween(f.Due, today)
 		s := fmt.Sprintf("%d 天内到期：", TodoAheadDays)
 		if days > 0 {
 			s = "逾期："
@@ -102,7 +103,7 @@ func (e *Engine) todoList(ctx context.Context, w Worker, now time.Time) (string,
 		case days == 0:
 			when = "今天到期"
 		default:
-			when = fmt.Sprintf("%s，%d 天后", DayCN(f.Due), -days)
+			when = fmt.Sprintf("%s，%d 天后", flows.DayCN(f.Due), -days)
 		}
 		fmt.Fprintf(&b, "%d. %s %s（%s）\n", i+1, f.Target, e.followUpLabel(f), when)
 	}
@@ -114,7 +115,7 @@ func (e *Engine) todoList(ctx context.Context, w Worker, now time.Time) (string,
 }
 
 // verb is the word that starts an item's flow ("走访", "巡查").
-func (e *Engine) verb(f FollowUp) string {
+func (e *Engine) verb(f flows.FollowUp) string {
 	if fd := e.catalog().Flow(f.Flow); fd != nil && len(fd.Words) > 0 {
 		return fd.Words[0]
 	}
@@ -122,12 +123,12 @@ func (e *Engine) verb(f FollowUp) string {
 }
 
 // followUpLabel names a follow-up's work with the engine's catalog.
-func (e *Engine) followUpLabel(f FollowUp) string { return e.catalog().FollowUpLabel(f) }
+func (e *Engine) followUpLabel(f flows.FollowUp) string { return e.catalog().FollowUpLabel(f) }
 
 // todoKey is where the last 待办 list's follow-up ids are kept in Sessions.
 func (e *Engine) todoKey(openID string) string { return e.SessionPrefix + "todo:" + openID }
 
-func (e *Engine) keepTodoList(ctx context.Context, openID string, items []FollowUp) error {
+func (e *Engine) keepTodoList(ctx context.Context, openID string, items []flows.FollowUp) error {
 	ids := make([]uint64, len(items))
 	for i, f := range items {
 		ids[i] = f.ID
@@ -142,7 +143,7 @@ func (e *Engine) keepTodoList(ctx context.Context, openID string, items []Follow
 // todoPick starts the visit (or re-check) for item n of the last 待办
 // list; without a kept list, of the list as it is now. verb is the word
 // before the number: "巡查 1" for a visit item says to send "走访 1".
-func (e *Engine) todoPick(ctx context.Context, w Worker, verb string, n int, now time.Time) (string, error) {
+func (e *Engine) todoPick(ctx context.Context, w flows.Worker, verb string, n int, now time.Time) (string, error) {
 	var ids []uint64
 	b, err := e.Sessions.Get(ctx, e.todoKey(w.OpenID))
 	switch {
@@ -150,7 +151,7 @@ func (e *Engine) todoPick(ctx context.Context, w Worker, verb string, n int, now
 		if json.Unmarshal(b, &ids) != nil {
 			ids = nil
 		}
-	case ErrorCode(err) != ENotFound:
+	case flows.ErrorCode(err) != flows.ENotFound:
 		return "", err
 	}
 	if ids == nil {
@@ -173,7 +174,7 @@ func (e *Engine) todoPick(ctx context.Context, w Worker, verb string, n int, now
 	}
 	f, err := e.Store.FollowUp(ctx, ids[n-1])
 	switch {
-	case ErrorCode(err) == ENotFound:
+	case flows.ErrorCode(err) == flows.ENotFound:
 		return "这一项已不在待办里。回复\"待办\"查看最新清单。", nil
 	case err != nil:
 		return "", err
@@ -196,7 +197,7 @@ func (e *Engine) todoPick(ctx context.Context, w Worker, verb string, n int, now
 
 // verbFits reports whether the word of "<verb> <n>" names the item's flow:
 // 走访 a visit, 巡查 an inspection, 复查 any re-check.
-func (e *Engine) verbFits(verb string, f FollowUp) bool {
+func (e *Engine) verbFits(verb string, f flows.FollowUp) bool {
 	fd := e.catalog().Flow(f.Flow)
 	if fd == nil {
 		return true
@@ -211,20 +212,20 @@ func (e *Engine) verbFits(verb string, f FollowUp) bool {
 // todoHousehold starts the visit for "走访 3-2-201" with the kind filled
 // in, when the worker has exactly one open kind of follow-up for that
 // household; otherwise the text is left to the one-line report parser.
-func (e *Engine) todoHousehold(ctx context.Context, w Worker, hh string, now time.Time) (string, bool, error) {
-	open, err := e.Store.FollowUps(ctx, Scope{ScopeWorker, w.OpenID}, false)
+func (e *Engine) todoHousehold(ctx context.Context, w flows.Worker, hh string, now time.Time) (string, bool, error) {
+	open, err := e.Store.FollowUps(ctx, flows.Scope{Kind: flows.ScopeWorker, ID: w.OpenID}, false)
 	if err != nil {
 		return "", true, err
 	}
-	var match []FollowUp
+	var match []flows.FollowUp
 	for _, f := range open {
 		if f.Target != hh || f.Kind == "" {
 			continue
 		}
-		if fd := e.catalog().Flow(f.Flow); fd == nil || fd.FollowUp != "kind" || fd.targetField() == nil || fd.targetField().Type != FieldHousehold {
+		if fd := e.catalog().Flow(f.Flow); fd == nil || fd.FollowUp != "kind" || fd.TargetField() == nil || fd.TargetField().Type != flows.FieldHousehold {
 			continue
 		}
-		if !slices.ContainsFunc(match, func(m FollowUp) bool { return m.Flow == f.Flow && m.Kind == f.Kind }) {
+		if !slices.ContainsFunc(match, func(m flows.FollowUp) bool { return m.Flow == f.Flow && m.Kind == f.Kind }) {
 			match = append(match, f)
 		}
 	}
@@ -238,16 +239,16 @@ func (e *Engine) todoHousehold(ctx context.Context, w Worker, hh string, now tim
 // beginFollowUp starts the follow-up's flow with its target (and kind)
 // filled in, and says first what it filled in and from where:
 // "【入户走访】3-2-202｜慢病随访（来自待办第1项）".
-func (e *Engine) beginFollowUp(ctx context.Context, w Worker, f FollowUp, from string, now time.Time) (string, error) {
+func (e *Engine) beginFollowUp(ctx context.Context, w flows.Worker, f flows.FollowUp, from string, now time.Time) (string, error) {
 	fd := e.catalog().Flow(f.Flow)
 	if fd == nil {
 		return "这一项的上报类型已不存在，请联系管理员。", nil
 	}
 	prefill := map[string]string{}
-	if tf := fd.targetField(); tf != nil {
+	if tf := fd.TargetField(); tf != nil {
 		prefill[tf.Key] = f.Target
 	}
-	if f.Kind != "" && fd.field("kind") != nil && fd.Kind(f.Kind) != nil {
+	if f.Kind != "" && fd.Field("kind") != nil && fd.Kind(f.Kind) != nil {
 		prefill["kind"] = f.Kind
 	}
 	var msgKey string
@@ -255,7 +256,7 @@ func (e *Engine) beginFollowUp(ctx context.Context, w Worker, f FollowUp, from s
 		msgKey = c.msgKey
 	}
 	reply, err := e.Begin(ctx, w, f.Flow, prefill, msgKey, now)
-	if ErrorCode(err) == EInvalid {
+	if flows.ErrorCode(err) == flows.EInvalid {
 		// A stored target or kind the form no longer accepts (a changed
 		// catalog): let the worker fill the form by hand.
 		e.log().Warn("flows: follow-up cannot prefill its form", "followup", f.ID, "flow", f.Flow)
@@ -280,8 +281,8 @@ func (e *Engine) beginFollowUp(ctx context.Context, w Worker, f FollowUp, from s
 
 // overdueList answers 逾期: for a supervisor or admin, the community's
 // overdue items grouped by grid and worker; a worker is pointed to 待办.
-func (e *Engine) overdueList(ctx context.Context, w Worker, now time.Time) (string, error) {
-	if w.Role != RoleSupervisor && w.Role != RoleAdmin {
+func (e *Engine) overdueList(ctx context.Context, w flows.Worker, now time.Time) (string, error) {
+	if w.Role != flows.RoleSupervisor && w.Role != flows.RoleAdmin {
 		own, err := e.todoList(ctx, w, now)
 		if err != nil {
 			return "", err
@@ -289,7 +290,7 @@ func (e *Engine) overdueList(ctx context.Context, w Worker, now time.Time) (stri
 		return "「逾期」汇总是给社区负责人看的，下面是你自己的待办：\n" + own, nil
 	}
 	today := now.In(e.zone()).Format(time.DateOnly)
-	items, err := e.Store.DueFollowUps(ctx, Scope{ScopeCommunity, w.Community}, AddDays(today, -1), 0)
+	items, err := e.Store.DueFollowUps(ctx, flows.Scope{Kind: flows.ScopeCommunity, ID: w.Community}, flows.AddDays(today, -1), 0)
 	if err != nil {
 		return "", err
 	}
@@ -312,10 +313,10 @@ const overduePerWorker = 3
 
 // OverdueText renders a community's overdue follow-ups grouped by grid and
 // worker, oldest first within each, for 逾期. names maps openids to names.
-func OverdueText(community, today string, items []FollowUp, names map[string]string, label Labeler) string {
+func OverdueText(community, today string, items []flows.FollowUp, names map[string]string, label Labeler) string {
 	type group struct {
 		grid, worker string
-		items        []FollowUp
+		items        []flows.FollowUp
 	}
 	var groups []*group
 	idx := map[[2]string]*group{}
@@ -336,7 +337,7 @@ func OverdueText(community, today string, items []FollowUp, names map[string]str
 		return len(b.items) - len(a.items)
 	})
 	var b strings.Builder
-	fmt.Fprintf(&b, "⚠️ %s逾期随访 %d 项（截至%s）\n", community, len(items), DayCN(today))
+	fmt.Fprintf(&b, "⚠️ %s逾期随访 %d 项（截至%s）\n", community, len(items), flows.DayCN(today))
 	grid := "\x00"
 	for _, g := range groups {
 		if g.grid != grid {
@@ -355,7 +356,7 @@ func OverdueText(community, today string, items []FollowUp, names map[string]str
 		}
 		parts := make([]string, 0, overduePerWorker)
 		for _, f := range g.items[:min(len(g.items), overduePerWorker)] {
-			parts = append(parts, fmt.Sprintf("%s %s 逾期%d天", f.Target, label(f), DaysBetween(f.Due, today)))
+			parts = append(parts, fmt.Sprintf("%s %s 逾期%d天", f.Target, label(f), flows.DaysBetween(f.Due, today)))
 		}
 		more := ""
 		if len(g.items) > overduePerWorker {
@@ -369,8 +370,8 @@ func OverdueText(community, today string, items []FollowUp, names map[string]str
 
 // pendingNotice returns, once, a note about reminders that could not be
 // delivered, to put before the reply to the worker's next message.
-func (e *Engine) pendingNotice(ctx context.Context, w Worker) (string, error) {
-	ns, ok := e.Store.(NoticeStore)
+func (e *Engine) pendingNotice(ctx context.Context, w flows.Worker) (string, error) {
+	ns, ok := e.Store.(flows.NoticeStore)
 	if !ok {
 		return "", nil
 	}

@@ -1,7 +1,8 @@
-package flows
+package chat
 
 import (
 	"context"
+	"gridbot/flows"
 	"strings"
 )
 
@@ -12,16 +13,16 @@ const ErrCodeTemplateFailed = -200
 // recordTemplateJob keeps WeChat's delivery report of a template message
 // (a reminder sent outside the 48-hour window) in the reminders' attempt
 // log, when the Store keeps one. It is never answered.
-func (e *Engine) recordTemplateJob(ctx context.Context, in Inbound) error {
-	rs, ok := e.Store.(ReminderStore)
+func (e *Engine) recordTemplateJob(ctx context.Context, in flows.Inbound) error {
+	rs, ok := e.Store.(flows.ReminderStore)
 	if !ok {
 		return nil
 	}
-	a := DigestAttempt{
+	a := flows.DigestAttempt{
 		Worker:  in.OpenID,
 		Day:     in.At.In(e.zone()).Format("2006-01-02"),
 		At:      in.At,
-		Channel: ChannelTemplateJob,
+		Channel: flows.ChannelTemplateJob,
 	}
 	if status := strings.TrimSpace(in.Status); status != "success" {
 		a.ErrCode, a.Error = ErrCodeTemplateFailed, status

@@ -1,7 +1,8 @@
-package flows
+package chat
 
 import (
 	"context"
+	"gridbot/flows"
 	"regexp"
 	"slices"
 	"sort"
@@ -21,10 +22,10 @@ const (
 
 // statsQuery is a parsed totals question.
 type statsQuery struct {
-	what   string   // "self", "community", "ranking"
-	period string   // "2026-11", "2026", "2026-11-28" (今天, 昨天, 11月5日); "" unreadable
-	week   int      // 1 this week (本周), -1 last week (上周), 0 not a week
-	flow   *FlowDef // only this flow's figures ("10月份走访多少户"); nil: all
+	what   string         // "self", "community", "ranking"
+	period string         // "2026-11", "2026", "2026-11-28" (今天, 昨天, 11月5日); "" unreadable
+	week   int            // 1 this week (本周), -1 last week (上周), 0 not a week
+	flow   *flows.FlowDef // only this flow's figures ("10月份走访多少户"); nil: all
 }
 
 // statsTrigger matches the words that make a message a totals question.
@@ -42,7 +43,7 @@ var statsPeriodRe = regexp.MustCompile(`今天|今日|昨天|昨日|前天|本�
 // change against the same span of the period before; supervisors and
 // admins may also ask for their community's (社区统计) and for its grids
 // ranked by reports (网格排名).
-func (e *Engine) statsCommand(ctx context.Context, w Worker, text string, now time.Time) (reply string, ok bool, err error) {
+func (e *Engine) statsCommand(ctx context.Context, w flows.Worker, text string, now time.Time) (reply string, ok bool, err error) {
 	t := strings.TrimSpace(zh.Fold(text))
 	q, ok := e.parseStats(t, now)
 	if !ok {
@@ -51,10 +52,10 @@ func (e *Engine) statsCommand(ctx context.Context, w Worker, text string, now ti
 	if q.period == "" && q.week == 0 {
 		return msgStatsPeriod, true, nil
 	}
-	if q.what != "self" && w.Role != RoleSupervisor && w.Role != RoleAdmin {
+	if q.what != "self" && w.Role != flows.RoleSupervisor && w.Role != flows.RoleAdmin {
 		return msgStatsSupervisor, true, nil
 	}
-	today := DayIn(now, e.zone())
+	today := flows.DayIn(now, e.zone())
 	var span statSpan
 	if q.week != 0 {
 		span = weekSpan(today, q.week)
@@ -71,9 +72,9 @@ func (e *Engine) statsCommand(ctx context.Context, w Worker, text string, now ti
 	case "ranking":
 		reply, err = e.gridRanking(ctx, w.Community, span)
 	case "community":
-		reply, err = e.scopeStats(ctx, Scope{ScopeCommunity, w.Community}, w.Community+" ", span, q.flow)
+		reply, err = e.scopeStats(ctx, flows.Scope{Kind: flows.ScopeCommunity, ID: w.Community}, w.Community+" ", span, q.flow)
 	default:
-		reply, err = e.scopeStats(ctx, Scope{ScopeWorker, w.OpenID}, "", span, q.flow)
+		reply, err = e.scopeStats(ctx, flows.Scope{Kind: flows.ScopeWorker, ID: w.OpenID}, "", span, q.flow)
 	}
 	if err != nil {
 		return "", true, err
@@ -150,7 +151,7 @@ func statsPeriod(t string, now time.Time, zone *time.Location) string {
 		return d.Format("2006-01-02")
 	}
 	if p, ok := zh.Period(t, local); ok {
-		if _, err := ParsePeriod(p); err == nil {
+		if _, err := flows.ParsePeriod(p); err == nil {
 			return p
 		}
 		return ""
@@ -178,7 +179,7 @@ type statGroup struct {
 // groupCounts sorts a period's counts into the catalog's report types, in
 // catalog order, leaving out metrics with no data in cur. Metrics the
 // catalog does not know (a flow removed from the config) go last.
-func groupCounts(cat *Catalog, cur, prev Counts, only *FlowDef) []statGroup {
+func groupCounts(cat *flows.Catalog, cur, prev flows.Counts, only *flows.FlowDef) []statGroup {
 	var groups []statGroup
 	seen := map[string]bool{}
 	for i := range cat.Flows {
@@ -228,7 +229,7 @@ func groupCounts(cat *Catalog, cur, prev Counts, only *FlowDef) []statGroup {
 // scopeStats is the totals reply of one scope for a span: a header, the
 // figures grouped by report type with their change, and what the change
 // compares with. who goes before the period in the header.
-func (e *Engine) scopeStats(ctx context.Context, scope Scope, who string, span statSpan, only *FlowDef) (string, error) {
+func (e *Engine) scopeStats(ctx context.Context, scope flows.Scope, who string, span statSpan, only *flows.FlowDef) (string, error) {
 	cur, err := spanTally(ctx, e.Store, scope, span)
 	if err != nil {
 		return "", err
@@ -245,7 +246,7 @@ func (e *Engine) scopeStats(ctx context.Context, scope Scope, who string, span s
 	groups := groupCounts(e.catalog(), cur, prev, only)
 	if len(groups) == 0 {
 		none := "这段时间还没有记录。发送\"走访\"、\"巡查\"或\"宣传\"开始记录。"
-		if scope.Kind != ScopeWorker {
+		if scope.Kind != flows.ScopeWorker {
 			none = "这段时间还没有记录。"
 		}
 		return title + "\n" + none, nil
@@ -278,7 +279,7 @@ func figure(l metricLine) string {
 type gridStat struct {
 	grid    string
 	reports float64
-	counts  Counts
+	counts  flows.Counts
 }
 
 // gridRanking ranks the grids of a community (those with bound workers, and
@@ -292,7 +293,7 @@ func (e *Engine) gridRanking(ctx context.Context, community string, span statSpa
 	cat := e.catalog()
 	stats := make([]gridStat, 0, len(grids))
 	for _, g := range grids {
-		c, err := spanTally(ctx, e.Store, Scope{ScopeGrid, community + "/" + g}, span)
+		c, err := spanTally(ctx, e.Store, flows.Scope{Kind: flows.ScopeGrid, ID: community + "/" + g}, span)
 		if err != nil {
 			return "", err
 		}
@@ -337,7 +338,7 @@ func (e *Engine) gridRanking(ctx context.Context, community string, span statSpa
 
 // communityGrids lists the grids of a community that have bound workers,
 // sorted.
-func communityGrids(ctx context.Context, st Store, community string) ([]string, error) {
+func communityGrids(ctx context.Context, st flows.Store, community string) ([]string, error) {
 	ws, err := st.Workers(ctx)
 	if err != nil {
 		return nil, err

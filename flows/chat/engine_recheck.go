@@ -1,4 +1,6 @@
-package flows
+package chat
+
+import "gridbot/flows"
 
 // farDay is an "until" past every due day: all open follow-ups.
 const farDay = "9999-12-31"
@@ -10,15 +12,15 @@ const msgRecheckCleared = "该处复查已销号。"
 // recheckKind fills the kind of a one-line inspection that names a place
 // but no kind ("巡查 幸福路12号 已整改") from the worker's open re-check of
 // that place, so the report needs no question. ok is true when it did.
-func (e *Engine) recheckKind(c *conv, f *FlowDef, answers map[string]string) (ok bool, err error) {
+func (e *Engine) recheckKind(c *conv, f *flows.FlowDef, answers map[string]string) (ok bool, err error) {
 	if f.FollowUp != "recheck" {
 		return false, nil
 	}
-	place, kind := fieldOfType(f, FieldPlace), fieldOfType(f, FieldKind)
+	place, kind := fieldOfType(f, flows.FieldPlace), fieldOfType(f, flows.FieldKind)
 	if place == nil || kind == nil || answers[place.Key] == "" || answers[kind.Key] != "" {
 		return false, nil
 	}
-	due, err := e.Store.DueFollowUps(c.ctx, Scope{Kind: ScopeWorker, ID: c.w.OpenID}, farDay, 0)
+	due, err := e.Store.DueFollowUps(c.ctx, flows.Scope{Kind: flows.ScopeWorker, ID: c.w.OpenID}, farDay, 0)
 	if err != nil {
 		return false, err
 	}

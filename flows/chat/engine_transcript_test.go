@@ -1,4 +1,4 @@
-package flows_test
+package chat_test
 
 import (
 	"bufio"
@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"gridbot/flows"
+	"gridbot/flows/chat"
 	"gridbot/storage"
 )
 
@@ -134,7 +135,7 @@ type harness struct {
 	prefix string
 	zone   *time.Location
 	clock  time.Time
-	eng    *flows.Engine
+	eng    *chat.Engine
 	openID string
 	seq    int
 	last   flows.Inbound
@@ -206,7 +207,7 @@ func (h *harness) open() {
 	if h.kv == "redis" {
 		kv = storage.NewRedisKV(h.rdb)
 	}
-	h.eng = &flows.Engine{
+	h.eng = &chat.Engine{
 		Store: db, Sessions: kv, Catalog: flows.DefaultCatalog(), Zone: h.zone,
 		SessionPrefix: h.prefix, SessionTTL: 30 * time.Minute,
 		Now: func() time.Time { return h.clock },
@@ -372,7 +373,7 @@ func (h *harness) check(s step, got string) {
 			h.fail(s, "reply differs\n got: %q\nwant: %q", got, want)
 		}
 	}
-	if len(got) > flows.MaxReplyBytes {
+	if len(got) > chat.MaxReplyBytes {
 		h.fail(s, "reply of %d bytes is over WeChat's limit", len(got))
 	}
 }

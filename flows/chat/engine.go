@@ -1,8 +1,17 @@
-package flows
+// Package chat is gridbot's conversation: it turns one Inbound message
+// into a Reply, asking for a report's fields step by step or reading them
+// from one line, saving through flows.Store and keeping each user's
+// unfinished form in a flows.KV. It also words totals, the annual summary
+// and reminder digests.
+//
+// chat depends on the domain (package flows) and flows/zh only; it must
+// not import bot, storage or cmd.
+package chat
 
 import (
 	"context"
 	"errors"
+	"gridbot/flows"
 	"log/slog"
 	"regexp"
 	"slices"
@@ -23,9 +32,9 @@ import (
 // so it survives a restart. The caller must hand it one user's messages one
 // at a time (package bot does); different users may be handled concurrently.
 type Engine struct {
-	Store         Store
-	Sessions      KV
-	Catalog       *Catalog       // report flows, kinds and counters; nil: DefaultCatalog()
+	Store         flows.Store
+	Sessions      flows.KV
+	Catalog       *flows.Catalog // report flows, kinds and counters; nil: DefaultCatalog()
 	Zone          *time.Location // dates and periods are local to it; nil: time.Local
 	SessionPrefix string         // key prefix in Sessions, e.g. "gridbot:session:"
 	SessionTTL    time.Duration  // idle time after which an unfinished form is dropped; 0: 30 minutes
@@ -65,10 +74,10 @@ const (
 // On a system error (storage, sessions) Handle logs it with context and
 // returns a Reply with a short apology together with the error; nothing
 // was saved by that message, so the caller may retry it.
-func (e *Engine) Handle(ctx context.Context, in Inbound) (Reply, error) {
+func (e *Engine) Handle(ctx context.Context, in flows.Inbound) (flows.Reply, error) {
 	w, err := e.Store.Worker(ctx, in.OpenID)
 	bound := err == nil
-	if err != nil && ErrorCode(err) != ENotFound {
+	if err != nil && flows.ErrorCode(err) != flows.ENotFound {
 		return e.fail(in.OpenID, "read worker", err)
 	}
 	if in.Type == "event" {
@@ -87,13 +96,13 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) (Reply, error) {
 	if err != nil {
 		return e.fail(in.OpenID, "handle message", err)
 	}
-	return Reply{Text: e.withNotice(ctx, w, text)}, nil
+	return flows.Reply{Text: e.withNotice(ctx, w, text)}, nil
 }
 
 // withNotice puts the worker's pending notice (undelivered reminders)
 // before a non-empty reply. It is fetched only when there is a reply to
 // carry it, since pendingNotice hands it out once.
-func (e *Engine) withNotice(ctx context.Context, w Worker, text string) string {
+func (e *Engine) withNotice(ctx context.Context, w flows.Worker, text string) string {
 	if text == "" {
 		return ""
 	}
@@ -107,17 +116,17 @@ func (e *Engine) withNotice(ctx context.Context, w Worker, text string) string {
 	return cutText(text, MaxReplyBytes)
 }
 
-func (e *Engine) fail(openID, op string, err error) (Reply, error) {
+func (e *Engine) fail(openID, op string, err error) (flows.Reply, error) {
 	e.log().Error("flows: "+op, "openid", openID, "err", err)
-	return Reply{Text: msgSorry}, err
+	return flows.Reply{Text: msgSorry}, err
 }
 
 // event answers WeChat events.
-func (e *Engine) event(ctx context.Context, in Inbound, w Worker, bound bool) (Reply, error) {
+func (e *Engine) event(ctx context.Context, in flows.Inbound, w flows.Worker, bound bool) (flows.Reply, error) {
 	switch in.Event {
 	case "subscribe":
 		if !bound {
-			return Reply{Text: "欢迎关注！这里可以记录入户走访、巡查和宣传活动，随时查看统计。\n" + msgHowToBind}, nil
+			return flows.Reply{Text: "欢迎关注！这里可以记录入户走访、巡查和宣传活动，随时查看统计。\n" + msgHowToBind}, nil
 		}
 		if w.Unsubscribed {
 			w.Unsubscribed = false
@@ -125,7 +134,7 @@ func (e *Engine) event(ctx context.Context, in Inbound, w Worker, bound bool) (R
 				return e.fail(in.OpenID, "resubscribe worker", err)
 			}
 		}
-		return Reply{Text: e.withNotice(ctx, w, "欢迎回来！\n"+e.menuText(w))}, nil
+		return flows.Reply{Text: e.withNotice(ctx, w, "欢迎回来！\n"+e.menuText(w))}, nil
 	case "unsubscribe":
 		if bound && !w.Unsubscribed {
 			w.Unsubscribed = true
@@ -133,12 +142,12 @@ func (e *Engine) event(ctx context.Context, in Inbound, w Worker, bound bool) (R
 				return e.fail(in.OpenID, "unsubscribe worker", err)
 			}
 		}
-		return Reply{}, nil
+		return flows.Reply{}, nil
 	case "TEMPLATESENDJOBFINISH":
-		return Reply{}, e.recordTemplateJob(ctx, in)
+		return flows.Reply{}, e.recordTemplateJob(ctx, in)
 	case "CLICK":
 		if !bound {
-			return Reply{Text: msgHowToBind}, nil
+			return flows.Reply{Text: msgHowToBind}, nil
 		}
 		if w.Unsubscribed {
 			w.Unsubscribed = false
@@ -150,11 +159,11 @@ func (e *Engine) event(ctx context.Context, in Inbound, w Worker, bound bool) (R
 		if err != nil {
 			return e.fail(in.OpenID, "menu click", err)
 		}
-		return Reply{Text: e.withNotice(ctx, w, text)}, nil
+		return flows.Reply{Text: e.withNotice(ctx, w, text)}, nil
 	default:
 		// LOCATION may not be answered; TEMPLATESENDJOBFINISH is recorded
 		// by the bot; VIEW, SCAN and unknown events need no answer.
-		return Reply{}, nil
+		return flows.Reply{}, nil
 	}
 }
 
@@ -162,17 +171,17 @@ func (e *Engine) event(ctx context.Context, in Inbound, w Worker, bound bool) (R
 var bindRe = regexp.MustCompile(`^绑定[\s:：]*([0-9A-Za-z_-]*)(?:[\s,，、]*(\S.*))?$`)
 
 // unbound answers a user who is not bound: only 绑定 <code> works.
-func (e *Engine) unbound(ctx context.Context, in Inbound) (Reply, error) {
+func (e *Engine) unbound(ctx context.Context, in flows.Inbound) (flows.Reply, error) {
 	if in.Type == "text" || in.Type == "voice" {
 		if m := bindRe.FindStringSubmatch(normalize(in.Text)); m != nil {
 			text, err := e.bind(ctx, in.OpenID, m[1], m[2])
 			if err != nil {
 				return e.fail(in.OpenID, "redeem invite", err)
 			}
-			return Reply{Text: text}, nil
+			return flows.Reply{Text: text}, nil
 		}
 	}
-	return Reply{Text: msgHowToBind}, nil
+	return flows.Reply{Text: msgHowToBind}, nil
 }
 
 // bind redeems an invite code, with the worker's name when given
@@ -190,19 +199,19 @@ func (e *Engine) bind(ctx context.Context, openID, code, name string) (string, e
 		}
 	}
 	w, err := e.Store.RedeemInvite(ctx, code, openID, name, e.now())
-	if up := strings.ToUpper(code); ErrorCode(err) == ENotFound && up != code {
+	if up := strings.ToUpper(code); flows.ErrorCode(err) == flows.ENotFound && up != code {
 		// Codes are issued in capitals; phones often type lower case.
 		w, err = e.Store.RedeemInvite(ctx, up, openID, name, e.now())
 	}
-	switch ErrorCode(err) {
+	switch flows.ErrorCode(err) {
 	case "":
-	case ENotFound:
+	case flows.ENotFound:
 		return "邀请码 " + code + " 不存在，请核对后重新发送\"绑定 邀请码\"。", nil
-	case EExpired:
+	case flows.EExpired:
 		return "邀请码 " + code + " 已过期，请联系社区管理员重新生成。", nil
-	case EConflict:
+	case flows.EConflict:
 		return "邀请码 " + code + " 已被使用，请联系社区管理员重新生成。", nil
-	case EInvalid:
+	case flows.EInvalid:
 		return "邀请码不对，请核对后重新发送\"绑定 邀请码\"。", nil
 	default:
 		return "", err
@@ -254,18 +263,18 @@ func (e *Engine) setName(c *conv, name string) (string, error) {
 	return "✅ 已登记姓名：" + name + "。", nil
 }
 
-func roleName(r Role) string {
+func roleName(r flows.Role) string {
 	switch r {
-	case RoleSupervisor:
+	case flows.RoleSupervisor:
 		return "负责人"
-	case RoleAdmin:
+	case flows.RoleAdmin:
 		return "管理员"
 	}
 	return "网格员"
 }
 
 // message handles a bound worker's message (not an event).
-func (e *Engine) message(c *conv, in Inbound) (string, error) {
+func (e *Engine) message(c *conv, in flows.Inbound) (string, error) {
 	switch in.Type {
 	case "text":
 		return e.text(c, in.Text)
@@ -284,7 +293,7 @@ func (e *Engine) message(c *conv, in Inbound) (string, error) {
 // attach adds a location or photo to an open form of a flow that takes
 // them, else to the report of such a flow just saved (see attachToLast),
 // or says where they belong.
-func (e *Engine) attach(c *conv, in Inbound) (string, error) {
+func (e *Engine) attach(c *conv, in flows.Inbound) (string, error) {
 	f := c.flow()
 	if c.s.Step == stepUndo {
 		return msgAttach, nil
@@ -328,11 +337,11 @@ const attachWindow = 30 * time.Minute
 // worker's newest report that is not void when it was created within
 // attachWindow and its flow takes attachments; otherwise it says where
 // they belong. The same photo delivered again is stored once.
-func (e *Engine) attachToLast(c *conv, in Inbound) (string, error) {
+func (e *Engine) attachToLast(c *conv, in flows.Inbound) (string, error) {
 	r, err := e.Store.LastReport(c.ctx, c.w.OpenID, e.now().Add(-attachWindow))
-	switch ErrorCode(err) {
+	switch flows.ErrorCode(err) {
 	case "":
-	case ENotFound:
+	case flows.ENotFound:
 		return msgAttach, nil
 	default:
 		return "", err
@@ -342,7 +351,7 @@ func (e *Engine) attachToLast(c *conv, in Inbound) (string, error) {
 		return msgAttach, nil
 	}
 	var (
-		loc  *Location
+		loc  *flows.Location
 		img  string
 		what string
 	)
@@ -364,9 +373,9 @@ func (e *Engine) attachToLast(c *conv, in Inbound) (string, error) {
 		what = "📷 照片"
 	}
 	r, err = e.Store.AttachToReport(c.ctx, r.ID, loc, img)
-	switch ErrorCode(err) {
+	switch flows.ErrorCode(err) {
 	case "":
-	case ENotFound, EConflict: // voided (or gone) meanwhile
+	case flows.ENotFound, flows.EConflict: // voided (or gone) meanwhile
 		return msgAttach, nil
 	default:
 		return "", err
@@ -435,11 +444,11 @@ func (e *Engine) startsReport(c *conv, t string) bool {
 	}
 	note := false // a free-text step, where a note may say anything
 	if cur := c.flow(); cur != nil {
-		fd := cur.field(c.s.Step)
-		if fd != nil && fd.Type == FieldKind && exactKind(cur, t) {
+		fd := cur.Field(c.s.Step)
+		if fd != nil && fd.Type == flows.FieldKind && exactKind(cur, t) {
 			return false
 		}
-		note = fd != nil && fd.Type == FieldText
+		note = fd != nil && fd.Type == flows.FieldText
 	}
 	rest := t[at+len(word):]
 	if strings.TrimSpace(rest) == "" {
@@ -454,7 +463,7 @@ func (e *Engine) startsReport(c *conv, t string) bool {
 
 // exactKind reports whether t is nothing but a choice of f's kinds: its
 // number, key, name or one of its words.
-func exactKind(f *FlowDef, t string) bool {
+func exactKind(f *flows.FlowDef, t string) bool {
 	if n, err := strconv.Atoi(t); err == nil {
 		return n >= 1 && n <= len(f.Kinds)
 	}
@@ -486,7 +495,7 @@ func (e *Engine) newReport(c *conv, t string) (string, error) {
 }
 
 // droppedNotice says an unfinished form was dropped for a new one.
-func droppedNotice(f *FlowDef) string {
+func droppedNotice(f *flows.FlowDef) string {
 	return "上一条" + f.Short + "记录未保存。\n"
 }
 
@@ -571,11 +580,11 @@ func (e *Engine) ttl() time.Duration {
 	return DefaultSessionTTL
 }
 
-func (e *Engine) catalog() *Catalog {
+func (e *Engine) catalog() *flows.Catalog {
 	if e.Catalog != nil {
 		return e.Catalog
 	}
-	defaultCatalogOnce.Do(func() { defaultCatalog = DefaultCatalog() })
+	defaultCatalogOnce.Do(func() { defaultCatalog = flows.DefaultCatalog() })
 	return defaultCatalog
 }
 

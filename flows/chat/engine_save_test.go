@@ -1,7 +1,8 @@
-package flows
+package chat
 
 import (
 	"context"
+	"gridbot/flows"
 	"testing"
 	"time"
 )
@@ -9,16 +10,16 @@ import (
 // saveStore is a Store whose SaveReport and Tally are functions; any other
 // method panics (the embedded nil interface).
 type saveStore struct {
-	Store
-	saveReport func(Report) (Report, bool, error)
-	tally      func(Scope, string) (Counts, error)
+	flows.Store
+	saveReport func(flows.Report) (flows.Report, bool, error)
+	tally      func(flows.Scope, string) (flows.Counts, error)
 }
 
-func (s saveStore) SaveReport(_ context.Context, r Report) (Report, bool, error) {
+func (s saveStore) SaveReport(_ context.Context, r flows.Report) (flows.Report, bool, error) {
 	return s.saveReport(r)
 }
 
-func (s saveStore) Tally(_ context.Context, scope Scope, period string) (Counts, error) {
+func (s saveStore) Tally(_ context.Context, scope flows.Scope, period string) (flows.Counts, error) {
 	return s.tally(scope, period)
 }
 
@@ -41,17 +42,17 @@ func TestSaveRefusesInvalidDay(t *testing.T) {
 		t.Run(tt.day, func(t *testing.T) {
 			saved := 0
 			st := saveStore{
-				saveReport: func(r Report) (Report, bool, error) {
+				saveReport: func(r flows.Report) (flows.Report, bool, error) {
 					saved++
 					r.ID = 1
 					return r, false, nil
 				},
-				tally: func(Scope, string) (Counts, error) { return Counts{"visit": 1}, nil },
+				tally: func(flows.Scope, string) (flows.Counts, error) { return flows.Counts{"visit": 1}, nil },
 			}
 			now := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
 			e := &Engine{Store: st, Zone: time.UTC, Now: func() time.Time { return now }}
-			c := &conv{ctx: context.Background(), e: e, w: Worker{OpenID: "w1"}, s: &session{}, at: now}
-			r := Report{Worker: "w1", Flow: "visit", Kind: "chronic", Target: "3-2-201", Day: tt.day}
+			c := &conv{ctx: context.Background(), e: e, w: flows.Worker{OpenID: "w1"}, s: &session{}, at: now}
+			r := flows.Report{Worker: "w1", Flow: "visit", Kind: "chronic", Target: "3-2-201", Day: tt.day}
 			reply, err := e.save(c, r, true)
 			if tt.save {
 				if err != nil || saved != 1 || reply == "" {
@@ -59,7 +60,7 @@ func TestSaveRefusesInvalidDay(t *testing.T) {
 				}
 				return
 			}
-			if ErrorCode(err) != EInternal || saved != 0 || reply != "" {
+			if flows.ErrorCode(err) != flows.EInternal || saved != 0 || reply != "" {
 				t.Fatalf("save day %q: %q, %v, saved %d; want an internal error and nothing saved", tt.day, reply, err, saved)
 			}
 		})

@@ -1,8 +1,9 @@
-package flows
+package chat
 
 import (
 	"errors"
 	"fmt"
+	"gridbot/flows"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,11 +14,11 @@ import (
 
 // applies reports whether a field is asked given the answers so far.
 // decided is false while the kind its "when" depends on is not answered.
-func applies(fd *FieldDef, answers map[string]string) (yes, decided bool) {
+func applies(fd *flows.FieldDef, answers map[string]string) (yes, decided bool) {
 	if fd.When == "" {
 		return true, true
 	}
-	kinds, _ := parseWhen(fd.When)
+	kinds, _ := flows.ParseWhen(fd.When)
 	k, ok := answers["kind"]
 	if !ok || k == "" {
 		return false, false
@@ -30,8 +31,8 @@ func applies(fd *FieldDef, answers map[string]string) (yes, decided bool) {
 // a field the kind does not ask (血压 on an elderly visit) keeps its
 // number and is passed over, so the last question is always N/N. LineOnly
 // fields are not among them (see editable for the 修改 list).
-func numbered(f *FlowDef) []*FieldDef {
-	var out []*FieldDef
+func numbered(f *flows.FlowDef) []*flows.FieldDef {
+	var out []*flows.FieldDef
 	for i := range f.Fields {
 		if fd := &f.Fields[i]; !fd.LineOnly {
 			out = append(out, fd)
@@ -44,7 +45,7 @@ func numbered(f *FlowDef) []*FieldDef {
 // step-by-step form every applicable unanswered field but LineOnly ones; in
 // a quick (one-line) form only required ones. Fields in Ask (a bad value
 // of a one-line report) are asked in both.
-func nextField(f *FlowDef, s *session) string {
+func nextField(f *flows.FlowDef, s *session) string {
 	for i := range f.Fields {
 		fd := &f.Fields[i]
 		if yes, _ := applies(fd, s.Answers); !yes {
@@ -75,7 +76,7 @@ func (e *Engine) advance(c *conv) (string, error) {
 	}
 	if key := nextField(f, s); key != "" {
 		s.Step = key
-		return e.ask(c, f, f.field(key)), nil
+		return e.ask(c, f, f.Field(key)), nil
 	}
 	if s.Quick {
 		return e.complete(c, true)
@@ -87,7 +88,7 @@ func (e *Engine) advance(c *conv) (string, error) {
 // ask formats a field's question: "2/4 走访类型：1 慢病随访 2 …", with the
 // flow's name in front of the first question of a form. A field outside
 // the step-by-step numbering (LineOnly) is asked without n/N.
-func (e *Engine) ask(c *conv, f *FlowDef, fd *FieldDef) string {
+func (e *Engine) ask(c *conv, f *flows.FlowDef, fd *flows.FieldDef) string {
 	vis := numbered(f)
 	var b strings.Builder
 	if len(c.s.History) == 0 && !c.s.Editing {
@@ -97,7 +98,7 @@ func (e *Engine) ask(c *conv, f *FlowDef, fd *FieldDef) string {
 		fmt.Fprintf(&b, "%d/%d ", n, len(vis))
 	}
 	fmt.Fprintf(&b, "%s：", fd.Prompt)
-	if fd.Type == FieldKind {
+	if fd.Type == flows.FieldKind {
 		for i, k := range f.Kinds {
 			if i > 0 {
 				b.WriteString(" ")
@@ -131,7 +132,7 @@ func (e *Engine) currentStep(c *conv) string {
 	case stepUndo:
 		return ""
 	}
-	if fd := f.field(c.s.Step); fd != nil {
+	if fd := f.Field(c.s.Step); fd != nil {
 		return e.ask(c, f, fd)
 	}
 	return ""
@@ -149,7 +150,7 @@ func (e *Engine) formInput(c *conv, t string) (string, error) {
 	case stepDay:
 		return e.dayInput(c, f, t)
 	}
-	fd := f.field(s.Step)
+	fd := f.Field(s.Step)
 	if fd == nil { // the catalog changed under an open form
 		return e.advance(c)
 	}
@@ -171,11 +172,11 @@ func (e *Engine) formInput(c *conv, t string) (string, error) {
 	case isUndo(t):
 		return msgBusyForm + "\n" + q, nil
 	}
-	if reply, ok, err := e.interrupt(c, t, fd.Type == FieldText); ok || err != nil {
+	if reply, ok, err := e.interrupt(c, t, fd.Type == flows.FieldText); ok || err != nil {
 		return reply, err
 	}
 	val, msg := e.parseAnswer(c, f, fd, t, c.raw)
-	if msg != "" && fd.Type == FieldCounter && f.FollowUp == "recheck" && fd.Key == f.RecheckCounter {
+	if msg != "" && fd.Type == flows.FieldCounter && f.FollowUp == "recheck" && fd.Key == f.RecheckCounter {
 		if reply, ok, err := e.recheckCount(c, f, fd, t); ok || err != nil {
 			return reply, err
 		}
@@ -184,7 +185,7 @@ func (e *Engine) formInput(c *conv, t string) (string, error) {
 		return msg + "\n" + q, nil
 	}
 	e.answer(s, fd.Key, val)
-	if fd.Type == FieldKind {
+	if fd.Type == flows.FieldKind {
 		// Values stated earlier that this kind does not record (a blood
 		// pressure for an elderly visit) are dropped, and the worker told.
 		if lost := dropInapplicable(f, s.Answers); len(lost) > 0 {
@@ -196,7 +197,7 @@ func (e *Engine) formInput(c *conv, t string) (string, error) {
 }
 
 // dayInput handles the answer at stepDay: a date, then the form goes on.
-func (e *Engine) dayInput(c *conv, f *FlowDef, t string) (string, error) {
+func (e *Engine) dayInput(c *conv, f *flows.FlowDef, t string) (string, error) {
 	s := c.s
 	q := e.currentStep(c)
 	switch {
@@ -225,7 +226,7 @@ func (e *Engine) dayInput(c *conv, f *FlowDef, t string) (string, error) {
 // dropInapplicable removes the answers of fields the chosen kind does not
 // record (垃圾 for a publicity campaign, 血压 for an elderly visit) and
 // returns a note for each: "未记录垃圾 3 吨：只有环境清理记这一项。"
-func dropInapplicable(f *FlowDef, answers map[string]string) []string {
+func dropInapplicable(f *flows.FlowDef, answers map[string]string) []string {
 	var out []string
 	for i := range f.Fields {
 		fd := &f.Fields[i]
@@ -241,7 +242,7 @@ func dropInapplicable(f *FlowDef, answers map[string]string) []string {
 			continue
 		}
 		what := fd.Name + " " + v
-		if fd.Type == FieldCounter {
+		if fd.Type == flows.FieldCounter {
 			k := f.Counter(fd.Key)
 			x, err := strconv.ParseFloat(v, 64)
 			if k == nil || err != nil || x == 0 {
@@ -249,7 +250,7 @@ func dropInapplicable(f *FlowDef, answers map[string]string) []string {
 			}
 			what = k.Name + " " + fmtNum(x) + " " + k.Unit
 		}
-		kinds, _ := parseWhen(fd.When)
+		kinds, _ := flows.ParseWhen(fd.When)
 		var names []string
 		for _, key := range kinds {
 			if k := f.Kind(key); k != nil {
@@ -296,7 +297,7 @@ func (e *Engine) interrupt(c *conv, t string, freeText bool) (string, bool, erro
 
 // back goes to the previous question (or from a change back to the
 // confirmation).
-func (e *Engine) back(c *conv, f *FlowDef) (string, error) {
+func (e *Engine) back(c *conv, f *flows.FlowDef) (string, error) {
 	s := c.s
 	if s.Editing {
 		s.Editing = false
@@ -310,7 +311,7 @@ func (e *Engine) back(c *conv, f *FlowDef) (string, error) {
 	s.History = s.History[:len(s.History)-1]
 	delete(s.Answers, last)
 	s.Step = last
-	fd := f.field(last)
+	fd := f.Field(last)
 	if fd == nil {
 		return e.advance(c)
 	}
@@ -318,7 +319,7 @@ func (e *Engine) back(c *conv, f *FlowDef) (string, error) {
 }
 
 // confirmText is "请确认：3-2-201｜慢病随访｜血压 150/95｜按时服药。回复 1 保存，2 修改，0 取消。"
-func (e *Engine) confirmText(c *conv, f *FlowDef) string {
+func (e *Engine) confirmText(c *conv, f *flows.FlowDef) string {
 	parts := e.parts(f, c.s.Answers, true)
 	parts = append(parts, e.extraParts(f, c.s, c.day())...)
 	return "请确认：" + strings.Join(parts, "｜") + "。回复 1 保存，2 修改，0 取消。"
@@ -326,10 +327,10 @@ func (e *Engine) confirmText(c *conv, f *FlowDef) string {
 
 // extraParts shows what is not a field: a date other than today, a stated
 // next date or deadline, rectified, attachments.
-func (e *Engine) extraParts(f *FlowDef, s *session, today string) []string {
+func (e *Engine) extraParts(f *flows.FlowDef, s *session, today string) []string {
 	var out []string
 	if s.Day != "" && s.Day != today {
-		out = append(out, "日期 "+DayCN(s.Day))
+		out = append(out, "日期 "+flows.DayCN(s.Day))
 	}
 	if s.NextDue != "" && f.FollowUp == "kind" {
 		out = append(out, f.DueLabel+" "+s.NextDue)
@@ -357,7 +358,7 @@ func (e *Engine) extraParts(f *FlowDef, s *session, today string) []string {
 // as is, a kind by name, a counter as "资料 400 份", others with their label.
 // withKind false leaves out a kind whose name the flow's name already says
 // (宣传 in 宣传活动).
-func (e *Engine) parts(f *FlowDef, answers map[string]string, withKind bool) []string {
+func (e *Engine) parts(f *flows.FlowDef, answers map[string]string, withKind bool) []string {
 	var out []string
 	for i := range f.Fields {
 		fd := &f.Fields[i]
@@ -369,7 +370,7 @@ func (e *Engine) parts(f *FlowDef, answers map[string]string, withKind bool) []s
 			continue
 		}
 		switch fd.Type {
-		case FieldKind:
+		case flows.FieldKind:
 			k := f.Kind(v)
 			if k == nil {
 				continue
@@ -377,7 +378,7 @@ func (e *Engine) parts(f *FlowDef, answers map[string]string, withKind bool) []s
 			if withKind || !strings.Contains(f.Name, k.Name) {
 				out = append(out, k.Name)
 			}
-		case FieldCounter:
+		case flows.FieldCounter:
 			k := f.Counter(fd.Key)
 			x, err := strconv.ParseFloat(v, 64)
 			if k == nil || err != nil || x == 0 {
@@ -394,7 +395,7 @@ func (e *Engine) parts(f *FlowDef, answers map[string]string, withKind bool) []s
 	return out
 }
 
-func (e *Engine) confirmInput(c *conv, f *FlowDef, t string) (string, error) {
+func (e *Engine) confirmInput(c *conv, f *flows.FlowDef, t string) (string, error) {
 	s := c.s
 	switch {
 	case t == "1" || t == "保存" || t == "确认" || t == "是" || t == "好" || t == "对":
@@ -421,7 +422,7 @@ func (e *Engine) confirmInput(c *conv, f *FlowDef, t string) (string, error) {
 }
 
 // editPrompt is "修改哪一项？回复序号：1 户号 2 走访类型 3 血压 4 备注".
-func (e *Engine) editPrompt(c *conv, f *FlowDef) string {
+func (e *Engine) editPrompt(c *conv, f *flows.FlowDef) string {
 	var b strings.Builder
 	b.WriteString("修改哪一项？回复序号：")
 	for i, fd := range e.editable(c, f) {
@@ -436,8 +437,8 @@ func (e *Engine) editPrompt(c *conv, f *FlowDef) string {
 
 // editable lists the fields that apply now, for the 修改 list: LineOnly
 // ones too, so a value from a one-line report can be corrected or added.
-func (e *Engine) editable(c *conv, f *FlowDef) []*FieldDef {
-	var out []*FieldDef
+func (e *Engine) editable(c *conv, f *flows.FlowDef) []*flows.FieldDef {
+	var out []*flows.FieldDef
 	for i := range f.Fields {
 		if yes, _ := applies(&f.Fields[i], c.s.Answers); yes {
 			out = append(out, &f.Fields[i])
@@ -446,7 +447,7 @@ func (e *Engine) editable(c *conv, f *FlowDef) []*FieldDef {
 	return out
 }
 
-func (e *Engine) editInput(c *conv, f *FlowDef, t string) (string, error) {
+func (e *Engine) editInput(c *conv, f *flows.FlowDef, t string) (string, error) {
 	s := c.s
 	list := e.editable(c, f)
 	switch {
@@ -473,15 +474,15 @@ func (e *Engine) editInput(c *conv, f *FlowDef, t string) (string, error) {
 }
 
 // stepHelp explains a step of flow f.
-func (e *Engine) stepHelp(f *FlowDef, fd *FieldDef) string {
+func (e *Engine) stepHelp(f *flows.FlowDef, fd *flows.FieldDef) string {
 	h := fd.Help
 	if h == "" {
 		switch fd.Type {
-		case FieldHousehold:
+		case flows.FieldHousehold:
 			h = "填户号，如 3-2-201 或 3栋2单元201，也可以写地址。"
-		case FieldPlace:
+		case flows.FieldPlace:
 			h = "填巡查的地点，如 菜市场、3号楼楼道。"
-		case FieldKind:
+		case flows.FieldKind:
 			example := "1"
 			if len(f.Kinds) > 0 {
 				k := f.Kinds[0]
@@ -491,11 +492,11 @@ func (e *Engine) stepHelp(f *FlowDef, fd *FieldDef) string {
 				}
 			}
 			h = "回复序号或类型名称，如 " + example + "。"
-		case FieldBP:
+		case flows.FieldBP:
 			h = "填高压/低压，如 150/95。"
-		case FieldGlucose:
+		case flows.FieldGlucose:
 			h = "填血糖值（mmol/L），如 7.2。"
-		case FieldCounter:
+		case flows.FieldCounter:
 			h = "填数字，如 35，也可以写 三十五、四百余。"
 		default:
 			h = "写几句说明，如 按时服药、限期3天整改、下次随访12月5日。"
@@ -524,13 +525,13 @@ const (
 // text, raw the text as typed, which free text (a place, an address, a
 // note) keeps. msg, when not empty, says in Chinese what was wrong and what
 // is expected.
-func (e *Engine) parseAnswer(c *conv, f *FlowDef, fd *FieldDef, t, raw string) (val, msg string) {
+func (e *Engine) parseAnswer(c *conv, f *flows.FlowDef, fd *flows.FieldDef, t, raw string) (val, msg string) {
 	raw = cleanRaw(raw)
 	if raw == "" {
 		raw = t
 	}
 	switch fd.Type {
-	case FieldHousehold:
+	case flows.FieldHousehold:
 		if hh, ok := zh.Household(t); ok {
 			return hh, ""
 		}
@@ -541,7 +542,7 @@ func (e *Engine) parseAnswer(c *conv, f *FlowDef, fd *FieldDef, t, raw string) (
 			return "", "\"" + raw + "\"不像户号或地址，请写成 3-2-201、3栋2单元201 或 幸福路12号。"
 		}
 		return raw, ""
-	case FieldPlace:
+	case flows.FieldPlace:
 		if runeLen(raw) > maxTargetRunes {
 			return "", "地点太长了，请写简短的地点，如 菜市场。"
 		}
@@ -549,11 +550,11 @@ func (e *Engine) parseAnswer(c *conv, f *FlowDef, fd *FieldDef, t, raw string) (
 			return "", "请写巡查的地点，如 菜市场、3号楼。"
 		}
 		return raw, ""
-	case FieldKind:
+	case flows.FieldKind:
 		return kindAnswer(f, t)
-	case FieldBP:
+	case flows.FieldBP:
 		return bpAnswer(t)
-	case FieldGlucose:
+	case flows.FieldGlucose:
 		g, err := zh.Glucose(t)
 		switch {
 		case errors.Is(err, zh.ErrGlucoseRange):
@@ -562,7 +563,7 @@ func (e *Engine) parseAnswer(c *conv, f *FlowDef, fd *FieldDef, t, raw string) (
 			return "", "请填血糖值，如 7.2。"
 		}
 		return strconv.FormatFloat(g, 'f', -1, 64), ""
-	case FieldCounter:
+	case flows.FieldCounter:
 		hint := ""
 		switch {
 		case strings.Contains(fd.Prompt, "没有请回复 0"):
@@ -584,7 +585,7 @@ func (e *Engine) parseAnswer(c *conv, f *FlowDef, fd *FieldDef, t, raw string) (
 	}
 }
 
-func kindAnswer(f *FlowDef, t string) (string, string) {
+func kindAnswer(f *flows.FlowDef, t string) (string, string) {
 	bad := fmt.Sprintf("没有这个选项，请回复 1–%d 的序号或类型名称。", len(f.Kinds))
 	if n, err := strconv.Atoi(t); err == nil {
 		if n < 1 || n > len(f.Kinds) {
@@ -624,7 +625,7 @@ func bpAnswer(t string) (string, string) {
 // more than a number: "已整改" is 0 problems, rectified; "堆放杂物2处" is 2,
 // the words kept for the note; "限期3天整改" is the deadline, and the count
 // is asked again. ok is false when the answer says none of these.
-func (e *Engine) recheckCount(c *conv, f *FlowDef, fd *FieldDef, t string) (string, bool, error) {
+func (e *Engine) recheckCount(c *conv, f *flows.FlowDef, fd *flows.FieldDef, t string) (string, bool, error) {
 	s := c.s
 	day := s.Day
 	if day == "" {
@@ -685,7 +686,7 @@ var noneWords = map[string]bool{"没有": true, "无": true, "没": true, "零":
 
 // counterAnswer reads a count; hint follows the example in the message
 // that refuses an answer that is not a number.
-func counterAnswer(k *CounterDef, hint string, t string) (string, string) {
+func counterAnswer(k *flows.CounterDef, hint string, t string) (string, string) {
 	if noneWords[t] {
 		return "0", ""
 	}
@@ -704,7 +705,7 @@ func counterAnswer(k *CounterDef, hint string, t string) (string, string) {
 
 // checkCount refuses a negative value, a fraction where whole numbers are
 // counted, and a value over the counter's ceiling.
-func checkCount(k *CounterDef, v float64) string {
+func checkCount(k *flows.CounterDef, v float64) string {
 	switch {
 	case v < 0:
 		return "数量不能是负数，请重新填写。"
@@ -723,13 +724,13 @@ func (e *Engine) complete(c *conv, oneLine bool) (string, error) {
 
 // buildReport turns the session's answers into a Report, with its
 // follow-up effect.
-func (e *Engine) buildReport(c *conv, f *FlowDef) Report {
+func (e *Engine) buildReport(c *conv, f *flows.FlowDef) flows.Report {
 	s := c.s
 	day := s.Day
 	if day == "" {
 		day = c.day()
 	}
-	r := Report{
+	r := flows.Report{
 		MsgKey: c.msgKey, Worker: c.w.OpenID, Community: c.w.Community, Grid: c.w.Grid,
 		Flow: f.Key, Day: day, CreatedAt: e.now(),
 	}
@@ -748,11 +749,11 @@ func (e *Engine) buildReport(c *conv, f *FlowDef) Report {
 			continue
 		}
 		switch fd.Type {
-		case FieldHousehold, FieldPlace:
+		case flows.FieldHousehold, flows.FieldPlace:
 			r.Target = v
-		case FieldKind:
+		case flows.FieldKind:
 			r.Kind = v
-		case FieldCounter:
+		case flows.FieldCounter:
 			if x, err := strconv.ParseFloat(v, 64); err == nil && x != 0 {
 				if r.Counts == nil {
 					r.Counts = map[string]float64{}
@@ -774,23 +775,23 @@ func (e *Engine) buildReport(c *conv, f *FlowDef) Report {
 		if r.Kind == "" {
 			break
 		}
-		r.FollowKey = FollowKey(r.Community, f.Key, r.Kind, r.Target)
+		r.FollowKey = flows.FollowKey(r.Community, f.Key, r.Kind, r.Target)
 		if s.NextDue != "" {
 			r.NextDue = s.NextDue
 		} else if k := f.Kind(r.Kind); k != nil && k.FollowUpDays > 0 {
-			r.NextDue = AddDays(day, k.FollowUpDays)
+			r.NextDue = flows.AddDays(day, k.FollowUpDays)
 		}
 	case "recheck":
 		// Every inspection of a place closes its open re-check; a new one
 		// is opened only when problems were found and not yet rectified.
-		r.FollowKey = FollowKey(r.Community, f.Key, "", r.Target)
+		r.FollowKey = flows.FollowKey(r.Community, f.Key, "", r.Target)
 		open := f.RecheckCounter == "" || r.Counts[f.RecheckCounter] > 0
 		if open && !s.Rectified {
 			days := f.RecheckDays
 			if s.Deadline > 0 {
 				days = s.Deadline
 			}
-			r.NextDue = AddDays(day, days)
+			r.NextDue = flows.AddDays(day, days)
 		}
 	}
 	return r
@@ -798,11 +799,11 @@ func (e *Engine) buildReport(c *conv, f *FlowDef) Report {
 
 // save stores the report and answers with the ack. A report whose MsgKey
 // was saved before is not saved again and gets the same ack.
-func (e *Engine) save(c *conv, r Report, oneLine bool) (string, error) {
-	if !ValidDay(r.Day) {
+func (e *Engine) save(c *conv, r flows.Report, oneLine bool) (string, error) {
+	if !flows.ValidDay(r.Day) {
 		// Never store a report without a real day: every tally derives
 		// from it. Reaching this is a bug; nothing is saved.
-		return "", Errorf(EInternal, "save %s report: invalid day %q", r.Flow, r.Day)
+		return "", flows.Errorf(flows.EInternal, "save %s report: invalid day %q", r.Flow, r.Day)
 	}
 	saved, _, err := e.Store.SaveReport(c.ctx, r)
 	if err != nil {
@@ -817,7 +818,7 @@ func (e *Engine) save(c *conv, r Report, oneLine bool) (string, error) {
 
 // ack is "✅ 已保存。本月你已走访 24 户（慢病随访 10）。下次随访 2027-02-26。"
 // or, for a one-line report, "✅ 已记录宣传活动：资料 400 份，参与 35 人。本月累计：…"
-func (e *Engine) ack(c *conv, r Report, oneLine bool) (string, error) {
+func (e *Engine) ack(c *conv, r flows.Report, oneLine bool) (string, error) {
 	f := e.catalog().Flow(r.Flow)
 	if f == nil {
 		return "✅ 已保存。", nil
@@ -825,9 +826,9 @@ func (e *Engine) ack(c *conv, r Report, oneLine bool) (string, error) {
 	var b strings.Builder
 	var when string // a day other than the message's: "（11月20日）"
 	if r.Day != c.day() {
-		when = "（" + DayCN(r.Day) + "）"
+		when = "（" + flows.DayCN(r.Day) + "）"
 		if r.Day[:4] != c.day()[:4] {
-			when = "（" + r.Day[:4] + "年" + DayCN(r.Day) + "）"
+			when = "（" + r.Day[:4] + "年" + flows.DayCN(r.Day) + "）"
 		}
 	}
 	if oneLine {
@@ -846,7 +847,7 @@ func (e *Engine) ack(c *conv, r Report, oneLine bool) (string, error) {
 	b.WriteString(line)
 	if r.ClosedFollowUp != 0 {
 		fu, err := e.Store.FollowUp(c.ctx, r.ClosedFollowUp)
-		if err != nil && ErrorCode(err) != ENotFound {
+		if err != nil && flows.ErrorCode(err) != flows.ENotFound {
 			return "", err
 		}
 		if err == nil {
@@ -862,7 +863,7 @@ func (e *Engine) ack(c *conv, r Report, oneLine bool) (string, error) {
 // clearedClause is what the ack says of the open follow-up fu the report
 // r closed: "已销项：原定 12月1日 的随访。" for a next visit; for a re-check
 // the report clears without opening a new one, "该处复查已销号。".
-func clearedClause(c *conv, f *FlowDef, r Report, fu FollowUp) string {
+func clearedClause(c *conv, f *flows.FlowDef, r flows.Report, fu flows.FollowUp) string {
 	if f.FollowUp == "recheck" {
 		if r.NextDue != "" {
 			return ""
@@ -873,7 +874,7 @@ func clearedClause(c *conv, f *FlowDef, r Report, fu FollowUp) string {
 	if what == "" {
 		what = "随访"
 	}
-	due := DayCN(fu.Due)
+	due := flows.DayCN(fu.Due)
 	if len(fu.Due) == 10 && fu.Due[:4] != c.day()[:4] {
 		due = fu.Due[:4] + "年" + due
 	}
@@ -883,9 +884,9 @@ func clearedClause(c *conv, f *FlowDef, r Report, fu FollowUp) string {
 // tallyLine is the worker's month in the report's metrics: "本月你已走访
 // 24 户（慢病随访 10）。" for a flow without counters, "本月累计：宣传 3 次，
 // 资料 1,150 份，参与 98 人。" for one with counters.
-func (e *Engine) tallyLine(c *conv, f *FlowDef, r Report) (string, error) {
+func (e *Engine) tallyLine(c *conv, f *flows.FlowDef, r flows.Report) (string, error) {
 	month := r.Day[:7]
-	counts, err := e.Store.Tally(c.ctx, Scope{Kind: ScopeWorker, ID: r.Worker}, month)
+	counts, err := e.Store.Tally(c.ctx, flows.Scope{Kind: flows.ScopeWorker, ID: r.Worker}, month)
 	if err != nil {
 		return "", err
 	}
@@ -913,15 +914,15 @@ func (e *Engine) tallyLine(c *conv, f *FlowDef, r Report) (string, error) {
 }
 
 // reportAnswers maps a saved report back to field answers, for summaries.
-func reportAnswers(f *FlowDef, r Report) map[string]string {
+func reportAnswers(f *flows.FlowDef, r flows.Report) map[string]string {
 	a := map[string]string{}
 	for _, fd := range f.Fields {
 		switch fd.Type {
-		case FieldHousehold, FieldPlace:
+		case flows.FieldHousehold, flows.FieldPlace:
 			a[fd.Key] = r.Target
-		case FieldKind:
+		case flows.FieldKind:
 			a[fd.Key] = r.Kind
-		case FieldCounter:
+		case flows.FieldCounter:
 			if v := r.Counts[fd.Key]; v != 0 {
 				a[fd.Key] = strconv.FormatFloat(v, 'f', -1, 64)
 			}
@@ -933,12 +934,12 @@ func reportAnswers(f *FlowDef, r Report) map[string]string {
 }
 
 // describe is one line about a saved report: "11月28日 入户走访：3-2-201｜慢病随访".
-func (e *Engine) describe(r Report) string {
+func (e *Engine) describe(r flows.Report) string {
 	f := e.catalog().Flow(r.Flow)
 	if f == nil {
-		return DayCN(r.Day) + " " + r.Flow
+		return flows.DayCN(r.Day) + " " + r.Flow
 	}
-	s := DayCN(r.Day) + " " + f.Name
+	s := flows.DayCN(r.Day) + " " + f.Name
 	if parts := e.parts(f, reportAnswers(f, r), true); len(parts) > 0 {
 		s += "：" + strings.Join(parts, "｜")
 	}

@@ -1,8 +1,9 @@
-package flows
+package chat
 
 import (
 	"context"
 	"fmt"
+	"gridbot/flows"
 	"strconv"
 	"strings"
 	"time"
@@ -11,16 +12,16 @@ import (
 // statSpan is the days a figure covers: a whole period ("2026", "2026-11",
 // "2026-11-05"), or its first part up to today when the period is current.
 type statSpan struct {
-	Period   string // as passed to Store.Tally; "" for a week
-	From, To Day    // inclusive
-	Partial  bool   // the period is current: To is today, not the period's end
-	Week     bool   // Monday to Sunday, summed from its days
+	Period   string    // as passed to Store.Tally; "" for a week
+	From, To flows.Day // inclusive
+	Partial  bool      // the period is current: To is today, not the period's end
+	Week     bool      // Monday to Sunday, summed from its days
 }
 
 // weekSpan is this week (which 1) up to today, or last week (which -1)
 // whole; weeks start on Monday. This week is Partial even on Sunday: it
 // is named 本周 and compared with the same days of last week.
-func weekSpan(today Day, which int) statSpan {
+func weekSpan(today flows.Day, which int) statSpan {
 	monday := today.AddDays(-((int(today.Weekday()) + 6) % 7))
 	if which < 0 {
 		monday = monday.AddDays(-7)
@@ -33,7 +34,7 @@ func weekSpan(today Day, which int) statSpan {
 
 // spanOf is the span of period as seen on today: clamped to today when the
 // period is under way. ok is false for a malformed period.
-func spanOf(period string, today Day) (statSpan, bool) {
+func spanOf(period string, today flows.Day) (statSpan, bool) {
 	s := statSpan{Period: period}
 	switch len(period) {
 	case 4:
@@ -41,20 +42,20 @@ func spanOf(period string, today Day) (statSpan, bool) {
 		if err != nil {
 			return s, false
 		}
-		s.From, s.To = DateOf(y, 1, 1), DateOf(y, 12, 31)
+		s.From, s.To = flows.DateOf(y, 1, 1), flows.DateOf(y, 12, 31)
 	case 7:
 		t, err := time.Parse("2006-01", period)
 		if err != nil {
 			return s, false
 		}
-		s.From = DateOf(t.Year(), t.Month(), 1)
+		s.From = flows.DateOf(t.Year(), t.Month(), 1)
 		s.To = s.From.MonthEnd()
 	case 10:
 		t, err := time.Parse("2006-01-02", period)
 		if err != nil {
 			return s, false
 		}
-		s.From = DateOf(t.Year(), t.Month(), t.Day())
+		s.From = flows.DateOf(t.Year(), t.Month(), t.Day())
 		s.To = s.From
 	default:
 		return s, false
@@ -77,21 +78,21 @@ func (s statSpan) previous() statSpan {
 	case 4:
 		y := s.From.Year() - 1
 		p.Period = strconv.Itoa(y)
-		p.From = DateOf(y, 1, 1)
+		p.From = flows.DateOf(y, 1, 1)
 		m, d := s.To.Month(), s.To.Day()
-		if d > DaysIn(y, m) {
-			d = DaysIn(y, m)
+		if d > flows.DaysIn(y, m) {
+			d = flows.DaysIn(y, m)
 		}
-		p.To = DateOf(y, m, d)
+		p.To = flows.DateOf(y, m, d)
 	case 7:
-		first := DateOf(s.From.Year(), s.From.Month()-1, 1)
+		first := flows.DateOf(s.From.Year(), s.From.Month()-1, 1)
 		p.Period = first.MonthKey()
 		p.From = first
 		d := s.To.Day()
-		if d > DaysIn(first.Year(), first.Month()) {
-			d = DaysIn(first.Year(), first.Month())
+		if d > flows.DaysIn(first.Year(), first.Month()) {
+			d = flows.DaysIn(first.Year(), first.Month())
 		}
-		p.To = DateOf(first.Year(), first.Month(), d)
+		p.To = flows.DateOf(first.Year(), first.Month(), d)
 	default:
 		p.From = s.From.AddDays(-1)
 		p.To = p.From
@@ -102,7 +103,7 @@ func (s statSpan) previous() statSpan {
 
 // whole reports whether the span is its period from start to end.
 func (s statSpan) whole() bool {
-	full, ok := spanOf(s.Period, DateOf(1, 1, 1))
+	full, ok := spanOf(s.Period, flows.DateOf(1, 1, 1))
 	return ok && full.From == s.From && full.To == s.To
 }
 
@@ -114,7 +115,7 @@ type tallyTerm struct {
 }
 
 // forwardPlan covers from..to with whole years, then whole months, then days.
-func forwardPlan(from, to Day) []tallyTerm {
+func forwardPlan(from, to flows.Day) []tallyTerm {
 	var plan []tallyTerm
 	for d := from; !d.After(to); {
 		switch {
@@ -136,9 +137,9 @@ func forwardPlan(from, to Day) []tallyTerm {
 // from..to: the calendar pieces, or, for a span that starts a month (or a
 // year), that month's (year's) totals less the pieces after to. Days 1–28
 // of October are October less the 29th, 30th and 31st: 4 lookups, not 28.
-func tallyPlan(from, to Day) []tallyTerm {
+func tallyPlan(from, to flows.Day) []tallyTerm {
 	best := forwardPlan(from, to)
-	try := func(period string, end Day) {
+	try := func(period string, end flows.Day) {
 		if !to.Before(end) {
 			return
 		}
@@ -164,7 +165,7 @@ func tallyPlan(from, to Day) []tallyTerm {
 // rangeTally sums a scope's tallies over the days from..to, in as few
 // lookups as tallyPlan finds. Metrics that sum to zero are left out, as
 // Store.Tally leaves them out.
-func rangeTally(ctx context.Context, st Store, scope Scope, from, to Day) (Counts, error) {
+func rangeTally(ctx context.Context, st flows.Store, scope flows.Scope, from, to flows.Day) (flows.Counts, error) {
 	sum := map[string]int64{}
 	for _, t := range tallyPlan(from, to) {
 		c, err := st.Tally(ctx, scope, t.period)
@@ -172,13 +173,13 @@ func rangeTally(ctx context.Context, st Store, scope Scope, from, to Day) (Count
 			return nil, err
 		}
 		for k, v := range c {
-			sum[k] += int64(t.sign) * ToMilli(v)
+			sum[k] += int64(t.sign) * flows.ToMilli(v)
 		}
 	}
-	out := make(Counts, len(sum))
+	out := make(flows.Counts, len(sum))
 	for k, v := range sum {
 		if v != 0 {
-			out[k] = float64(v) / Milli
+			out[k] = float64(v) / flows.Milli
 		}
 	}
 	return out, nil
@@ -186,7 +187,7 @@ func rangeTally(ctx context.Context, st Store, scope Scope, from, to Day) (Count
 
 // spanTally is the totals of a span: one lookup for a period up to today
 // (nothing is reported ahead of today), else the calendar sum.
-func spanTally(ctx context.Context, st Store, scope Scope, s statSpan) (Counts, error) {
+func spanTally(ctx context.Context, st flows.Store, scope flows.Scope, s statSpan) (flows.Counts, error) {
 	if !s.Week && (s.Partial || s.whole()) {
 		return st.Tally(ctx, scope, s.Period)
 	}
@@ -242,7 +243,7 @@ func (s statSpan) compareLabel(prev statSpan) string {
 
 // rangeCN is "11月16–22日", or "11月30日–12月6日" across months, or
 // "2025年12月29日–2026年1月4日" across years.
-func rangeCN(from, to Day) string {
+func rangeCN(from, to flows.Day) string {
 	switch {
 	case from.Year() != to.Year():
 		return fmt.Sprintf("%d年%d月%d日–%d年%d月%d日", from.Year(), int(from.Month()), from.Day(), to.Year(), int(to.Month()), to.Day())
@@ -257,12 +258,12 @@ func rangeCN(from, to Day) string {
 // fmtNum writes a figure with thousands separators and at most three
 // decimals: 1150 → "1,150", 2.5 → "2.5".
 func fmtNum(v float64) string {
-	m := ToMilli(v)
+	m := flows.ToMilli(v)
 	neg := m < 0
 	if neg {
 		m = -m
 	}
-	whole, frac := m/Milli, m%Milli
+	whole, frac := m/flows.Milli, m%flows.Milli
 	s := strconv.FormatInt(whole, 10)
 	var b strings.Builder
 	if neg {
@@ -289,12 +290,12 @@ func fmtPlain(v float64) string {
 
 // fmtDelta is the change against the comparison span: "↑12", "↓3", "持平".
 func fmtDelta(cur, prev float64) string {
-	d := ToMilli(cur) - ToMilli(prev)
+	d := flows.ToMilli(cur) - flows.ToMilli(prev)
 	switch {
 	case d > 0:
-		return "↑" + fmtNum(float64(d)/Milli)
+		return "↑" + fmtNum(float64(d)/flows.Milli)
 	case d < 0:
-		return "↓" + fmtNum(float64(-d)/Milli)
+		return "↓" + fmtNum(float64(-d)/flows.Milli)
 	}
 	return "持平"
 }

@@ -1,14 +1,15 @@
-package flows
+package chat
 
+import "gridbot/flows"
 import "time"
 
 // startUndo finds the worker's last report of the past 24 hours and asks
 // to confirm voiding it (撤销 / 删除上一条).
 func (e *Engine) startUndo(c *conv) (string, error) {
 	r, err := e.Store.LastReport(c.ctx, c.w.OpenID, e.now().Add(-24*time.Hour))
-	switch ErrorCode(err) {
+	switch flows.ErrorCode(err) {
 	case "":
-	case ENotFound:
+	case flows.ENotFound:
 		return "最近 24 小时内没有可以撤销的记录。", nil
 	default:
 		return "", err
@@ -56,13 +57,13 @@ func (e *Engine) understood(t string) bool {
 // answer.
 func (e *Engine) voidReport(c *conv, id uint64) (string, bool, error) {
 	r, err := e.Store.VoidReport(c.ctx, id, e.now())
-	switch ErrorCode(err) {
+	switch flows.ErrorCode(err) {
 	case "":
-	case EConflict: // voided already: this is the same answer delivered again
+	case flows.EConflict: // voided already: this is the same answer delivered again
 		if r, err = e.Store.Report(c.ctx, id); err != nil {
 			return "", true, err
 		}
-	case ENotFound:
+	case flows.ENotFound:
 		c.s.reset()
 		return "找不到这条记录了。", true, nil
 	default:

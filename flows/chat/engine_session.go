@@ -1,9 +1,10 @@
-package flows
+package chat
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"gridbot/flows"
 	"sync"
 	"time"
 )
@@ -29,18 +30,18 @@ type session struct {
 	Day     string            `json:"day,omitempty"`     // the report's day
 	NextDue string            `json:"next_due,omitempty"`
 	// Deadline is the stated rectification deadline in days (限期3天整改).
-	Deadline  int       `json:"deadline,omitempty"`
-	Rectified bool      `json:"rectified,omitempty"` // 已整改
-	Location  *Location `json:"location,omitempty"`
-	Images    []string  `json:"images,omitempty"`
+	Deadline  int             `json:"deadline,omitempty"`
+	Rectified bool            `json:"rectified,omitempty"` // 已整改
+	Location  *flows.Location `json:"location,omitempty"`
+	Images    []string        `json:"images,omitempty"`
 
 	Undo uint64 `json:"undo,omitempty"` // report to void (Step stepUndo)
 
 	// Done is the last report completed in this chat (before saving), kept
 	// so that the completing message, delivered again after a crash, gets
 	// the same answer (SaveReport dedupes by its MsgKey).
-	Done        *Report `json:"done,omitempty"`
-	DoneOneLine bool    `json:"done_one_line,omitempty"`
+	Done        *flows.Report `json:"done,omitempty"`
+	DoneOneLine bool          `json:"done_one_line,omitempty"`
 	// Voided is the report the last 撤销 voided and VoidKey the message
 	// that confirmed it, for the same reason.
 	Voided  uint64 `json:"voided,omitempty"`
@@ -78,7 +79,7 @@ func (s *session) fingerprint() []byte {
 type conv struct {
 	ctx    context.Context
 	e      *Engine
-	w      Worker
+	w      flows.Worker
 	s      *session
 	msgKey string
 	at     time.Time // the message's time in the engine's zone
@@ -88,7 +89,7 @@ type conv struct {
 type convKey struct{}
 
 // flow returns the open form's flow, or nil.
-func (c *conv) flow() *FlowDef {
+func (c *conv) flow() *flows.FlowDef {
 	if c.s.Flow == "" {
 		return nil
 	}
@@ -103,7 +104,7 @@ const dayLayout = "2006-01-02"
 // converse runs fn with the worker's session loaded (and dropped when
 // idle too long, with a note before the reply) and stores it afterwards
 // when it changed.
-func (e *Engine) converse(ctx context.Context, in Inbound, w Worker, fn func(*conv) (string, error)) (string, error) {
+func (e *Engine) converse(ctx context.Context, in flows.Inbound, w flows.Worker, fn func(*conv) (string, error)) (string, error) {
 	now := e.now()
 	s, before, notice, err := e.loadSession(ctx, w.OpenID, now)
 	if err != nil {
@@ -136,7 +137,7 @@ func (e *Engine) loadSession(ctx context.Context, openID string, now time.Time) 
 	s = &session{}
 	b, err := e.Sessions.Get(ctx, e.sessionKey(openID))
 	switch {
-	case ErrorCode(err) == ENotFound:
+	case flows.ErrorCode(err) == flows.ENotFound:
 		s.storedIdle = true
 		return s, s.fingerprint(), "", nil
 	case err != nil:
@@ -193,5 +194,5 @@ func (e *Engine) storeSession(ctx context.Context, openID string, s *session, be
 
 var (
 	defaultCatalogOnce sync.Once
-	defaultCatalog     *Catalog
+	defaultCatalog     *flows.Catalog
 )
