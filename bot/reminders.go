@@ -43,16 +43,18 @@ const noticePrefix = "📌 有一条提醒没能推送给你：\n"
 // worker's next message. Busy answers (-1) are retried with back-off.
 // Workers who unfollowed the account get nothing.
 //
-// A digest is claimed in Ledger (worker + day) before it is sent, so a
+// A digest is claimed in Deliveries (worker + day) before it is sent, so a
 // worker gets at most one a day, across runs, restarts and crashes, and
 // every attempt is logged there. Run is the scheduler; RunOnce runs now.
 type Reminders struct {
-	Store  flows.Store         // follow-ups and workers; required
-	Ledger flows.ReminderStore // claims, attempt log, notices, last run; required (the same *storage.DB)
-	Pusher Pusher              // required
-	// Catalog names the kinds of work in digests; nil: flows.DefaultCatalog().
+	Store flows.Store // follow-ups and workers; required
+	// Deliveries keeps what the runner needs of its own: claims, the
+	// attempt log, notices and the last run; required (the same *storage.DB).
+	Deliveries flows.ReminderStore
+	Pusher     Pusher // required
+	// Catalog names the kinds of work in digests; nil: flows.Shipped().
 	Catalog           *flows.Catalog
-	Zone              *time.Location // nil: time.Local
+	Zone              *time.Location // nil: flows.DefaultZone()
 	DailyAt           string         // "HH:MM"; "": DefaultDailyAt
 	EscalateAfterDays int            // 0: DefaultEscalateAfterDays
 	// TemplateID is the template message used outside the 48-hour window
@@ -67,9 +69,7 @@ type Reminders struct {
 	Log *slog.Logger
 	Now func() time.Time
 
-	mu          sync.Mutex // one run at a time
-	catalogOnce sync.Once
-	catalog     *flows.Catalog
+	mu sync.Mutex // one run at a time
 }
 
 // RunResult counts the outcome of one run over the workers with something
@@ -91,7 +91,7 @@ func (r *Reminders) Run(ctx context.Context) error {
 	}
 	now := r.now()
 	if !now.Before(r.slot(now)) {
-		last, err := r.Ledger.LastDigestRun(ctx)
+		last, err := r.Deliveries.LastDigestRun(ctx)
 		if err != nil {
 			r.log().Error("reminders: read last run", "err", err)
 		} else if today := r.day(now); last < today {
@@ -123,7 +123,7 @@ func (r *Reminders) scheduled(ctx context.Context) {
 		r.log().Error("reminders: run failed", "day", res.Day, "err", err)
 		return
 	}
-	if err := r.Ledger.MarkDigestRun(ctx, res.Day, r.now()); err != nil {
+	if err := r.Deliveries.MarkDigestRun(ctx, res.Day, r.now()); err != nil {
 		r.log().Error("reminders: record run", "day", res.Day, "err", err)
 	}
 }
@@ -151,7 +151,7 @@ func (r *Reminders) RunOnce(ctx context.Context) (RunResult, error) {
 			res.Skipped++
 			continue
 		}
-		claimed, err := r.Ledger.ClaimDigest(ctx, d.Worker.OpenID, res.Day, r.now())
+		claimed, err := r.Deliveries.ClaimDigest(ctx, d.Worker.OpenID, res.Day, r.now())
 		if err != nil {
 			return res, fmt.Errorf("reminders: claim digest: %w", err)
 		}
@@ -245,7 +245,7 @@ func (r *Reminders) deliver(ctx context.Context, d chat.Digest) string {
 	// Undeliverable: keep it for the worker's next message.
 	at := r.now()
 	attempt := flows.DigestAttempt{Worker: d.Worker.OpenID, Day: d.Day, At: at, Channel: flows.ChannelNotice}
-	if perr := r.Ledger.PutNotice(ctx, d.Worker.OpenID, noticePrefix+text, at); perr != nil {
+	if perr := r.Deliveries.PutNotice(ctx, d.Worker.OpenID, noticePrefix+text, at); perr != nil {
 		attempt.ErrCode, attempt.Error = flows.ErrCodeTransport, clipErr(perr)
 		r.log().Error("reminders: keep undelivered digest", "openid", d.Worker.OpenID, "err", clipErr(perr))
 	}
@@ -300,7 +300,7 @@ func (r *Reminders) send(ctx context.Context, d chat.Digest, channel string, fn 
 }
 
 func (r *Reminders) record(ctx context.Context, a flows.DigestAttempt) {
-	if err := r.Ledger.RecordAttempt(ctx, a); err != nil {
+	if err := r.Deliveries.RecordAttempt(ctx, a); err != nil {
 		r.log().Error("reminders: record attempt", "openid", a.Worker, "channel", a.Channel, "err", err)
 	}
 }
@@ -334,8 +334,8 @@ func (r *Reminders) check() error {
 	switch {
 	case r.Store == nil:
 		return errors.New("reminders: Store is required")
-	case r.Ledger == nil:
-		return errors.New("reminders: Ledger is required")
+	case r.Deliveries == nil:
+		return errors.New("reminders: Deliveries is required")
 	case r.Pusher == nil:
 		return errors.New("reminders: Pusher is required")
 	}
@@ -378,7 +378,7 @@ func (r *Reminders) zone() *time.Location {
 	if r.Zone != nil {
 		return r.Zone
 	}
-	return time.Local
+	return flows.DefaultZone()
 }
 
 func (r *Reminders) now() time.Time {
@@ -392,8 +392,7 @@ func (r *Reminders) cat() *flows.Catalog {
 	if r.Catalog != nil {
 		return r.Catalog
 	}
-	r.catalogOnce.Do(func() { r.catalog = flows.DefaultCatalog() })
-	return r.catalog
+	return flows.Shipped()
 }
 
 func (r *Reminders) log() *slog.Logger {

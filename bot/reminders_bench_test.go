@@ -45,7 +45,7 @@ func BenchmarkOverdueScan(b *testing.B) {
 				stores[n] = db
 				fillFollowUps(b, db, n, workers, communities, overdue)
 			}
-			r := &Reminders{Store: db, Ledger: db, Pusher: &Outbox{}, EscalateAfterDays: 14}
+			r := &Reminders{Store: db, Deliveries: db, Pusher: &Outbox{}, EscalateAfterDays: 14}
 			var digests []chat.Digest
 			b.ResetTimer()
 			for b.Loop() {

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/BurntSushi/toml"
 )
@@ -106,15 +107,24 @@ type FieldDef struct {
 //go:embed defaults.toml
 var defaultsTOML []byte
 
-// DefaultCatalog returns a fresh copy of the shipped flows (defaults.toml):
-// visit, inspection and campaign with the design's kinds and counters.
-func DefaultCatalog() *Catalog {
+// shipped is the catalog of defaults.toml, parsed once.
+var shipped = sync.OnceValue(func() *Catalog {
 	c, err := ParseCatalog(defaultsTOML)
 	if err != nil {
 		panic("flows: embedded defaults.toml: " + err.Error())
 	}
 	return c
-}
+})
+
+// DefaultCatalog returns a fresh copy of the shipped flows (defaults.toml):
+// visit, inspection and campaign with the design's kinds and counters. The
+// copy is the caller's to Merge a config into.
+func DefaultCatalog() *Catalog { return shipped().clone() }
+
+// Shipped returns the shipped catalog itself, shared: the one catalog a
+// component given none uses. It must not be changed (Merge a copy from
+// DefaultCatalog instead).
+func Shipped() *Catalog { return shipped() }
 
 // ParseCatalog reads a catalog from TOML ([[flows]] tables) and validates it.
 func ParseCatalog(data []byte) (*Catalog, error) {

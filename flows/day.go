@@ -2,8 +2,25 @@ package flows
 
 import (
 	"strconv"
+	"sync"
 	"time"
 )
+
+// DefaultZoneName is the zone days are local to when the config names
+// none (time.zone); every component given no zone uses DefaultZone.
+const DefaultZoneName = "Asia/Shanghai"
+
+// defaultZone is DefaultZoneName loaded once; China Standard Time (UTC+8,
+// no daylight saving) when the system has no zone database.
+var defaultZone = sync.OnceValue(func() *time.Location {
+	if z, err := time.LoadLocation(DefaultZoneName); err == nil {
+		return z
+	}
+	return time.FixedZone("CST", 8*60*60)
+})
+
+// DefaultZone is the zone of DefaultZoneName.
+func DefaultZone() *time.Location { return defaultZone() }
 
 // DayLayout is how a Day is written in records and APIs: "2006-01-02".
 const DayLayout = time.DateOnly

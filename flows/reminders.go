@@ -39,10 +39,7 @@ type ReminderStore interface {
 	// ClaimDigest marks the worker's digest for day as taken, durably,
 	// before anything is sent. It is false when it was already claimed.
 	ClaimDigest(ctx context.Context, worker, day string, at time.Time) (claimed bool, err error)
-	// RecordAttempt appends a to the attempt log.
-	RecordAttempt(ctx context.Context, a DigestAttempt) error
-	// DigestAttempts returns the attempts of a day, in the order made.
-	DigestAttempts(ctx context.Context, day string) ([]DigestAttempt, error)
+	AttemptLog
 	// PutNotice keeps text to show the worker at their next message,
 	// replacing an earlier one.
 	PutNotice(ctx context.Context, openID, text string, at time.Time) error
@@ -53,8 +50,18 @@ type ReminderStore interface {
 	NoticeStore
 }
 
+// AttemptLog is the log of reminder delivery attempts (not the 台帐 of
+// reports): each try at a digest, and WeChat's later word on a template
+// message.
+type AttemptLog interface {
+	// RecordAttempt appends a to the attempt log.
+	RecordAttempt(ctx context.Context, a DigestAttempt) error
+	// DigestAttempts returns the attempts of a day, in the order made.
+	DigestAttempts(ctx context.Context, day string) ([]DigestAttempt, error)
+}
+
 // NoticeStore hands the conversation the reminders that could not be
-// pushed. The engine uses it when its Store implements it.
+// pushed; the conversation shows them before its next reply.
 type NoticeStore interface {
 	// TakeNotice returns the worker's kept notice and removes it; "" when
 	// there is none.

@@ -182,11 +182,7 @@ func printRowErrors(w io.Writer, errs []flows.RowError) {
 
 // rosterToday is today's date in the zone the bot runs in by default.
 func rosterToday() string {
-	zone, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		zone = time.Local
-	}
-	return time.Now().In(zone).Format(time.DateOnly)
+	return flows.DayIn(time.Now(), flows.DefaultZone()).String()
 }
 
 // rosterTable is a roster file's cells, with each row's line number.

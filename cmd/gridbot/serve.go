@@ -146,7 +146,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 
 	m.Engine = &chat.Engine{
-		Store: db, Sessions: kv, Catalog: catalog, Zone: cfg.Zone(),
+		Store: db, Sessions: kv, Notices: db, Attempts: db, Catalog: catalog, Zone: cfg.Zone(),
 		SessionPrefix: cfg.Session.Prefix, SessionTTL: cfg.Session.TTL.Duration, Log: m.Log,
 	}
 	m.Webhook, err = bot.NewWebhook(bot.WebhookConfig{
@@ -158,7 +158,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.Reminders = &bot.Reminders{
-		Store: db, Ledger: db, Pusher: m.Pusher, Catalog: catalog, Zone: cfg.Zone(),
+		Store: db, Deliveries: db, Pusher: m.Pusher, Catalog: catalog, Zone: cfg.Zone(),
 		DailyAt: cfg.Reminders.DailyAt, EscalateAfterDays: cfg.Reminders.EscalateAfterDays,
 		TemplateID: cfg.WeChat.ReminderTemplateID, Log: m.Log,
 	}

@@ -32,10 +32,16 @@ import (
 // so it survives a restart. The caller must hand it one user's messages one
 // at a time (package bot does); different users may be handled concurrently.
 type Engine struct {
-	Store         flows.Store
-	Sessions      flows.KV
-	Catalog       *flows.Catalog // report flows, kinds and counters; nil: DefaultCatalog()
-	Zone          *time.Location // dates and periods are local to it; nil: time.Local
+	Store    flows.Store
+	Sessions flows.KV
+	// Notices hands over reminders that could not be pushed, shown before
+	// the worker's next reply; nil: none are shown.
+	Notices flows.NoticeStore
+	// Attempts records WeChat's delivery reports of template messages
+	// (TEMPLATESENDJOBFINISH); nil: they are dropped.
+	Attempts      flows.AttemptLog
+	Catalog       *flows.Catalog // report flows, kinds and counters; nil: flows.Shipped()
+	Zone          *time.Location // dates and periods are local to it; nil: flows.DefaultZone()
 	SessionPrefix string         // key prefix in Sessions, e.g. "gridbot:session:"
 	SessionTTL    time.Duration  // idle time after which an unfinished form is dropped; 0: 30 minutes
 	Log           *slog.Logger   // nil: slog.Default()
@@ -570,7 +576,7 @@ func (e *Engine) zone() *time.Location {
 	if e.Zone != nil {
 		return e.Zone
 	}
-	return time.Local
+	return flows.DefaultZone()
 }
 
 func (e *Engine) ttl() time.Duration {
@@ -584,8 +590,7 @@ func (e *Engine) catalog() *flows.Catalog {
 	if e.Catalog != nil {
 		return e.Catalog
 	}
-	defaultCatalogOnce.Do(func() { defaultCatalog = flows.DefaultCatalog() })
-	return defaultCatalog
+	return flows.Shipped()
 }
 
 func (e *Engine) log() *slog.Logger {

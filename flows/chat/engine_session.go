@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"gridbot/flows"
-	"sync"
 	"time"
 )
 
@@ -191,8 +190,3 @@ func (e *Engine) storeSession(ctx context.Context, openID string, s *session, be
 	}
 	return e.Sessions.Set(ctx, key, b, e.ttl()+24*time.Hour)
 }
-
-var (
-	defaultCatalogOnce sync.Once
-	defaultCatalog     *flows.Catalog
-)

@@ -12,10 +12,9 @@ const ErrCodeTemplateFailed = -200
 
 // recordTemplateJob keeps WeChat's delivery report of a template message
 // (a reminder sent outside the 48-hour window) in the reminders' attempt
-// log, when the Store keeps one. It is never answered.
+// log (Engine.Attempts). It is never answered.
 func (e *Engine) recordTemplateJob(ctx context.Context, in flows.Inbound) error {
-	rs, ok := e.Store.(flows.ReminderStore)
-	if !ok {
+	if e.Attempts == nil {
 		return nil
 	}
 	a := flows.DigestAttempt{
@@ -27,7 +26,7 @@ func (e *Engine) recordTemplateJob(ctx context.Context, in flows.Inbound) error 
 	if status := strings.TrimSpace(in.Status); status != "success" {
 		a.ErrCode, a.Error = ErrCodeTemplateFailed, status
 	}
-	if err := rs.RecordAttempt(ctx, a); err != nil {
+	if err := e.Attempts.RecordAttempt(ctx, a); err != nil {
 		// Logged, not returned: the event is never answered, and an error
 		// would turn into an apology the user never asked for.
 		e.log().Error("conversation: record template delivery", "openid", in.OpenID, "err", err)

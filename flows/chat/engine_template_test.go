@@ -21,7 +21,7 @@ func TestTemplateJobFinishIsRecorded(t *testing.T) {
 	}
 	defer db.Close()
 	zone, _ := time.LoadLocation("Asia/Shanghai")
-	e := &chat.Engine{Store: db, Sessions: db.KV(), Zone: zone}
+	e := &chat.Engine{Store: db, Sessions: db.KV(), Notices: db, Attempts: db, Zone: zone}
 	at := time.Date(2026, 11, 28, 8, 31, 0, 0, zone)
 	for i, status := range []string{"success", "failed:user block"} {
 		reply, err := e.Handle(ctx, flows.Inbound{MsgKey: "k" + status, OpenID: "w1", Type: "event",

@@ -208,7 +208,7 @@ func (h *harness) open() {
 		kv = storage.NewRedisKV(h.rdb)
 	}
 	h.eng = &chat.Engine{
-		Store: db, Sessions: kv, Catalog: flows.DefaultCatalog(), Zone: h.zone,
+		Store: db, Sessions: kv, Notices: db, Attempts: db, Catalog: flows.DefaultCatalog(), Zone: h.zone,
 		SessionPrefix: h.prefix, SessionTTL: 30 * time.Minute,
 		Now: func() time.Time { return h.clock },
 	}

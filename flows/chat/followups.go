@@ -371,9 +371,8 @@ func OverdueText(community, today string, items []flows.FollowUp, names map[stri
 // pendingNotice returns, once, a note about reminders that could not be
 // delivered, to put before the reply to the worker's next message.
 func (e *Engine) pendingNotice(ctx context.Context, w flows.Worker) (string, error) {
-	ns, ok := e.Store.(flows.NoticeStore)
-	if !ok {
+	if e.Notices == nil {
 		return "", nil
 	}
-	return ns.TakeNotice(ctx, w.OpenID)
+	return e.Notices.TakeNotice(ctx, w.OpenID)
 }

@@ -30,7 +30,7 @@ func statsEngine(tb testing.TB, path string) (*chat.Engine, *storage.DB) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e := &chat.Engine{Store: db, Sessions: db.KV(), Zone: zone, SessionPrefix: "s:"}
+	e := &chat.Engine{Store: db, Sessions: db.KV(), Notices: db, Attempts: db, Zone: zone, SessionPrefix: "s:"}
 	return e, db
 }
 

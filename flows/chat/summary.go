@@ -53,10 +53,10 @@ func BuildSummary(ctx context.Context, st flows.Store, cat *flows.Catalog, scope
 		return Summary{}, flows.Errorf(flows.EInvalid, "year %d: want YYYY", year)
 	}
 	if cat == nil {
-		cat = flows.DefaultCatalog()
+		cat = flows.Shipped()
 	}
 	if zone == nil {
-		zone = time.Local
+		zone = flows.DefaultZone()
 	}
 	counts, err := st.Tally(ctx, scope, strconv.Itoa(year))
 	if err != nil {
