@@ -98,7 +98,7 @@ func (e *Engine) Handle(ctx context.Context, in flows.Inbound) (flows.Reply, err
 			return e.fail(in.OpenID, "resubscribe worker", err)
 		}
 	}
-	text, err := e.converse(ctx, in, w, func(c *conv) (string, error) { return e.message(c, in) })
+	text, err := e.converse(ctx, in, w, func(c *turn) (string, error) { return e.message(c, in) })
 	if err != nil {
 		return e.fail(in.OpenID, "handle message", err)
 	}
@@ -161,7 +161,7 @@ func (e *Engine) event(ctx context.Context, in flows.Inbound, w flows.Worker, bo
 				return e.fail(in.OpenID, "resubscribe worker", err)
 			}
 		}
-		text, err := e.converse(ctx, in, w, func(c *conv) (string, error) { return e.click(c, in.EventKey) })
+		text, err := e.converse(ctx, in, w, func(c *turn) (string, error) { return e.click(c, in.EventKey) })
 		if err != nil {
 			return e.fail(in.OpenID, "menu click", err)
 		}
@@ -255,7 +255,7 @@ func checkName(name string) (string, string) {
 }
 
 // setName stores the name a worker gave (我叫 王芳).
-func (e *Engine) setName(c *conv, name string) (string, error) {
+func (e *Engine) setName(c *turn, name string) (string, error) {
 	name, msg := checkName(name)
 	if msg != "" {
 		return msg + "如：我叫 王芳。", nil
@@ -280,7 +280,7 @@ func roleName(r flows.Role) string {
 }
 
 // message handles a bound worker's message (not an event).
-func (e *Engine) message(c *conv, in flows.Inbound) (string, error) {
+func (e *Engine) message(c *turn, in flows.Inbound) (string, error) {
 	switch in.Type {
 	case "text":
 		return e.text(c, in.Text)
@@ -299,7 +299,7 @@ func (e *Engine) message(c *conv, in flows.Inbound) (string, error) {
 // attach adds a location or photo to an open form of a flow that takes
 // them, else to the report of such a flow just saved (see attachToLast),
 // or says where they belong.
-func (e *Engine) attach(c *conv, in flows.Inbound) (string, error) {
+func (e *Engine) attach(c *turn, in flows.Inbound) (string, error) {
 	f := c.flow()
 	if c.s.Step == stepUndo {
 		return msgAttach, nil
@@ -343,7 +343,7 @@ const attachWindow = 30 * time.Minute
 // worker's newest report that is not void when it was created within
 // attachWindow and its flow takes attachments; otherwise it says where
 // they belong. The same photo delivered again is stored once.
-func (e *Engine) attachToLast(c *conv, in flows.Inbound) (string, error) {
+func (e *Engine) attachToLast(c *turn, in flows.Inbound) (string, error) {
 	r, err := e.Store.LastReport(c.ctx, c.w.OpenID, e.now().Add(-attachWindow))
 	switch flows.ErrorCode(err) {
 	case "":
@@ -394,7 +394,7 @@ func (e *Engine) attachToLast(c *conv, in flows.Inbound) (string, error) {
 }
 
 // withStep appends the current step's question to text when a form is open.
-func (e *Engine) withStep(c *conv, text string) string {
+func (e *Engine) withStep(c *turn, text string) string {
 	if q := e.currentStep(c); q != "" {
 		return text + "\n" + q
 	}
@@ -402,7 +402,7 @@ func (e *Engine) withStep(c *conv, text string) string {
 }
 
 // text handles typed (or recognised) text.
-func (e *Engine) text(c *conv, raw string) (string, error) {
+func (e *Engine) text(c *turn, raw string) (string, error) {
 	t := normalize(raw)
 	c.raw = raw
 	if m := bindRe.FindStringSubmatch(t); m != nil {
@@ -438,7 +438,7 @@ func (e *Engine) text(c *conv, raw string) (string, error) {
 // only a report says (走访5-1-302, 发放资料200份). At a note, where any
 // words may come, only the last two count. A valid answer to a kind step
 // (慢病, 讲座) answers it, and a question is answered as one.
-func (e *Engine) startsReport(c *conv, t string) bool {
+func (e *Engine) startsReport(c *turn, t string) bool {
 	f, word, at := e.catalog().FlowByWord(t)
 	if f == nil || looksLikeQuestion(t, false) {
 		return false
@@ -484,7 +484,7 @@ func exactKind(f *flows.FlowDef, t string) bool {
 // newReport drops the open form for a message that starts a new report,
 // and handles it as if no form were open. When the message does not start
 // one after all (a 待办 number that does not exist), the form stays.
-func (e *Engine) newReport(c *conv, t string) (string, error) {
+func (e *Engine) newReport(c *turn, t string) (string, error) {
 	old := c.flow()
 	before := c.s.fingerprint()
 	reply, err := e.idle(c, t)
@@ -506,7 +506,7 @@ func droppedNotice(f *flows.FlowDef) string {
 }
 
 // idle handles text when no form is open.
-func (e *Engine) idle(c *conv, t string) (string, error) {
+func (e *Engine) idle(c *turn, t string) (string, error) {
 	if m := nameRe.FindStringSubmatch(t); m != nil {
 		return e.setName(c, m[1])
 	}
@@ -531,15 +531,15 @@ func (e *Engine) idle(c *conv, t string) (string, error) {
 }
 
 // question routes a question about totals or due follow-ups.
-func (e *Engine) question(c *conv, t string) (string, bool, error) {
-	if reply, ok, err := e.todoCommand(c.ctx, c.w, t, c.at); ok || err != nil {
+func (e *Engine) question(c *turn, t string) (string, bool, error) {
+	if reply, ok, err := e.todoCommand(c, t); ok || err != nil {
 		return reply, ok, err
 	}
-	return e.statsCommand(c.ctx, c.w, t, c.at)
+	return e.statsCommand(c, t)
 }
 
 // click routes a menu click.
-func (e *Engine) click(c *conv, key string) (string, error) {
+func (e *Engine) click(c *turn, key string) (string, error) {
 	switch key {
 	case MenuStatsMonth:
 		return e.text(c, "本月统计")

@@ -22,10 +22,9 @@ import (
 // default at's date in the engine's zone) and "next_due" ("2006-01-02").
 // A bad key or value is an EInvalid error and nothing changes.
 //
-// Called while Handle is answering a message of w (from the 待办 command),
-// Begin works on that message's session, which Handle then stores;
-// otherwise it reads and writes the session itself. Any open form of w is
-// replaced.
+// Begin reads and writes w's session itself (the 待办 command, inside a
+// message's turn, calls begin with that turn instead). Any open form of w
+// is replaced.
 func (e *Engine) Begin(ctx context.Context, w flows.Worker, flow string, prefill map[string]string, msgKey string, at time.Time) (reply string, err error) {
 	f := e.catalog().Flow(flow)
 	if f == nil {
@@ -34,17 +33,13 @@ func (e *Engine) Begin(ctx context.Context, w flows.Worker, flow string, prefill
 	if at.IsZero() {
 		at = e.now()
 	}
-	if outer, ok := ctx.Value(convKey{}).(*conv); ok && outer.w.OpenID == w.OpenID {
-		c := &conv{ctx: ctx, e: e, w: w, s: outer.s, msgKey: msgKey, at: at.In(e.zone())}
-		return e.begin(c, f, prefill)
-	}
 	in := flows.Inbound{MsgKey: msgKey, OpenID: w.OpenID, At: at}
-	return e.converse(ctx, in, w, func(c *conv) (string, error) { return e.begin(c, f, prefill) })
+	return e.converse(ctx, in, w, func(c *turn) (string, error) { return e.begin(c, f, prefill) })
 }
 
-func (e *Engine) begin(c *conv, f *flows.FlowDef, prefill map[string]string) (string, error) {
+func (e *Engine) begin(c *turn, f *flows.FlowDef, prefill map[string]string) (string, error) {
 	s := &session{Flow: f.Key, Day: c.day(), Answers: map[string]string{}, LastActive: c.s.LastActive}
-	tmp := &conv{ctx: c.ctx, e: e, w: c.w, s: s, msgKey: c.msgKey, at: c.at}
+	tmp := &turn{ctx: c.ctx, e: e, w: c.w, s: s, msgKey: c.msgKey, at: c.at}
 	if d, ok := prefill["day"]; ok {
 		day, err := time.ParseInLocation(dayLayout, d, c.at.Location())
 		if err != nil || day.After(c.at) || day.Before(c.at.AddDate(-1, 0, -1)) {

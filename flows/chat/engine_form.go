@@ -68,7 +68,7 @@ func nextField(f *flows.FlowDef, s *session) string {
 
 // advance moves the form on after an answer: the next question, the
 // confirmation, or (a quick form) the save.
-func (e *Engine) advance(c *conv) (string, error) {
+func (e *Engine) advance(c *turn) (string, error) {
 	f := c.flow()
 	s := c.s
 	if s.Answers == nil {
@@ -88,7 +88,7 @@ func (e *Engine) advance(c *conv) (string, error) {
 // ask formats a field's question: "2/4 走访类型：1 慢病随访 2 …", with the
 // flow's name in front of the first question of a form. A field outside
 // the step-by-step numbering (LineOnly) is asked without n/N.
-func (e *Engine) ask(c *conv, f *flows.FlowDef, fd *flows.FieldDef) string {
+func (e *Engine) ask(c *turn, f *flows.FlowDef, fd *flows.FieldDef) string {
 	vis := numbered(f)
 	var b strings.Builder
 	if len(c.s.History) == 0 && !c.s.Editing {
@@ -117,7 +117,7 @@ const stepDay = "@day"
 const dayPrompt = "请回复日期，如 11月27日、昨天、今天："
 
 // currentStep is the question the open form is waiting for ("" when none).
-func (e *Engine) currentStep(c *conv) string {
+func (e *Engine) currentStep(c *turn) string {
 	f := c.flow()
 	if f == nil {
 		return ""
@@ -139,7 +139,7 @@ func (e *Engine) currentStep(c *conv) string {
 }
 
 // formInput handles text while a form is open.
-func (e *Engine) formInput(c *conv, t string) (string, error) {
+func (e *Engine) formInput(c *turn, t string) (string, error) {
 	f := c.flow()
 	s := c.s
 	switch s.Step {
@@ -197,7 +197,7 @@ func (e *Engine) formInput(c *conv, t string) (string, error) {
 }
 
 // dayInput handles the answer at stepDay: a date, then the form goes on.
-func (e *Engine) dayInput(c *conv, f *flows.FlowDef, t string) (string, error) {
+func (e *Engine) dayInput(c *turn, f *flows.FlowDef, t string) (string, error) {
 	s := c.s
 	q := e.currentStep(c)
 	switch {
@@ -276,7 +276,7 @@ func (e *Engine) answer(s *session, key, val string) {
 // interrupt answers a question asked in the middle of a form (本月统计,
 // 待办) and asks the current step again. ok is false when t is not a
 // question. In a free-text step only exact command words count.
-func (e *Engine) interrupt(c *conv, t string, freeText bool) (string, bool, error) {
+func (e *Engine) interrupt(c *turn, t string, freeText bool) (string, bool, error) {
 	if !looksLikeQuestion(t, freeText) {
 		return "", false, nil
 	}
@@ -297,7 +297,7 @@ func (e *Engine) interrupt(c *conv, t string, freeText bool) (string, bool, erro
 
 // back goes to the previous question (or from a change back to the
 // confirmation).
-func (e *Engine) back(c *conv, f *flows.FlowDef) (string, error) {
+func (e *Engine) back(c *turn, f *flows.FlowDef) (string, error) {
 	s := c.s
 	if s.Editing {
 		s.Editing = false
@@ -319,7 +319,7 @@ func (e *Engine) back(c *conv, f *flows.FlowDef) (string, error) {
 }
 
 // confirmText is "请确认：3-2-201｜慢病随访｜血压 150/95｜按时服药。回复 1 保存，2 修改，0 取消。"
-func (e *Engine) confirmText(c *conv, f *flows.FlowDef) string {
+func (e *Engine) confirmText(c *turn, f *flows.FlowDef) string {
 	parts := e.parts(f, c.s.Answers, true)
 	parts = append(parts, e.extraParts(f, c.s, c.day())...)
 	return "请确认：" + strings.Join(parts, "｜") + "。回复 1 保存，2 修改，0 取消。"
@@ -395,7 +395,7 @@ func (e *Engine) parts(f *flows.FlowDef, answers map[string]string, withKind boo
 	return out
 }
 
-func (e *Engine) confirmInput(c *conv, f *flows.FlowDef, t string) (string, error) {
+func (e *Engine) confirmInput(c *turn, f *flows.FlowDef, t string) (string, error) {
 	s := c.s
 	switch {
 	case t == "1" || t == "保存" || t == "确认" || t == "是" || t == "好" || t == "对":
@@ -422,7 +422,7 @@ func (e *Engine) confirmInput(c *conv, f *flows.FlowDef, t string) (string, erro
 }
 
 // editPrompt is "修改哪一项？回复序号：1 户号 2 走访类型 3 血压 4 备注".
-func (e *Engine) editPrompt(c *conv, f *flows.FlowDef) string {
+func (e *Engine) editPrompt(c *turn, f *flows.FlowDef) string {
 	var b strings.Builder
 	b.WriteString("修改哪一项？回复序号：")
 	for i, fd := range e.editable(c, f) {
@@ -437,7 +437,7 @@ func (e *Engine) editPrompt(c *conv, f *flows.FlowDef) string {
 
 // editable lists the fields that apply now, for the 修改 list: LineOnly
 // ones too, so a value from a one-line report can be corrected or added.
-func (e *Engine) editable(c *conv, f *flows.FlowDef) []*flows.FieldDef {
+func (e *Engine) editable(c *turn, f *flows.FlowDef) []*flows.FieldDef {
 	var out []*flows.FieldDef
 	for i := range f.Fields {
 		if yes, _ := applies(&f.Fields[i], c.s.Answers); yes {
@@ -447,7 +447,7 @@ func (e *Engine) editable(c *conv, f *flows.FlowDef) []*flows.FieldDef {
 	return out
 }
 
-func (e *Engine) editInput(c *conv, f *flows.FlowDef, t string) (string, error) {
+func (e *Engine) editInput(c *turn, f *flows.FlowDef, t string) (string, error) {
 	s := c.s
 	list := e.editable(c, f)
 	switch {
@@ -525,7 +525,7 @@ const (
 // text, raw the text as typed, which free text (a place, an address, a
 // note) keeps. msg, when not empty, says in Chinese what was wrong and what
 // is expected.
-func (e *Engine) parseAnswer(c *conv, f *flows.FlowDef, fd *flows.FieldDef, t, raw string) (val, msg string) {
+func (e *Engine) parseAnswer(c *turn, f *flows.FlowDef, fd *flows.FieldDef, t, raw string) (val, msg string) {
 	raw = cleanRaw(raw)
 	if raw == "" {
 		raw = t
@@ -625,7 +625,7 @@ func bpAnswer(t string) (string, string) {
 // more than a number: "已整改" is 0 problems, rectified; "堆放杂物2处" is 2,
 // the words kept for the note; "限期3天整改" is the deadline, and the count
 // is asked again. ok is false when the answer says none of these.
-func (e *Engine) recheckCount(c *conv, f *flows.FlowDef, fd *flows.FieldDef, t string) (string, bool, error) {
+func (e *Engine) recheckCount(c *turn, f *flows.FlowDef, fd *flows.FieldDef, t string) (string, bool, error) {
 	s := c.s
 	day := s.Day
 	if day == "" {
@@ -718,13 +718,13 @@ func checkCount(k *flows.CounterDef, v float64) string {
 }
 
 // complete builds the report from the form and saves it.
-func (e *Engine) complete(c *conv, oneLine bool) (string, error) {
+func (e *Engine) complete(c *turn, oneLine bool) (string, error) {
 	return e.save(c, e.buildReport(c, c.flow()), oneLine)
 }
 
 // buildReport turns the session's answers into a Report, with its
 // follow-up effect.
-func (e *Engine) buildReport(c *conv, f *flows.FlowDef) flows.Report {
+func (e *Engine) buildReport(c *turn, f *flows.FlowDef) flows.Report {
 	s := c.s
 	day := s.Day
 	if day == "" {
@@ -799,7 +799,7 @@ func (e *Engine) buildReport(c *conv, f *flows.FlowDef) flows.Report {
 
 // save stores the report and answers with the ack. A report whose MsgKey
 // was saved before is not saved again and gets the same ack.
-func (e *Engine) save(c *conv, r flows.Report, oneLine bool) (string, error) {
+func (e *Engine) save(c *turn, r flows.Report, oneLine bool) (string, error) {
 	if !flows.ValidDay(r.Day) {
 		// Never store a report without a real day: every tally derives
 		// from it. Reaching this is a bug; nothing is saved.
@@ -818,7 +818,7 @@ func (e *Engine) save(c *conv, r flows.Report, oneLine bool) (string, error) {
 
 // ack is "✅ 已保存。本月你已走访 24 户（慢病随访 10）。下次随访 2027-02-26。"
 // or, for a one-line report, "✅ 已记录宣传活动：资料 400 份，参与 35 人。本月累计：…"
-func (e *Engine) ack(c *conv, r flows.Report, oneLine bool) (string, error) {
+func (e *Engine) ack(c *turn, r flows.Report, oneLine bool) (string, error) {
 	f := e.catalog().Flow(r.Flow)
 	if f == nil {
 		return "✅ 已保存。", nil
@@ -863,7 +863,7 @@ func (e *Engine) ack(c *conv, r flows.Report, oneLine bool) (string, error) {
 // clearedClause is what the ack says of the open follow-up fu the report
 // r closed: "已销项：原定 12月1日 的随访。" for a next visit; for a re-check
 // the report clears without opening a new one, "该处复查已销号。".
-func clearedClause(c *conv, f *flows.FlowDef, r flows.Report, fu flows.FollowUp) string {
+func clearedClause(c *turn, f *flows.FlowDef, r flows.Report, fu flows.FollowUp) string {
 	if f.FollowUp == "recheck" {
 		if r.NextDue != "" {
 			return ""
@@ -884,7 +884,7 @@ func clearedClause(c *conv, f *flows.FlowDef, r flows.Report, fu flows.FollowUp)
 // tallyLine is the worker's month in the report's metrics: "本月你已走访
 // 24 户（慢病随访 10）。" for a flow without counters, "本月累计：宣传 3 次，
 // 资料 1,150 份，参与 98 人。" for one with counters.
-func (e *Engine) tallyLine(c *conv, f *flows.FlowDef, r flows.Report) (string, error) {
+func (e *Engine) tallyLine(c *turn, f *flows.FlowDef, r flows.Report) (string, error) {
 	month := r.Day[:7]
 	counts, err := e.Store.Tally(c.ctx, flows.Scope{Kind: flows.ScopeWorker, ID: r.Worker}, month)
 	if err != nil {

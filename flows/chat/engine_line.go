@@ -36,7 +36,7 @@ type fieldErr struct{ key, msg string }
 // ("走访") opens the step-by-step form; a message with more ("走访 3-2-201
 // 慢病 150/95") fills what it says and asks only for what is missing, and
 // is saved at once when nothing required is missing.
-func (e *Engine) startLine(c *conv, f *flows.FlowDef, t, word string, at int) (string, error) {
+func (e *Engine) startLine(c *turn, f *flows.FlowDef, t, word string, at int) (string, error) {
 	res := e.parseLine(c, f, t)
 	s := c.s
 	s.reset()
@@ -110,7 +110,7 @@ var fillers = []string{
 // numbers (by unit, else by the nearest counter word in the same clause)
 // and, from what is left, the target (first piece) and the note (the rest).
 // Each found span is blanked so it is not read twice.
-func (e *Engine) parseLine(c *conv, f *flows.FlowDef, t string) lineResult {
+func (e *Engine) parseLine(c *turn, f *flows.FlowDef, t string) lineResult {
 	res := lineResult{answers: map[string]string{}, dateAt: -1}
 	b := []byte(t)
 	blank := func(s, end int) {

@@ -12,7 +12,7 @@ const msgRecheckCleared = "该处复查已销号。"
 // recheckKind fills the kind of a one-line inspection that names a place
 // but no kind ("巡查 幸福路12号 已整改") from the worker's open re-check of
 // that place, so the report needs no question. ok is true when it did.
-func (e *Engine) recheckKind(c *conv, f *flows.FlowDef, answers map[string]string) (ok bool, err error) {
+func (e *Engine) recheckKind(c *turn, f *flows.FlowDef, answers map[string]string) (ok bool, err error) {
 	if f.FollowUp != "recheck" {
 		return false, nil
 	}

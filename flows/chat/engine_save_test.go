@@ -51,7 +51,7 @@ func TestSaveRefusesInvalidDay(t *testing.T) {
 			}
 			now := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
 			e := &Engine{Store: st, Zone: time.UTC, Now: func() time.Time { return now }}
-			c := &conv{ctx: context.Background(), e: e, w: flows.Worker{OpenID: "w1"}, s: &session{}, at: now}
+			c := &turn{ctx: context.Background(), e: e, w: flows.Worker{OpenID: "w1"}, s: &session{}, at: now}
 			r := flows.Report{Worker: "w1", Flow: "visit", Kind: "chronic", Target: "3-2-201", Day: tt.day}
 			reply, err := e.save(c, r, true)
 			if tt.save {

@@ -73,9 +73,10 @@ func (s *session) fingerprint() []byte {
 	return b
 }
 
-// conv is one message's view of the conversation: who, which session, the
-// message's dedupe key and local time.
-type conv struct {
+// turn is one message's view of the conversation: who, which session, the
+// message's dedupe key and local time. Every step of the conversation gets
+// it as an argument; nothing travels in the context.
+type turn struct {
 	ctx    context.Context
 	e      *Engine
 	w      flows.Worker
@@ -85,10 +86,8 @@ type conv struct {
 	raw    string    // the message's text as typed (or recognised)
 }
 
-type convKey struct{}
-
 // flow returns the open form's flow, or nil.
-func (c *conv) flow() *flows.FlowDef {
+func (c *turn) flow() *flows.FlowDef {
 	if c.s.Flow == "" {
 		return nil
 	}
@@ -96,14 +95,14 @@ func (c *conv) flow() *flows.FlowDef {
 }
 
 // day is the message's local date.
-func (c *conv) day() string { return c.at.Format(dayLayout) }
+func (c *turn) day() string { return c.at.Format(dayLayout) }
 
 const dayLayout = "2006-01-02"
 
 // converse runs fn with the worker's session loaded (and dropped when
 // idle too long, with a note before the reply) and stores it afterwards
 // when it changed.
-func (e *Engine) converse(ctx context.Context, in flows.Inbound, w flows.Worker, fn func(*conv) (string, error)) (string, error) {
+func (e *Engine) converse(ctx context.Context, in flows.Inbound, w flows.Worker, fn func(*turn) (string, error)) (string, error) {
 	now := e.now()
 	s, before, notice, err := e.loadSession(ctx, w.OpenID, now)
 	if err != nil {
@@ -113,8 +112,7 @@ func (e *Engine) converse(ctx context.Context, in flows.Inbound, w flows.Worker,
 	if at.IsZero() {
 		at = now
 	}
-	c := &conv{e: e, w: w, s: s, msgKey: in.MsgKey, at: at.In(e.zone())}
-	c.ctx = context.WithValue(ctx, convKey{}, c)
+	c := &turn{ctx: ctx, e: e, w: w, s: s, msgKey: in.MsgKey, at: at.In(e.zone())}
 	reply, err := fn(c)
 	if err != nil {
 		return "", err

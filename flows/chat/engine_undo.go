@@ -5,7 +5,7 @@ import "time"
 
 // startUndo finds the worker's last report of the past 24 hours and asks
 // to confirm voiding it (撤销 / 删除上一条).
-func (e *Engine) startUndo(c *conv) (string, error) {
+func (e *Engine) startUndo(c *turn) (string, error) {
 	r, err := e.Store.LastReport(c.ctx, c.w.OpenID, e.now().Add(-24*time.Hour))
 	switch flows.ErrorCode(err) {
 	case "":
@@ -21,7 +21,7 @@ func (e *Engine) startUndo(c *conv) (string, error) {
 
 // undoAnswer handles the answer to the undo confirmation. ok is false when
 // t is something else: the undo is dropped and t handled as a new message.
-func (e *Engine) undoAnswer(c *conv, t string) (string, bool, error) {
+func (e *Engine) undoAnswer(c *turn, t string) (string, bool, error) {
 	id := c.s.Undo
 	switch t {
 	case "1", "确认", "是", "撤销", "对":
@@ -55,7 +55,7 @@ func (e *Engine) understood(t string) bool {
 // voidReport voids the report and answers with the updated tally. A report
 // voided already (the confirming message delivered again) gets the same
 // answer.
-func (e *Engine) voidReport(c *conv, id uint64) (string, bool, error) {
+func (e *Engine) voidReport(c *turn, id uint64) (string, bool, error) {
 	r, err := e.Store.VoidReport(c.ctx, id, e.now())
 	switch flows.ErrorCode(err) {
 	case "":

@@ -36,24 +36,24 @@ var (
 // supervisor's community overdue list), and starts the visit for an item
 // of the list ("走访 2", or "走访 3-2-201" for a household with an open
 // follow-up). ok is false when text is not one.
-func (e *Engine) todoCommand(ctx context.Context, w flows.Worker, text string, now time.Time) (reply string, ok bool, err error) {
+func (e *Engine) todoCommand(c *turn, text string) (reply string, ok bool, err error) {
 	t := normalize(text)
 	switch {
 	case todoWords[t]:
-		reply, err = e.todoList(ctx, w, now)
+		reply, err = e.todoList(c)
 		return reply, true, err
 	case overdueWords[t]:
-		reply, err = e.overdueList(ctx, w, now)
+		reply, err = e.overdueList(c)
 		return reply, true, err
 	}
 	if m := todoPickRe.FindStringSubmatch(t); m != nil {
 		n, _ := strconv.Atoi(m[2])
-		reply, err = e.todoPick(ctx, w, m[1], n, now)
+		reply, err = e.todoPick(c, m[1], n)
 		return reply, true, err
 	}
 	if m := todoTargetRe.FindStringSubmatch(t); m != nil {
 		if hh, ok := zh.Household(m[2]); ok {
-			return e.todoHousehold(ctx, w, hh, now)
+			return e.todoHousehold(c, hh)
 		}
 	}
 	return "", false, nil
@@ -67,7 +67,8 @@ func (e *Engine) todoItems(ctx context.Context, w flows.Worker, today string) ([
 
 // todoList answers 待办: overdue items first with days overdue, then those
 // due within TodoAheadDays, numbered; the numbers are kept for "走访 <n>".
-func (e *Engine) todoList(ctx context.Context, w flows.Worker, now time.Time) (string, error) {
+func (e *Engine) todoList(c *turn) (string, error) {
+	ctx, w, now := c.ctx, c.w, c.at
 	today := now.In(e.zone()).Format(time.DateOnly)
 	items, err := e.todoItems(ctx, w, today)
 	if err != nil {
@@ -143,7 +144,8 @@ func (e *Engine) keepTodoList(ctx context.Context, openID string, items []flows.
 // todoPick starts the visit (or re-check) for item n of the last 待办
 // list; without a kept list, of the list as it is now. verb is the word
 // before the number: "巡查 1" for a visit item says to send "走访 1".
-func (e *Engine) todoPick(ctx context.Context, w flows.Worker, verb string, n int, now time.Time) (string, error) {
+func (e *Engine) todoPick(c *turn, verb string, n int) (string, error) {
+	ctx, w, now := c.ctx, c.w, c.at
 	var ids []uint64
 	b, err := e.Sessions.Get(ctx, e.todoKey(w.OpenID))
 	switch {
@@ -192,7 +194,7 @@ func (e *Engine) todoPick(ctx context.Context, w flows.Worker, verb string, n in
 		}
 		return fmt.Sprintf("第 %d 项是%s（%s %s），请发送\"%s %d\"。", n, name, f.Target, e.followUpLabel(f), e.verb(f), n), nil
 	}
-	return e.beginFollowUp(ctx, w, f, fmt.Sprintf("待办第%d项", n), now)
+	return e.beginFollowUp(c, f, fmt.Sprintf("待办第%d项", n))
 }
 
 // verbFits reports whether the word of "<verb> <n>" names the item's flow:
@@ -212,7 +214,8 @@ func (e *Engine) verbFits(verb string, f flows.FollowUp) bool {
 // todoHousehold starts the visit for "走访 3-2-201" with the kind filled
 // in, when the worker has exactly one open kind of follow-up for that
 // household; otherwise the text is left to the one-line report parser.
-func (e *Engine) todoHousehold(ctx context.Context, w flows.Worker, hh string, now time.Time) (string, bool, error) {
+func (e *Engine) todoHousehold(c *turn, hh string) (string, bool, error) {
+	ctx, w := c.ctx, c.w
 	open, err := e.Store.FollowUps(ctx, flows.Scope{Kind: flows.ScopeWorker, ID: w.OpenID}, false)
 	if err != nil {
 		return "", true, err
@@ -232,14 +235,14 @@ func (e *Engine) todoHousehold(ctx context.Context, w flows.Worker, hh string, n
 	if len(match) != 1 {
 		return "", false, nil
 	}
-	reply, err := e.beginFollowUp(ctx, w, match[0], "待办", now)
+	reply, err := e.beginFollowUp(c, match[0], "待办")
 	return reply, true, err
 }
 
 // beginFollowUp starts the follow-up's flow with its target (and kind)
 // filled in, and says first what it filled in and from where:
 // "【入户走访】3-2-202｜慢病随访（来自待办第1项）".
-func (e *Engine) beginFollowUp(ctx context.Context, w flows.Worker, f flows.FollowUp, from string, now time.Time) (string, error) {
+func (e *Engine) beginFollowUp(c *turn, f flows.FollowUp, from string) (string, error) {
 	fd := e.catalog().Flow(f.Flow)
 	if fd == nil {
 		return "这一项的上报类型已不存在，请联系管理员。", nil
@@ -251,11 +254,7 @@ func (e *Engine) beginFollowUp(ctx context.Context, w flows.Worker, f flows.Foll
 	if f.Kind != "" && fd.Field("kind") != nil && fd.Kind(f.Kind) != nil {
 		prefill["kind"] = f.Kind
 	}
-	var msgKey string
-	if c, ok := ctx.Value(convKey{}).(*conv); ok {
-		msgKey = c.msgKey
-	}
-	reply, err := e.Begin(ctx, w, f.Flow, prefill, msgKey, now)
+	reply, err := e.begin(c, fd, prefill)
 	if flows.ErrorCode(err) == flows.EInvalid {
 		// A stored target or kind the form no longer accepts (a changed
 		// catalog): let the worker fill the form by hand.
@@ -281,9 +280,10 @@ func (e *Engine) beginFollowUp(ctx context.Context, w flows.Worker, f flows.Foll
 
 // overdueList answers 逾期: for a supervisor or admin, the community's
 // overdue items grouped by grid and worker; a worker is pointed to 待办.
-func (e *Engine) overdueList(ctx context.Context, w flows.Worker, now time.Time) (string, error) {
+func (e *Engine) overdueList(c *turn) (string, error) {
+	ctx, w, now := c.ctx, c.w, c.at
 	if w.Role != flows.RoleSupervisor && w.Role != flows.RoleAdmin {
-		own, err := e.todoList(ctx, w, now)
+		own, err := e.todoList(c)
 		if err != nil {
 			return "", err
 		}

@@ -43,7 +43,8 @@ var statsPeriodRe = regexp.MustCompile(`今天|今日|昨天|昨日|前天|本�
 // change against the same span of the period before; supervisors and
 // admins may also ask for their community's (社区统计) and for its grids
 // ranked by reports (网格排名).
-func (e *Engine) statsCommand(ctx context.Context, w flows.Worker, text string, now time.Time) (reply string, ok bool, err error) {
+func (e *Engine) statsCommand(c *turn, text string) (reply string, ok bool, err error) {
+	ctx, w, now := c.ctx, c.w, c.at
 	t := strings.TrimSpace(zh.Fold(text))
 	q, ok := e.parseStats(t, now)
 	if !ok {
