@@ -405,8 +405,8 @@ func (e *Engine) withStep(c *turn, text string) string {
 func (e *Engine) text(c *turn, raw string) (string, error) {
 	t := normalize(raw)
 	c.raw = raw
-	if m := bindRe.FindStringSubmatch(t); m != nil {
-		return e.bind(c.ctx, c.w.OpenID, m[1], m[2])
+	if reply, ok, err := e.runCommand(c, t, false, formAlways); ok || err != nil {
+		return reply, err
 	}
 	if c.s.Done != nil && c.msgKey != "" && c.s.Done.MsgKey == c.msgKey {
 		// The message that completed the last report, delivered again
@@ -505,24 +505,10 @@ func droppedNotice(f *flows.FlowDef) string {
 	return "上一条" + f.Short + "记录未保存。\n"
 }
 
-// idle handles text when no form is open.
+// idle handles text when no form is open: a command, else a report.
 func (e *Engine) idle(c *turn, t string) (string, error) {
-	if m := nameRe.FindStringSubmatch(t); m != nil {
-		return e.setName(c, m[1])
-	}
-	switch {
-	case isHelp(t):
-		return e.menuText(c.w), nil
-	case isCancel(t):
-		return msgNoForm, nil
-	case isUndo(t):
-		return e.startUndo(c)
-	}
-	if reply, ok, err := e.question(c, t); ok || err != nil {
+	if reply, ok, err := e.runCommand(c, t, true, 0); ok || err != nil {
 		return reply, err
-	}
-	if looksLikeQuestion(t, false) {
-		return msgQuestion, nil
 	}
 	if f, word, at := e.catalog().FlowByWord(t); f != nil {
 		return e.startLine(c, f, t, word, at)
@@ -530,25 +516,10 @@ func (e *Engine) idle(c *turn, t string) (string, error) {
 	return msgNotUnder, nil
 }
 
-// question routes a question about totals or due follow-ups.
-func (e *Engine) question(c *turn, t string) (string, bool, error) {
-	if reply, ok, err := e.todoCommand(c, t); ok || err != nil {
-		return reply, ok, err
-	}
-	return e.statsCommand(c, t)
-}
-
 // click routes a menu click.
 func (e *Engine) click(c *turn, key string) (string, error) {
-	switch key {
-	case MenuStatsMonth:
-		return e.text(c, "本月统计")
-	case MenuStatsLastMonth:
-		return e.text(c, "上月统计")
-	case MenuStatsYear:
-		return e.text(c, "今年统计")
-	case MenuTodo:
-		return e.text(c, "待办")
+	if t := clickText(key); t != "" {
+		return e.text(c, t)
 	}
 	if fk, ok := strings.CutPrefix(key, menuReportPrefix); ok {
 		if f := e.catalog().Flow(strings.ToLower(fk)); f != nil {

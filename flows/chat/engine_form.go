@@ -169,7 +169,7 @@ func (e *Engine) formInput(c *turn, t string) (string, error) {
 		}
 		e.answer(s, fd.Key, "")
 		return e.advance(c)
-	case isUndo(t):
+	case busyCommand(t):
 		return msgBusyForm + "\n" + q, nil
 	}
 	if reply, ok, err := e.interrupt(c, t, fd.Type == flows.FieldText); ok || err != nil {
@@ -208,7 +208,7 @@ func (e *Engine) dayInput(c *turn, f *flows.FlowDef, t string) (string, error) {
 		return "写这次工作是哪天做的，如 11月27日、昨天；今天做的回复\"今天\"。回复\"取消\"不记了。\n" + q, nil
 	case isSkip(t) || isBack(t):
 		return "日期必须填写（今天做的回复\"今天\"，不想记了请回复\"取消\"）。\n" + q, nil
-	case isUndo(t):
+	case busyCommand(t):
 		return msgBusyForm + "\n" + q, nil
 	}
 	if reply, ok, err := e.interrupt(c, t, false); ok || err != nil {
@@ -281,12 +281,9 @@ func (e *Engine) interrupt(c *turn, t string, freeText bool) (string, bool, erro
 		return "", false, nil
 	}
 	before := c.s.fingerprint()
-	reply, ok, err := e.question(c, t)
+	reply, _, err := e.runCommand(c, t, false, formAsk)
 	if err != nil {
 		return "", true, err
-	}
-	if !ok {
-		reply = msgQuestion
 	}
 	if !slices.Equal(before, c.s.fingerprint()) {
 		return reply, true, nil // the question started another form (待办 → 走访 1)
@@ -412,7 +409,7 @@ func (e *Engine) confirmInput(c *turn, f *flows.FlowDef, t string) (string, erro
 		return "核对上面的内容：没问题回复 1 保存；要改某一项回复 2；不记了回复 0。\n" + e.confirmText(c, f), nil
 	case isSkip(t):
 		return "已经填完了。\n" + e.confirmText(c, f), nil
-	case isUndo(t):
+	case busyCommand(t):
 		return msgBusyForm + "\n" + e.confirmText(c, f), nil
 	}
 	if reply, ok, err := e.interrupt(c, t, false); ok || err != nil {

@@ -1,8 +1,5 @@
 package chat
 
-import "gridbot/flows"
-import "strings"
-
 // Menu click keys (EventKey of CLICK events) of the default menu. A click on
 // "REPORT_<FLOW>" starts that flow's form, for configured flows too.
 const (
@@ -43,23 +40,4 @@ func DefaultMenu() []MenuButton {
 		}},
 		click("待办", MenuTodo),
 	}
-}
-
-// menuText is the short list of what w can send (帮助/菜单/?);
-// supervisors and admins also get their community's commands.
-func (e *Engine) menuText(w flows.Worker) string {
-	var names []string
-	for _, f := range e.catalog().Flows {
-		names = append(names, "\""+f.Short+"\"")
-	}
-	s := "可以这样用：\n" +
-		"· 发" + strings.Join(names, "、") + "，按提示一步步填\n" +
-		"· 一句话记录，如：走访 3-2-201 慢病 150/95\n" +
-		"· 本月统计 / 上月统计 / 今年统计 / 本周统计 / 今天统计\n" +
-		"· 待办：该随访的住户\n" +
-		"· 撤销：删除上一条记录\n"
-	if w.Role == flows.RoleSupervisor || w.Role == flows.RoleAdmin {
-		s += "· 社区统计 / 网格排名 / 逾期：全社区的数字和逾期随访\n"
-	}
-	return s + "填写时可回复：取消、返回、跳过、帮助"
 }

@@ -42,16 +42,6 @@ func (e *Engine) undoAnswer(c *turn, t string) (string, bool, error) {
 // msgUndoAsk asks again for the answer to the undo confirmation.
 const msgUndoAsk = "请回复 1 撤销，或 0 保留。"
 
-// understood reports whether t, sent while no form is open, means
-// something of its own: a report, a question, help, a name. Other text
-// answering the undo confirmation is asked again.
-func (e *Engine) understood(t string) bool {
-	if f, _, _ := e.catalog().FlowByWord(t); f != nil {
-		return true
-	}
-	return isHelp(t) || isUndo(t) || todoWords[t] || overdueWords[t] || nameRe.MatchString(t) || looksLikeQuestion(t, false)
-}
-
 // voidReport voids the report and answers with the updated tally. A report
 // voided already (the confirming message delivered again) gets the same
 // answer.

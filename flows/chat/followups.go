@@ -32,6 +32,12 @@ var (
 	todoTargetRe = regexp.MustCompile(`^(走访|随访|入户|家访)\s*(\S+)$`)
 )
 
+// todoMatch is what may be a 待办 or 逾期 command; todoCommand reads it
+// or declines.
+func todoMatch(t string) bool {
+	return todoWords[t] || overdueWords[t] || todoPickRe.MatchString(t) || todoTargetRe.MatchString(t)
+}
+
 // todoCommand answers 待办 (the sender's due follow-ups) and 逾期 (a
 // supervisor's community overdue list), and starts the visit for an item
 // of the list ("走访 2", or "走访 3-2-201" for a household with an open

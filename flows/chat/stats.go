@@ -31,6 +31,12 @@ type statsQuery struct {
 // statsTrigger matches the words that make a message a totals question.
 var statsTrigger = regexp.MustCompile(`统计|汇总|排名|排行|多少|几户|几次|几份|几人`)
 
+// statsBare are the periods that alone ask for the worker's totals.
+var statsBare = map[string]bool{"本月": true, "上月": true, "今年": true, "去年": true, "这个月": true, "上个月": true}
+
+// statsTrim is the punctuation a totals question may end with.
+const statsTrim = "?？!！。. "
+
 // statsPeriodRe finds what looks like a period in a totals question, to
 // tell "no period" (this month) from one zh.Period cannot read.
 var statsPeriodRe = regexp.MustCompile(`今天|今日|昨天|昨日|前天|本周|这一?周|这个?星期|本星期|上一?周|上个?星期|` + `\d{4}\s*年\s*\d{1,2}\s*月份?|\d{4}\s*[-./]\s*\d{1,2}|\d{4}\s*年(度)?|[0-9一二三四五六七八九十]{1,3}\s*月份?|本月|这个月|这月|当月|上个?月|今年|本年|去年|上一?年|全年`)
@@ -88,7 +94,7 @@ func (e *Engine) statsCommand(c *turn, text string) (reply string, ok bool, err 
 // a totals question.
 func (e *Engine) parseStats(t string, now time.Time) (statsQuery, bool) {
 	var q statsQuery
-	bare := strings.TrimRight(t, "?？!！。. ")
+	bare := strings.TrimRight(t, statsTrim)
 	switch {
 	case strings.Contains(bare, "排名") || strings.Contains(bare, "排行"):
 		q.what = "ranking"
@@ -97,12 +103,10 @@ func (e *Engine) parseStats(t string, now time.Time) (statsQuery, bool) {
 	case statsTrigger.MatchString(bare):
 		q.what = "self"
 	default:
-		switch bare {
-		case "本月", "上月", "今年", "去年", "这个月", "上个月":
-			q.what = "self"
-		default:
+		if !statsBare[bare] {
 			return q, false
 		}
+		q.what = "self"
 	}
 	if q.what == "self" {
 		// "多少" and "几户" alone are too loose: a question needs a period
