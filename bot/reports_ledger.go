@@ -91,10 +91,10 @@ func fieldCols(f *flows.FlowDef) []ledgerCol {
 	var cols []ledgerCol
 	seen := map[string]bool{}
 	for _, fd := range f.Fields {
-		switch {
-		case fd.Type == flows.FieldHousehold || fd.Type == flows.FieldPlace || fd.Type == flows.FieldKind || fd.Key == "note":
+		switch slot := fd.Slot(); {
+		case slot == flows.SlotTarget || slot == flows.SlotKind || fd.Key == "note":
 			continue
-		case fd.Type == flows.FieldCounter:
+		case slot == flows.SlotCounts:
 			if c := f.Counter(fd.Key); c != nil {
 				seen[c.Key] = true
 				cols = append(cols, counterCol(c))

@@ -73,17 +73,6 @@ type CounterDef struct {
 	Decimals bool     `toml:"decimals"` // 2.5 allowed (otherwise whole numbers only)
 }
 
-// Field types.
-const (
-	FieldHousehold = "household" // the report's Target, normalised by zh.Household
-	FieldPlace     = "place"     // the report's Target, free text
-	FieldKind      = "kind"      // the report's Kind, one of the flow's kinds
-	FieldBP        = "bp"        // blood pressure "150/95", in Report.Fields
-	FieldGlucose   = "glucose"   // blood glucose "7.2" (mmol/L), in Report.Fields
-	FieldCounter   = "counter"   // the counter with the field's key, in Report.Counts
-	FieldText      = "text"      // free text, in Report.Fields
-)
-
 // FieldDef is one question of a flow's form.
 //
 // A LineOnly field (an extra reading such as 血糖) is filled only from a
@@ -434,33 +423,27 @@ func (c *Catalog) Validate() error {
 			if fd.Prompt == "" || fd.Name == "" {
 				return fmt.Errorf("%s: field %q: no name or prompt", where, fd.Key)
 			}
-			switch fd.Type {
-			case FieldHousehold, FieldPlace:
-				targets++
-			case FieldKind:
-				if len(f.Kinds) == 0 {
-					return fmt.Errorf("%s: field %q asks for a kind but the flow has no kinds", where, fd.Key)
-				}
-				if fd.Key != "kind" {
-					return fmt.Errorf("%s: the kind field must have the key \"kind\"", where)
-				}
-			case FieldCounter:
-				if f.Counter(fd.Key) == nil {
-					return fmt.Errorf("%s: field %q: no counter with that key", where, fd.Key)
-				}
-			case FieldBP, FieldGlucose, FieldText:
-			default:
+			ft, ok := fieldTypes[fd.Type]
+			if !ok {
 				return fmt.Errorf("%s: field %q: unknown type %q", where, fd.Key, fd.Type)
+			}
+			if ft.Slot == SlotTarget {
+				targets++
+			}
+			if ft.check != nil {
+				if err := ft.check(&f, &fd); err != nil {
+					return fmt.Errorf("%s: %v", where, err)
+				}
 			}
 			if fd.LineOnly {
 				switch {
-				case fd.Type == FieldHousehold || fd.Type == FieldPlace || fd.Type == FieldKind:
+				case ft.Asked:
 					return fmt.Errorf("%s: field %q: a %s field cannot be line_only (the form must ask it)", where, fd.Key, fd.Type)
 				case !fd.Optional:
 					return fmt.Errorf("%s: field %q: line_only needs optional = true (the form never asks it)", where, fd.Key)
 				}
 			}
-			if fd.Type != FieldCounter && f.Counter(fd.Key) != nil {
+			if ft.Slot != SlotCounts && f.Counter(fd.Key) != nil {
 				return fmt.Errorf("%s: field %q has a counter's key but type %q", where, fd.Key, fd.Type)
 			}
 			if fd.When != "" {
@@ -696,7 +679,7 @@ func (f *FlowDef) Field(key string) *FieldDef {
 // targetField returns the household or place field, or nil.
 func (f *FlowDef) TargetField() *FieldDef {
 	for i := range f.Fields {
-		if t := f.Fields[i].Type; t == FieldHousehold || t == FieldPlace {
+		if f.Fields[i].Slot() == SlotTarget {
 			return &f.Fields[i]
 		}
 	}

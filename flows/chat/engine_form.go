@@ -366,27 +366,8 @@ func (e *Engine) parts(f *flows.FlowDef, answers map[string]string, withKind boo
 		if v == "" {
 			continue
 		}
-		switch fd.Type {
-		case flows.FieldKind:
-			k := f.Kind(v)
-			if k == nil {
-				continue
-			}
-			if withKind || !strings.Contains(f.Name, k.Name) {
-				out = append(out, k.Name)
-			}
-		case flows.FieldCounter:
-			k := f.Counter(fd.Key)
-			x, err := strconv.ParseFloat(v, 64)
-			if k == nil || err != nil || x == 0 {
-				continue
-			}
-			out = append(out, k.Name+" "+fmtNum(x)+" "+k.Unit)
-		default:
-			if fd.Label != "" {
-				v = fd.Label + " " + v
-			}
-			out = append(out, v)
+		if shown := fieldTypeOf(fd).show(f, fd, v, withKind); shown != "" {
+			out = append(out, shown)
 		}
 	}
 	return out
@@ -474,30 +455,7 @@ func (e *Engine) editInput(c *turn, f *flows.FlowDef, t string) (string, error) 
 func (e *Engine) stepHelp(f *flows.FlowDef, fd *flows.FieldDef) string {
 	h := fd.Help
 	if h == "" {
-		switch fd.Type {
-		case flows.FieldHousehold:
-			h = "填户号，如 3-2-201 或 3栋2单元201，也可以写地址。"
-		case flows.FieldPlace:
-			h = "填巡查的地点，如 菜市场、3号楼楼道。"
-		case flows.FieldKind:
-			example := "1"
-			if len(f.Kinds) > 0 {
-				k := f.Kinds[0]
-				example = "1 或 " + k.Name
-				if len(k.Words) > 0 {
-					example = "1 或 " + k.Words[0]
-				}
-			}
-			h = "回复序号或类型名称，如 " + example + "。"
-		case flows.FieldBP:
-			h = "填高压/低压，如 150/95。"
-		case flows.FieldGlucose:
-			h = "填血糖值（mmol/L），如 7.2。"
-		case flows.FieldCounter:
-			h = "填数字，如 35，也可以写 三十五、四百余。"
-		default:
-			h = "写几句说明，如 按时服药、限期3天整改、下次随访12月5日。"
-		}
+		h = fieldTypeOf(fd).help(f)
 	}
 	ctl := "回复\"返回\"回到上一步，\"取消\"不记了"
 	if fd.Optional {
@@ -517,106 +475,6 @@ const (
 	maxTargetRunes = 40
 	maxTextRunes   = 200
 )
-
-// parseAnswer checks and normalises a typed answer: t is the normalised
-// text, raw the text as typed, which free text (a place, an address, a
-// note) keeps. msg, when not empty, says in Chinese what was wrong and what
-// is expected.
-func (e *Engine) parseAnswer(c *turn, f *flows.FlowDef, fd *flows.FieldDef, t, raw string) (val, msg string) {
-	raw = cleanRaw(raw)
-	if raw == "" {
-		raw = t
-	}
-	switch fd.Type {
-	case flows.FieldHousehold:
-		if hh, ok := zh.Household(t); ok {
-			return hh, ""
-		}
-		if runeLen(raw) > maxTargetRunes {
-			return "", "地址太长了，请写户号（如 3-2-201）或简短的地址。"
-		}
-		if !looksLikeAddress(raw) {
-			return "", "\"" + raw + "\"不像户号或地址，请写成 3-2-201、3栋2单元201 或 幸福路12号。"
-		}
-		return raw, ""
-	case flows.FieldPlace:
-		if runeLen(raw) > maxTargetRunes {
-			return "", "地点太长了，请写简短的地点，如 菜市场。"
-		}
-		if strings.IndexFunc(raw, unicode.IsLetter) < 0 {
-			return "", "请写巡查的地点，如 菜市场、3号楼。"
-		}
-		return raw, ""
-	case flows.FieldKind:
-		return kindAnswer(f, t)
-	case flows.FieldBP:
-		return bpAnswer(t)
-	case flows.FieldGlucose:
-		g, err := zh.Glucose(t)
-		switch {
-		case errors.Is(err, zh.ErrGlucoseRange):
-			return "", "血糖 " + t + " 超出范围，请核对（单位 mmol/L，如 7.2）。"
-		case err != nil:
-			return "", "请填血糖值，如 7.2。"
-		}
-		return strconv.FormatFloat(g, 'f', -1, 64), ""
-	case flows.FieldCounter:
-		hint := ""
-		switch {
-		case strings.Contains(fd.Prompt, "没有请回复 0"):
-			hint = "（没有请回复 0）" // as the prompt says
-		case fd.Optional:
-			hint = "（没有请回复\"跳过\"）"
-		}
-		return counterAnswer(f.Counter(fd.Key), hint, t)
-	default:
-		if runeLen(raw) > maxTextRunes {
-			return "", fmt.Sprintf("太长了，请控制在 %d 字以内。", maxTextRunes)
-		}
-		x, errMsg := parseExtras(t, c.s.Day)
-		if errMsg != "" {
-			return "", errMsg
-		}
-		x.apply(c.s)
-		return raw, ""
-	}
-}
-
-func kindAnswer(f *flows.FlowDef, t string) (string, string) {
-	bad := fmt.Sprintf("没有这个选项，请回复 1–%d 的序号或类型名称。", len(f.Kinds))
-	if n, err := strconv.Atoi(t); err == nil {
-		if n < 1 || n > len(f.Kinds) {
-			return "", bad
-		}
-		return f.Kinds[n-1].Key, ""
-	}
-	if k := f.KindByWord(t); k != nil {
-		return k.Key, ""
-	}
-	if num, err := zh.Number(t); err == nil && num.Unit == "" && num.Value == float64(int(num.Value)) {
-		n := int(num.Value)
-		if n >= 1 && n <= len(f.Kinds) {
-			return f.Kinds[n-1].Key, ""
-		}
-	}
-	return "", bad
-}
-
-func bpAnswer(t string) (string, string) {
-	sys, dia, err := zh.BloodPressure(t)
-	if errors.Is(err, zh.ErrNotBP) {
-		if _, _, s, e, ok := zh.FindBloodPressure(t); ok {
-			sys, dia, err = zh.BloodPressure(t[s:e])
-		}
-	}
-	switch {
-	case errors.Is(err, zh.ErrBPRange):
-		return "", "血压 " + t + " 超出范围（高压 50–300，低压 30–200），请核对后重新填写。"
-	case err != nil:
-		return "", "请按\"高压/低压\"填写，如 150/95；没测请回复\"跳过\"。"
-	}
-	return fmt.Sprintf("%d/%d", sys, dia), ""
-}
 
 // recheckCount reads an answer at the count step of an inspection that is
 // more than a number: "已整改" is 0 problems, rectified; "堆放杂物2处" is 2,
@@ -745,24 +603,7 @@ func (e *Engine) buildReport(c *turn, f *flows.FlowDef) flows.Report {
 		if v == "" {
 			continue
 		}
-		switch fd.Type {
-		case flows.FieldHousehold, flows.FieldPlace:
-			r.Target = v
-		case flows.FieldKind:
-			r.Kind = v
-		case flows.FieldCounter:
-			if x, err := strconv.ParseFloat(v, 64); err == nil && x != 0 {
-				if r.Counts == nil {
-					r.Counts = map[string]float64{}
-				}
-				r.Counts[fd.Key] = x
-			}
-		default:
-			if r.Fields == nil {
-				r.Fields = map[string]string{}
-			}
-			r.Fields[fd.Key] = v
-		}
+		fd.Store(&r, v)
 	}
 	if r.Target == "" {
 		return r
