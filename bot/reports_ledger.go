@@ -59,9 +59,18 @@ func (l *ledgerLayout) head() []ledgerCol {
 	}
 }
 
+// note is the report's remark: its flow's note field (FlowDef.NoteKey),
+// "note" for a flow the catalog does not know.
+func (l *ledgerLayout) note(r *flows.Report) string {
+	if f := l.cat.Flow(r.Flow); f != nil {
+		return r.Fields[f.NoteKey()]
+	}
+	return r.Fields["note"]
+}
+
 // tail is the columns every ledger ends with.
 func (l *ledgerLayout) tail() []ledgerCol {
-	cols := []ledgerCol{{header: "备注", width: 30, value: func(r *flows.Report) any { return r.Fields["note"] }}}
+	cols := []ledgerCol{{header: "备注", width: 30, value: func(r *flows.Report) any { return l.note(r) }}}
 	if l.includeVoid {
 		cols = append(cols, ledgerCol{header: "状态", width: 8, value: func(r *flows.Report) any {
 			if r.Void {
@@ -92,7 +101,7 @@ func fieldCols(f *flows.FlowDef) []ledgerCol {
 	seen := map[string]bool{}
 	for _, fd := range f.Fields {
 		switch slot := fd.Slot(); {
-		case slot == flows.SlotTarget || slot == flows.SlotKind || fd.Key == "note":
+		case slot == flows.SlotTarget || slot == flows.SlotKind || fd.Key == f.NoteKey():
 			continue
 		case slot == flows.SlotCounts:
 			if c := f.Counter(fd.Key); c != nil {

@@ -37,10 +37,18 @@ type FlowDef struct {
 	// "下次随访12月5日"); "recheck": per target place, opened while
 	// RecheckCounter is above zero, due RecheckDays later (or by the
 	// deadline the text states, "限期3天整改"), closed by "已整改".
-	FollowUp       string `toml:"follow_up"`
-	RecheckCounter string `toml:"recheck_counter"`
-	RecheckDays    int    `toml:"recheck_days"`
-	DueLabel       string `toml:"due_label"` // before the due date in acks: "下次随访"
+	FollowUp       FollowUpMode `toml:"follow_up"`
+	RecheckCounter string       `toml:"recheck_counter"`
+	RecheckDays    int          `toml:"recheck_days"`
+	DueLabel       string       `toml:"due_label"` // before the due date in acks: "下次随访"
+
+	// Phrase says the flow's count in the annual summary: "入户走访"
+	// (入户走访 1,234 户); "": "开展" + Name.
+	Phrase string `toml:"phrase"`
+	// Note is the key of the field that holds the worker's remark (备注):
+	// free words a one-line report leaves over go there, and the ledger
+	// shows it in its 备注 column. "": the flow's first text field.
+	Note string `toml:"note"`
 
 	// Attachments: a location or photo sent while this flow's form is open
 	// is attached to the report.
@@ -60,6 +68,9 @@ type KindDef struct {
 	// same household (flows with follow_up = "kind"); 0 none. In a config
 	// extending a shipped kind, -1 turns a shipped interval off.
 	FollowUpDays int `toml:"follow_up_days"`
+	// Tags are the roster 标签 (gridbot import) that put a household under
+	// this kind: 高血压 → 慢病随访. A tag names one kind in the catalog.
+	Tags []string `toml:"tags"`
 }
 
 // CounterDef is a counted quantity ("leaflets" 资料 份). Its key is a metric
@@ -71,6 +82,9 @@ type CounterDef struct {
 	Words    []string `toml:"words"`    // words that name it: 资料/传单/宣传单/折页
 	Max      float64  `toml:"max"`      // a larger value is refused as a typo; 0 no ceiling
 	Decimals bool     `toml:"decimals"` // 2.5 allowed (otherwise whole numbers only)
+	// Phrase says the counter in the annual summary: "发放宣传资料"
+	// (发放宣传资料 400 份); "": Name.
+	Phrase string `toml:"phrase"`
 }
 
 // FieldDef is one question of a flow's form.
@@ -192,7 +206,11 @@ func mergeFlow(f *FlowDef, x FlowDef) {
 	setStr(&f.Name, x.Name)
 	setStr(&f.Short, x.Short)
 	setStr(&f.Unit, x.Unit)
-	setStr(&f.FollowUp, x.FollowUp)
+	if x.FollowUp != "" {
+		f.FollowUp = x.FollowUp
+	}
+	setStr(&f.Phrase, x.Phrase)
+	setStr(&f.Note, x.Note)
 	setStr(&f.RecheckCounter, x.RecheckCounter)
 	setStr(&f.DueLabel, x.DueLabel)
 	if x.RecheckDays != 0 {
@@ -211,6 +229,7 @@ func mergeFlow(f *FlowDef, x FlowDef) {
 		}
 		if j < 0 {
 			k.Words = append([]string(nil), k.Words...)
+			k.Tags = append([]string(nil), k.Tags...)
 			at := len(f.Kinds)
 			if at > 0 && f.Kinds[at-1].Key == "other" {
 				at--
@@ -221,6 +240,7 @@ func mergeFlow(f *FlowDef, x FlowDef) {
 		old := &f.Kinds[j]
 		setStr(&old.Name, k.Name)
 		old.Words = addWords(old.Words, k.Words)
+		old.Tags = addWords(old.Tags, k.Tags)
 		if k.FollowUpDays != 0 {
 			old.FollowUpDays = k.FollowUpDays
 		}
@@ -240,6 +260,7 @@ func mergeFlow(f *FlowDef, x FlowDef) {
 		old := &f.Counters[j]
 		setStr(&old.Name, k.Name)
 		setStr(&old.Unit, k.Unit)
+		setStr(&old.Phrase, k.Phrase)
 		old.Words = addWords(old.Words, k.Words)
 		if k.Max != 0 {
 			old.Max = k.Max
@@ -357,6 +378,7 @@ func (c *Catalog) Validate() error {
 	}
 	flowKeys := map[string]bool{}
 	counterKeys := map[string]string{}
+	tags := map[string]string{} // roster tag → "flow.kind"
 	for _, f := range c.Flows {
 		if err := checkKey(f.Key); err != nil {
 			return fmt.Errorf("catalog: flow %q: %v", f.Key, err)
@@ -389,6 +411,12 @@ func (c *Catalog) Validate() error {
 				return fmt.Errorf("%s: kind %q: no name", where, k.Key)
 			}
 			kinds[k.Key] = true
+			for _, t := range k.Tags {
+				if other, dup := tags[t]; dup {
+					return fmt.Errorf("%s: kind %q: roster tag %q already names %s", where, k.Key, t, other)
+				}
+				tags[t] = f.Key + "." + k.Key
+			}
 		}
 		for _, k := range f.Counters {
 			if err := checkKey(k.Key); err != nil {
@@ -464,13 +492,18 @@ func (c *Catalog) Validate() error {
 		if len(f.Kinds) > 0 && !fields["kind"] {
 			return fmt.Errorf("%s: has kinds but no kind field", where)
 		}
+		if f.Note != "" {
+			if fd := f.Field(f.Note); fd == nil || fd.Type != FieldText {
+				return fmt.Errorf("%s: note %q is not a text field of the flow", where, f.Note)
+			}
+		}
 		switch f.FollowUp {
-		case "":
-		case "kind":
+		case FollowNone:
+		case FollowByKind:
 			if f.Field("kind") == nil || f.TargetField() == nil {
 				return fmt.Errorf("%s: follow_up \"kind\" needs a kind field and a household or place field", where)
 			}
-		case "recheck":
+		case FollowRecheck:
 			if f.TargetField() == nil {
 				return fmt.Errorf("%s: follow_up \"recheck\" needs a household or place field", where)
 			}
@@ -482,6 +515,11 @@ func (c *Catalog) Validate() error {
 			}
 		default:
 			return fmt.Errorf("%s: unknown follow_up %q (want \"kind\" or \"recheck\")", where, f.FollowUp)
+		}
+		for _, k := range f.Kinds {
+			if len(k.Tags) > 0 && f.FollowUp != FollowByKind {
+				return fmt.Errorf("%s: kind %q: roster tags need follow_up = \"kind\"", where, k.Key)
+			}
 		}
 	}
 	return nil
@@ -699,6 +737,7 @@ func cloneFlow(f FlowDef) FlowDef {
 	kinds := make([]KindDef, len(f.Kinds))
 	for i, k := range f.Kinds {
 		k.Words = append([]string(nil), k.Words...)
+		k.Tags = append([]string(nil), k.Tags...)
 		kinds[i] = k
 	}
 	f.Kinds = kinds
@@ -748,7 +787,7 @@ func (c *Catalog) FollowUpLabel(f FollowUp) string {
 	if fd == nil {
 		return "随访"
 	}
-	if fd.FollowUp == "recheck" {
+	if fd.FollowUp == FollowRecheck {
 		return fd.Short + "复查"
 	}
 	if k := fd.Kind(f.Kind); k != nil {

@@ -104,3 +104,49 @@ func (fd *FieldDef) Store(r *Report, v string) {
 		r.Fields[fd.Key] = v
 	}
 }
+
+// FollowUpMode is how reports of a flow schedule the next one (FlowDef.FollowUp).
+type FollowUpMode string
+
+// Follow-up modes.
+const (
+	FollowNone FollowUpMode = "" // none
+	// FollowByKind: per target and kind, each kind's FollowUpDays after the
+	// report, or the date the text states (下次随访12月5日).
+	FollowByKind FollowUpMode = "kind"
+	// FollowRecheck: per target place, opened while the flow's
+	// RecheckCounter is above zero, due RecheckDays later or by the
+	// deadline the text states (限期3天整改), closed by 已整改.
+	FollowRecheck FollowUpMode = "recheck"
+)
+
+// NoteKey is the key of the field that holds the worker's remark (备注):
+// Note, else the first text field; "" when the flow has none.
+func (f *FlowDef) NoteKey() string {
+	if f.Note != "" {
+		return f.Note
+	}
+	for i := range f.Fields {
+		if f.Fields[i].Type == FieldText {
+			return f.Fields[i].Key
+		}
+	}
+	return ""
+}
+
+// SummaryPhrase says the flow's count in the annual summary: Phrase, else
+// "开展" + Name.
+func (f *FlowDef) SummaryPhrase() string {
+	if f.Phrase != "" {
+		return f.Phrase
+	}
+	return "开展" + f.Name
+}
+
+// SummaryPhrase says the counter in the annual summary: Phrase, else Name.
+func (k *CounterDef) SummaryPhrase() string {
+	if k.Phrase != "" {
+		return k.Phrase
+	}
+	return k.Name
+}

@@ -33,18 +33,6 @@ type ImportResult struct {
 	Errors    []RowError `json:"errors,omitempty"`
 }
 
-// tagKinds maps roster tags to the visit kind they are followed up under.
-var tagKinds = map[string]string{
-	"高血压": "chronic", "高血压病": "chronic", "糖尿病": "chronic", "2型糖尿病": "chronic",
-	"慢病": "chronic", "慢性病": "chronic", "高血压糖尿病": "chronic",
-	"孕产妇": "maternal", "孕妇": "maternal", "产妇": "maternal", "新生儿": "maternal", "产后": "maternal",
-	"独居老人": "elderly", "独居": "elderly", "空巢老人": "elderly", "孤寡老人": "elderly",
-}
-
-// DefaultFollowDays are the follow-up intervals of the shipped visit kinds,
-// used when the catalog does not give one.
-var DefaultFollowDays = map[string]int{"chronic": 90, "maternal": 7, "elderly": 30}
-
 // SplitTags splits a roster's 标签 cell ("高血压、糖尿病", "高血压/独居老人").
 func SplitTags(cell string) []string {
 	f := strings.FieldsFunc(cell, func(r rune) bool {
@@ -59,21 +47,41 @@ func SplitTags(cell string) []string {
 	return out
 }
 
-// TagKinds returns the distinct visit kinds the tags call for, in a stable
-// order, and the tags that call for none.
-func TagKinds(tags []string) (kinds, unknown []string) {
+// RosterKind is a kind of follow-up a roster tag calls for.
+type RosterKind struct {
+	Flow, Kind string
+	Days       int // the kind's interval (KindDef.FollowUpDays)
+}
+
+// TagKinds returns the distinct kinds the tags call for (KindDef.Tags), in
+// a stable order, and the tags that call for none.
+func (c *Catalog) TagKinds(tags []string) (kinds []RosterKind, unknown []string) {
 	for _, t := range tags {
-		k, ok := tagKinds[t]
+		rk, ok := c.tagKind(t)
 		if !ok {
 			unknown = append(unknown, t)
 			continue
 		}
-		if !slices.Contains(kinds, k) {
-			kinds = append(kinds, k)
+		if !slices.Contains(kinds, rk) {
+			kinds = append(kinds, rk)
 		}
 	}
-	slices.Sort(kinds)
+	slices.SortFunc(kinds, func(a, b RosterKind) int {
+		return strings.Compare(a.Flow+"."+a.Kind, b.Flow+"."+b.Kind)
+	})
 	return kinds, unknown
+}
+
+// tagKind finds the kind a roster tag names.
+func (c *Catalog) tagKind(tag string) (RosterKind, bool) {
+	for _, f := range c.Flows {
+		for _, k := range f.Kinds {
+			if slices.Contains(k.Tags, tag) {
+				return RosterKind{Flow: f.Key, Kind: k.Key, Days: k.FollowUpDays}, true
+			}
+		}
+	}
+	return RosterKind{}, false
 }
 
 // PickWorker chooses who follows a household up among the workers of its
@@ -106,9 +114,9 @@ func PickWorker(all []Worker, community, grid, household string) (Worker, bool) 
 
 // PlanHousehold turns a roster row into the follow-ups it opens: one per
 // kind its tags call for, due the kind's interval after the last visit (or
-// today when it was never visited). followDays gives a kind's interval.
-func PlanHousehold(row HouseholdRow, w Worker, followDays func(kind string) int, today string) ([]FollowUp, error) {
-	kinds, unknown := TagKinds(row.Tags)
+// today when it was never visited).
+func (c *Catalog) PlanHousehold(row HouseholdRow, w Worker, today string) ([]FollowUp, error) {
+	kinds, unknown := c.TagKinds(row.Tags)
 	if len(kinds) == 0 {
 		if len(unknown) > 0 {
 			return nil, Errorf(EInvalid, "标签「%s」没有对应的随访（可用：高血压、糖尿病、孕产妇、独居老人）", strings.Join(unknown, "、"))
@@ -117,21 +125,20 @@ func PlanHousehold(row HouseholdRow, w Worker, followDays func(kind string) int,
 	}
 	var out []FollowUp
 	for _, k := range kinds {
-		days := followDays(k)
-		if days <= 0 {
-			return nil, Errorf(EInvalid, "随访类型 %s 没有设置随访间隔", k)
+		if k.Days <= 0 {
+			return nil, Errorf(EInvalid, "随访类型 %s 没有设置随访间隔", k.Kind)
 		}
 		due := today
 		if row.LastVisit != "" {
-			due = AddDays(row.LastVisit, days)
+			due = AddDays(row.LastVisit, k.Days)
 		}
 		out = append(out, FollowUp{
-			Key:       FollowKey(row.Community, "visit", k, row.Household),
+			Key:       FollowKey(row.Community, k.Flow, k.Kind, row.Household),
 			Community: row.Community,
 			Grid:      row.Grid,
 			Worker:    w.OpenID,
-			Flow:      "visit",
-			Kind:      k,
+			Flow:      k.Flow,
+			Kind:      k.Kind,
 			Target:    row.Household,
 			Due:       due,
 		})

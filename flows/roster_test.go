@@ -22,7 +22,14 @@ func TestTags(t *testing.T) {
 		{"高血压,高血压", []string{"chronic"}, nil},
 	}
 	for _, c := range cases {
-		kinds, unknown := TagKinds(SplitTags(c.cell))
+		found, unknown := Shipped().TagKinds(SplitTags(c.cell))
+		var kinds []string
+		for _, k := range found {
+			if k.Flow != "visit" || k.Days <= 0 {
+				t.Errorf("%q: kind %+v, want a visit kind with an interval", c.cell, k)
+			}
+			kinds = append(kinds, k.Kind)
+		}
 		if !slices.Equal(kinds, c.kinds) || !slices.Equal(unknown, c.unknown) {
 			t.Errorf("%q: kinds %q unknown %q, want %q %q", c.cell, kinds, unknown, c.kinds, c.unknown)
 		}
@@ -67,7 +74,6 @@ func TestPickWorker(t *testing.T) {
 
 func TestPlanHousehold(t *testing.T) {
 	cat := DefaultCatalog()
-	days := func(k string) int { return cat.FollowUpDays("visit", k) }
 	w := Worker{OpenID: "w1"}
 	cases := []struct {
 		name string
@@ -87,7 +93,7 @@ func TestPlanHousehold(t *testing.T) {
 		{"no tag", HouseholdRow{Community: "c", Grid: "1", Household: "3-2-201"}, nil, "缺少标签"},
 	}
 	for _, c := range cases {
-		fs, err := PlanHousehold(c.row, w, days, "2026-11-28")
+		fs, err := cat.PlanHousehold(c.row, w, "2026-11-28")
 		if c.err != "" {
 			if err == nil || !strings.Contains(err.Error(), c.err) {
 				t.Errorf("%s: err %v, want %q", c.name, err, c.err)

@@ -327,7 +327,7 @@ func parseRoster(t rosterTable, community, today string) ([]flows.HouseholdRow, 
 				return "缺少网格"
 			}
 			row.Tags = flows.SplitTags(cell("tags"))
-			kinds, unknown := flows.TagKinds(row.Tags)
+			kinds, unknown := flows.Shipped().TagKinds(row.Tags) // the server checks again with its configured catalog
 			if len(row.Tags) == 0 {
 				return "缺少标签（高血压、糖尿病、孕产妇、独居老人）"
 			}

@@ -176,7 +176,7 @@ func (e *Engine) formInput(c *turn, t string) (string, error) {
 		return reply, err
 	}
 	val, msg := e.parseAnswer(c, f, fd, t, c.raw)
-	if msg != "" && fd.Type == flows.FieldCounter && f.FollowUp == "recheck" && fd.Key == f.RecheckCounter {
+	if msg != "" && fd.Type == flows.FieldCounter && f.FollowUp == flows.FollowRecheck && fd.Key == f.RecheckCounter {
 		if reply, ok, err := e.recheckCount(c, f, fd, t); ok || err != nil {
 			return reply, err
 		}
@@ -329,13 +329,13 @@ func (e *Engine) extraParts(f *flows.FlowDef, s *session, today string) []string
 	if s.Day != "" && s.Day != today {
 		out = append(out, "日期 "+flows.DayCN(s.Day))
 	}
-	if s.NextDue != "" && f.FollowUp == "kind" {
+	if s.NextDue != "" && f.FollowUp == flows.FollowByKind {
 		out = append(out, f.DueLabel+" "+s.NextDue)
 	}
-	if f.FollowUp == "recheck" {
+	if f.FollowUp == flows.FollowRecheck {
 		// 已整改 is said once: not again when the note says it.
 		if s.Rectified {
-			if !rectifiedRe.MatchString(s.Answers[noteField(f)]) {
+			if !rectifiedRe.MatchString(s.Answers[f.NoteKey()]) {
 				out = append(out, "已整改")
 			}
 		} else if s.Deadline > 0 {
@@ -527,7 +527,7 @@ func (e *Engine) recheckCount(c *turn, f *flows.FlowDef, fd *flows.FieldDef, t s
 	}
 	x.apply(s)
 	e.answer(s, fd.Key, val)
-	if nf := noteField(f); nf != "" && s.Answers[nf] == "" {
+	if nf := f.NoteKey(); nf != "" && s.Answers[nf] == "" {
 		if note := cleanRaw(c.raw); note != "" && runeLen(note) <= maxTextRunes {
 			e.answer(s, nf, note)
 		}
@@ -609,7 +609,7 @@ func (e *Engine) buildReport(c *turn, f *flows.FlowDef) flows.Report {
 		return r
 	}
 	switch f.FollowUp {
-	case "kind":
+	case flows.FollowByKind:
 		if r.Kind == "" {
 			break
 		}
@@ -619,7 +619,7 @@ func (e *Engine) buildReport(c *turn, f *flows.FlowDef) flows.Report {
 		} else if k := f.Kind(r.Kind); k != nil && k.FollowUpDays > 0 {
 			r.NextDue = flows.AddDays(day, k.FollowUpDays)
 		}
-	case "recheck":
+	case flows.FollowRecheck:
 		// Every inspection of a place closes its open re-check; a new one
 		// is opened only when problems were found and not yet rectified.
 		r.FollowKey = flows.FollowKey(r.Community, f.Key, "", r.Target)
@@ -702,7 +702,7 @@ func (e *Engine) ack(c *turn, r flows.Report, oneLine bool) (string, error) {
 // r closed: "已销项：原定 12月1日 的随访。" for a next visit; for a re-check
 // the report clears without opening a new one, "该处复查已销号。".
 func clearedClause(c *turn, f *flows.FlowDef, r flows.Report, fu flows.FollowUp) string {
-	if f.FollowUp == "recheck" {
+	if f.FollowUp == flows.FollowRecheck {
 		if r.NextDue != "" {
 			return ""
 		}

@@ -123,7 +123,7 @@ func (e *Engine) parseLine(c *turn, f *flows.FlowDef, t string) lineResult {
 	// Extras first: "下次随访12月5日" holds the flow word 随访 and a date.
 	x, locs, errMsg := findExtras(t, c.at.Format(dayLayout))
 	if errMsg != "" {
-		res.errs = append(res.errs, fieldErr{key: noteField(f), msg: errMsg})
+		res.errs = append(res.errs, fieldErr{key: f.NoteKey(), msg: errMsg})
 	}
 	res.extras = x
 	res.structured = len(locs) > 0
@@ -344,7 +344,7 @@ func (e *Engine) parseLine(c *turn, f *flows.FlowDef, t string) lineResult {
 			}
 		}
 	}
-	if nf := noteField(f); nf != "" && len(pieces) > 0 {
+	if nf := f.NoteKey(); nf != "" && len(pieces) > 0 {
 		note := strings.Join(pieces, "，")
 		if runeLen(note) > maxTextRunes {
 			// Refused as at the step, never cut: the note is asked again.
@@ -646,14 +646,6 @@ func fieldOfType(f *flows.FlowDef, typ string) *flows.FieldDef {
 		}
 	}
 	return nil
-}
-
-// noteField is the key of the flow's first free-text field, "" if none.
-func noteField(f *flows.FlowDef) string {
-	if fd := fieldOfType(f, flows.FieldText); fd != nil {
-		return fd.Key
-	}
-	return ""
 }
 
 var glucoseRe = regexp.MustCompile(`血糖\s*(?:值|为|是)?\s*[:：]?\s*([0-9]+(?:\.[0-9]+)?)\s*(?:(?i:mmol/?l|mmol)|毫摩尔(?:每升)?)?`)

@@ -13,7 +13,7 @@ const msgRecheckCleared = "该处复查已销号。"
 // but no kind ("巡查 幸福路12号 已整改") from the worker's open re-check of
 // that place, so the report needs no question. ok is true when it did.
 func (e *Engine) recheckKind(c *turn, f *flows.FlowDef, answers map[string]string) (ok bool, err error) {
-	if f.FollowUp != "recheck" {
+	if f.FollowUp != flows.FollowRecheck {
 		return false, nil
 	}
 	place, kind := fieldOfType(f, flows.FieldPlace), fieldOfType(f, flows.FieldKind)

@@ -211,7 +211,7 @@ func (e *Engine) verbFits(verb string, f flows.FollowUp) bool {
 		return true
 	}
 	if verb == "复查" {
-		return fd.FollowUp == "recheck"
+		return fd.FollowUp == flows.FollowRecheck
 	}
 	vf, _, _ := e.catalog().FlowByWord(verb)
 	return vf == nil || vf.Key == fd.Key
@@ -231,7 +231,7 @@ func (e *Engine) todoHousehold(c *turn, hh string) (string, bool, error) {
 		if f.Target != hh || f.Kind == "" {
 			continue
 		}
-		if fd := e.catalog().Flow(f.Flow); fd == nil || fd.FollowUp != "kind" || fd.TargetField() == nil || fd.TargetField().Type != flows.FieldHousehold {
+		if fd := e.catalog().Flow(f.Flow); fd == nil || fd.FollowUp != flows.FollowByKind || fd.TargetField() == nil || fd.TargetField().Type != flows.FieldHousehold {
 			continue
 		}
 		if !slices.ContainsFunc(match, func(m flows.FollowUp) bool { return m.Flow == f.Flow && m.Kind == f.Kind }) {
@@ -278,7 +278,7 @@ func (e *Engine) beginFollowUp(c *turn, f flows.FollowUp, from string) (string, 
 		filled = append(filled, k.Name)
 	}
 	head := "【" + fd.Name + "】" + strings.Join(filled, "｜") + "（来自" + from + "）\n"
-	if fd.FollowUp == "recheck" {
+	if fd.FollowUp == flows.FollowRecheck {
 		head += "复查：整改好了请在备注里写\"已整改\"；仍有问题请填几处，可写\"限期3天整改\"。\n"
 	}
 	return head + strings.TrimPrefix(reply, "【"+fd.Name+"】"), nil

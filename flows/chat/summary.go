@@ -33,18 +33,6 @@ type SummaryItem struct {
 	Value float64 `json:"value"`
 }
 
-// summaryPhrases is how an annual summary states the shipped flows and
-// counters; a configured flow is "开展<name>", a configured counter its name.
-var summaryPhrases = map[string]string{
-	"visit":        "入户走访",
-	"inspection":   "开展巡查",
-	"campaign":     "开展宣传活动",
-	"issues_found": "发现问题",
-	"leaflets":     "发放宣传资料",
-	"participants": "参与群众",
-	"garbage_tons": "清运垃圾",
-}
-
 // BuildSummary reads a scope's totals for a year and words them. now (in
 // zone) decides whether the year is still running: then the figures run
 // to today and the paragraph says so.
@@ -113,23 +101,15 @@ func SummaryParagraph(cat *flows.Catalog, counts flows.Counts, lead string) stri
 		}
 		for _, c := range f.Counters {
 			if v := counts[c.Key]; v != 0 {
-				phrase, ok := summaryPhrases[c.Key]
-				if !ok {
-					phrase = c.Name
-				}
-				counters = append(counters, phrase+fmtPlain(v)+c.Unit)
+				counters = append(counters, c.SummaryPhrase()+fmtPlain(v)+c.Unit)
 			}
 		}
 		if n == 0 && len(kinds) == 0 && len(counters) == 0 {
 			continue
 		}
 		var b strings.Builder
-		phrase, ok := summaryPhrases[f.Key]
-		if !ok {
-			phrase = "开展" + f.Name
-		}
 		if n != 0 {
-			b.WriteString(phrase + fmtPlain(n) + f.Unit)
+			b.WriteString(f.SummaryPhrase() + fmtPlain(n) + f.Unit)
 		}
 		if len(kinds) > 0 {
 			if b.Len() > 0 {
