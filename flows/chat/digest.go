@@ -2,8 +2,9 @@ package chat
 
 import (
 	"fmt"
-	"gridbot/flows"
 	"strings"
+
+	"gridbot/flows"
 )
 
 // DigestShow is how many items of each section a digest lists; the rest

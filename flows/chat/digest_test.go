@@ -1,10 +1,11 @@
 package chat
 
 import (
-	"gridbot/flows"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"gridbot/flows"
 )
 
 func TestDaysAndClip(t *testing.T) {

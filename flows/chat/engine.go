@@ -11,15 +11,15 @@ package chat
 import (
 	"context"
 	"errors"
-	"gridbot/flows"
 	"log/slog"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"gridbot/flows"
 
 	"gridbot/flows/zh"
 )
@@ -173,112 +173,6 @@ func (e *Engine) event(ctx context.Context, in flows.Inbound, w flows.Worker, bo
 	}
 }
 
-// bindRe is "绑定 <code>" or "绑定 <code> <姓名>".
-var bindRe = regexp.MustCompile(`^绑定[\s:：]*([0-9A-Za-z_-]*)(?:[\s,，、]*(\S.*))?$`)
-
-// unbound answers a user who is not bound: only 绑定 <code> works.
-func (e *Engine) unbound(ctx context.Context, in flows.Inbound) (flows.Reply, error) {
-	if in.Type == "text" || in.Type == "voice" {
-		if m := bindRe.FindStringSubmatch(normalize(in.Text)); m != nil {
-			text, err := e.bind(ctx, in.OpenID, m[1], m[2])
-			if err != nil {
-				return e.fail(in.OpenID, "redeem invite", err)
-			}
-			return flows.Reply{Text: text}, nil
-		}
-	}
-	return flows.Reply{Text: msgHowToBind}, nil
-}
-
-// bind redeems an invite code, with the worker's name when given
-// ("绑定 A1B2C3 王芳"). A bound worker may redeem a new code (moved to
-// another grid); without a name the stored one is kept. Names are
-// personal data: never logged.
-func (e *Engine) bind(ctx context.Context, openID, code, name string) (string, error) {
-	if code == "" {
-		return "请在\"绑定\"后面写上邀请码，如：绑定 A1B2C3 王芳。", nil
-	}
-	if name != "" {
-		var msg string
-		if name, msg = checkName(name); msg != "" {
-			return msg + "如：绑定 " + code + " 王芳。", nil
-		}
-	}
-	w, err := e.Store.RedeemInvite(ctx, code, openID, name, e.now())
-	if up := strings.ToUpper(code); flows.ErrorCode(err) == flows.ENotFound && up != code {
-		// Codes are issued in capitals; phones often type lower case.
-		w, err = e.Store.RedeemInvite(ctx, up, openID, name, e.now())
-	}
-	switch flows.ErrorCode(err) {
-	case "":
-	case flows.ENotFound:
-		return "邀请码 " + code + " 不存在，请核对后重新发送\"绑定 邀请码\"。", nil
-	case flows.EExpired:
-		return "邀请码 " + code + " 已过期，请联系社区管理员重新生成。", nil
-	case flows.EConflict:
-		return "邀请码 " + code + " 已被使用，请联系社区管理员重新生成。", nil
-	case flows.EInvalid:
-		return "邀请码不对，请核对后重新发送\"绑定 邀请码\"。", nil
-	default:
-		return "", err
-	}
-	reply := "✅ 绑定成功：" + w.Community + "，网格 " + w.Grid + "（" + roleName(w.Role) + "）。\n" +
-		"现在可以发送\"走访\"、\"巡查\"或\"宣传\"开始记录，发送\"帮助\"查看更多用法。"
-	if w.Name == "" {
-		reply += "\n可发送\"我叫 王芳\"登记姓名。"
-	}
-	return reply, nil
-}
-
-// nameRe is "我叫 王芳" or "姓名 王芳": the worker gives their name.
-var nameRe = regexp.MustCompile(`^(?:我叫|我的名字是|我的姓名是|姓名)[\s:：是为]*(.*)$`)
-
-// maxNameRunes is the longest name accepted.
-const maxNameRunes = 20
-
-// checkName trims a worker's name and checks it: letters (Chinese ones
-// too), spaces between Latin names, and ·; msg says what is wrong.
-func checkName(name string) (string, string) {
-	name = strings.TrimSpace(name)
-	if name == "" {
-		return "", "请写上姓名，"
-	}
-	if runeLen(name) > maxNameRunes {
-		return "", "姓名太长了，"
-	}
-	for _, r := range name {
-		if !unicode.IsLetter(r) && r != '·' && r != '•' && r != ' ' {
-			return "", "姓名只能是文字，"
-		}
-	}
-	return name, ""
-}
-
-// setName stores the name a worker gave (我叫 王芳).
-func (e *Engine) setName(c *turn, name string) (string, error) {
-	name, msg := checkName(name)
-	if msg != "" {
-		return msg + "如：我叫 王芳。", nil
-	}
-	w := c.w
-	w.Name = name
-	if err := e.Store.PutWorker(c.ctx, w); err != nil {
-		return "", err
-	}
-	c.w = w
-	return "✅ 已登记姓名：" + name + "。", nil
-}
-
-func roleName(r flows.Role) string {
-	switch r {
-	case flows.RoleSupervisor:
-		return "负责人"
-	case flows.RoleAdmin:
-		return "管理员"
-	}
-	return "网格员"
-}
-
 // message handles a bound worker's message (not an event).
 func (e *Engine) message(c *turn, in flows.Inbound) (string, error) {
 	switch in.Type {
@@ -294,103 +188,6 @@ func (e *Engine) message(c *turn, in flows.Inbound) (string, error) {
 	default:
 		return e.withStep(c, msgTypes), nil
 	}
-}
-
-// attach adds a location or photo to an open form of a flow that takes
-// them, else to the report of such a flow just saved (see attachToLast),
-// or says where they belong.
-func (e *Engine) attach(c *turn, in flows.Inbound) (string, error) {
-	f := c.flow()
-	if c.s.Step == stepUndo {
-		return msgAttach, nil
-	}
-	if f == nil {
-		return e.attachToLast(c, in)
-	}
-	if !f.Attachments {
-		return e.withStep(c, "位置和照片只能附在巡查记录里。"), nil
-	}
-	var note string
-	if in.Type == "location" {
-		if in.Location == nil {
-			return e.withStep(c, "没收到位置，请重新发送。"), nil
-		}
-		loc := *in.Location
-		c.s.Location = &loc
-		note = "📍 已附上位置。"
-	} else {
-		img := in.PicURL
-		if img == "" {
-			img = in.MediaID
-		}
-		if len(c.s.Images) >= maxImages {
-			return e.withStep(c, "照片最多附 9 张。"), nil
-		}
-		c.s.Images = append(c.s.Images, img)
-		note = "📷 已附上照片（共 " + itoa(len(c.s.Images)) + " 张）。"
-	}
-	return e.withStep(c, note), nil
-}
-
-const maxImages = 9
-
-// attachWindow is how long after saving a report of a flow that takes
-// attachments (a one-line inspection) a location or photo sent with no
-// form open is still added to it.
-const attachWindow = 30 * time.Minute
-
-// attachToLast adds a location or photo sent with no form open to the
-// worker's newest report that is not void when it was created within
-// attachWindow and its flow takes attachments; otherwise it says where
-// they belong. The same photo delivered again is stored once.
-func (e *Engine) attachToLast(c *turn, in flows.Inbound) (string, error) {
-	r, err := e.Store.LastReport(c.ctx, c.w.OpenID, e.now().Add(-attachWindow))
-	switch flows.ErrorCode(err) {
-	case "":
-	case flows.ENotFound:
-		return msgAttach, nil
-	default:
-		return "", err
-	}
-	f := e.catalog().Flow(r.Flow)
-	if f == nil || !f.Attachments {
-		return msgAttach, nil
-	}
-	var (
-		loc  *flows.Location
-		img  string
-		what string
-	)
-	if in.Type == "location" {
-		if in.Location == nil {
-			return "没收到位置，请重新发送。", nil
-		}
-		loc, what = in.Location, "📍 位置"
-	} else {
-		if img = in.PicURL; img == "" {
-			img = in.MediaID
-		}
-		if img == "" {
-			return "没收到照片，请重新发送。", nil
-		}
-		if len(r.Images) >= maxImages && !slices.Contains(r.Images, img) {
-			return "照片最多附 9 张。", nil
-		}
-		what = "📷 照片"
-	}
-	r, err = e.Store.AttachToReport(c.ctx, r.ID, loc, img)
-	switch flows.ErrorCode(err) {
-	case "":
-	case flows.ENotFound, flows.EConflict: // voided (or gone) meanwhile
-		return msgAttach, nil
-	default:
-		return "", err
-	}
-	place := ""
-	if r.Target != "" {
-		place = "（" + r.Target + "）"
-	}
-	return what + "已附到刚才的" + f.Name + "记录" + place + "。", nil
 }
 
 // withStep appends the current step's question to text when a form is open.
@@ -569,70 +366,4 @@ func (e *Engine) log() *slog.Logger {
 		return e.Log
 	}
 	return slog.Default()
-}
-
-// normalize folds full-width characters and spaces, puts traditional
-// command words in simplified form (綁定 → 绑定) and trims the text and
-// its trailing punctuation (voice recognition ends sentences with 。).
-func normalize(s string) string {
-	s = strings.TrimSpace(zh.Simplify(zh.Fold(s)))
-	s = strings.TrimRight(s, "。.!！~～ ")
-	return strings.TrimSpace(s)
-}
-
-// isHelp reports whether t asks for help: a help word or question marks
-// alone, or a help word followed by question marks (帮助?, ??).
-func isHelp(t string) bool {
-	w := strings.TrimRight(t, "?？")
-	switch strings.ToLower(w) {
-	case "", "帮助", "菜单", "help", "怎么用", "用法":
-		return t != ""
-	}
-	return false
-}
-
-func isCancel(t string) bool {
-	switch t {
-	case "取消", "不记了", "算了", "退出":
-		return true
-	}
-	return false
-}
-
-func isBack(t string) bool { return t == "返回" || t == "上一步" || t == "回退" }
-
-func isSkip(t string) bool { return t == "跳过" || t == "略过" || t == "不填" }
-
-func isUndo(t string) bool {
-	switch t {
-	case "撤销", "撤回", "删除上一条", "撤销上一条", "删除", "删掉上一条":
-		return true
-	}
-	return false
-}
-
-// commandWords are questions answered even in the middle of a form, at
-// any step (they are never a plausible answer).
-var commandWords = map[string]bool{
-	"统计": true, "本月统计": true, "上月统计": true, "今年统计": true, "本年统计": true,
-	"社区统计": true, "网格排名": true, "待办": true, "逾期": true, "提醒": true, "汇总": true,
-	"这个月多少": true, "本月": true, "上月": true, "今年": true,
-	"今天统计": true, "昨天统计": true, "本周统计": true, "上周统计": true,
-}
-
-// looksLikeQuestion reports whether t is a question about totals or due
-// items rather than an answer: one of commandWords, or, unless strictOnly
-// (a free-text step, where a note may say anything), a text with 统计,
-// 汇总, 多少… in it.
-func looksLikeQuestion(t string, strictOnly bool) bool {
-	if commandWords[t] {
-		return true
-	}
-	if strictOnly {
-		return false
-	}
-	return strings.Contains(t, "统计") || strings.Contains(t, "汇总") || strings.Contains(t, "排名") ||
-		strings.HasSuffix(t, "多少") || strings.Contains(t, "多少户") || strings.Contains(t, "多少次") ||
-		strings.Contains(t, "几户") || strings.Contains(t, "几次") ||
-		strings.HasPrefix(t, "待办") || strings.HasPrefix(t, "逾期")
 }

@@ -203,3 +203,105 @@ func bpAnswer(t string) (string, string) {
 	}
 	return fmt.Sprintf("%d/%d", sys, dia), ""
 }
+
+// cleanRaw trims a typed answer: spaces and the full stop voice
+// recognition puts at the end.
+func cleanRaw(s string) string {
+	return strings.TrimSpace(strings.TrimRight(strings.TrimSpace(s), "。.!！~～"))
+}
+
+// recheckCount reads an answer at the count step of an inspection that is
+// more than a number: "已整改" is 0 problems, rectified; "堆放杂物2处" is 2,
+// the words kept for the note; "限期3天整改" is the deadline, and the count
+// is asked again. ok is false when the answer says none of these.
+func (e *Engine) recheckCount(c *turn, f *flows.FlowDef, fd *flows.FieldDef, t string) (string, bool, error) {
+	s := c.s
+	day := s.Day
+	if day == "" {
+		day = c.day()
+	}
+	x, locs, errMsg := findExtras(t, day)
+	b := []byte(t)
+	for _, l := range locs {
+		for i := l[0]; i < l[1]; i++ {
+			b[i] = ' '
+		}
+	}
+	k := f.Counter(fd.Key)
+	var nums []zh.Num
+	for _, n := range zh.Numbers(string(b)) {
+		if !addressNumber(t, n.End) && (n.Unit == "" || n.Unit == k.Unit) {
+			nums = append(nums, n)
+		}
+	}
+	val := ""
+	switch {
+	case errMsg != "" || len(nums) > 1:
+		return "", false, nil
+	case len(nums) == 1:
+		if negativeBefore(t, nums[0].Start) > 0 {
+			return "", false, nil
+		}
+		if msg := checkCount(k, nums[0].Value); msg != "" {
+			return msg + "\n" + e.ask(c, f, fd), true, nil
+		}
+		val = strconv.FormatFloat(nums[0].Value, 'f', -1, 64)
+		for i := nums[0].Start; i < nums[0].End; i++ {
+			b[i] = ' '
+		}
+	case x.rectified:
+		val = "0"
+	case x.deadline > 0:
+		x.apply(s)
+		return "已记下：限期 " + itoa(x.deadline) + " 天整改。\n" + e.ask(c, f, fd), true, nil
+	}
+	words := strings.IndexFunc(string(b), unicode.IsLetter) >= 0
+	if val == "" || !words && !x.rectified && x.deadline == 0 {
+		return "", false, nil
+	}
+	x.apply(s)
+	e.answer(s, fd.Key, val)
+	if nf := f.NoteKey(); nf != "" && s.Answers[nf] == "" {
+		if note := cleanRaw(c.raw); note != "" && runeLen(note) <= maxTextRunes {
+			e.answer(s, nf, note)
+		}
+	}
+	reply, err := e.advance(c)
+	return reply, true, err
+}
+
+// noneWords answer a counter with zero.
+var noneWords = map[string]bool{"没有": true, "无": true, "没": true, "零": true, "0": true}
+
+// counterAnswer reads a count; hint follows the example in the message
+// that refuses an answer that is not a number.
+func counterAnswer(k *flows.CounterDef, hint string, t string) (string, string) {
+	if noneWords[t] {
+		return "0", ""
+	}
+	n, err := zh.Number(t)
+	if err != nil {
+		if errors.Is(err, zh.ErrNegative) {
+			return "", "数量不能是负数，请重新填写。"
+		}
+		return "", "请回复数字，如 35" + hint + "。"
+	}
+	if msg := checkCount(k, n.Value); msg != "" {
+		return "", msg
+	}
+	return strconv.FormatFloat(n.Value, 'f', -1, 64), ""
+}
+
+// checkCount refuses a negative value, a fraction where whole numbers are
+// counted, and a value over the counter's ceiling.
+func checkCount(k *flows.CounterDef, v float64) string {
+	switch {
+	case v < 0:
+		return "数量不能是负数，请重新填写。"
+	case k.Max > 0 && v > k.Max:
+		return fmt.Sprintf("%s %s %s 太多了（最多 %s %s），请核对后重新填写。", k.Name, fmtNum(v), k.Unit, fmtNum(k.Max), k.Unit)
+	case !k.Decimals && v != float64(int64(v)):
+		return k.Name + "要填整数，请重新填写。"
+	}
+	return ""
+}

@@ -4,12 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"gridbot/flows"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"gridbot/flows"
 
 	"gridbot/flows/zh"
 )

@@ -2,13 +2,14 @@ package chat
 
 import (
 	"context"
-	"gridbot/flows"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"gridbot/flows"
 
 	"gridbot/flows/zh"
 )

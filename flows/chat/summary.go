@@ -3,10 +3,11 @@ package chat
 import (
 	"context"
 	"fmt"
-	"gridbot/flows"
 	"strconv"
 	"strings"
 	"time"
+
+	"gridbot/flows"
 )
 
 // Summary is a year's figures of a scope, as JSON and as the paragraph of

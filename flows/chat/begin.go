@@ -2,8 +2,9 @@ package chat
 
 import (
 	"context"
-	"gridbot/flows"
 	"time"
+
+	"gridbot/flows"
 )
 
 // Begin starts a report form for w as if the worker had asked for it, with

@@ -1,10 +1,11 @@
 package chat
 
 import (
-	"gridbot/flows"
 	"strings"
 	"testing"
 	"time"
+
+	"gridbot/flows"
 )
 
 func TestSpanOfAndPrevious(t *testing.T) {

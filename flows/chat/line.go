@@ -3,7 +3,6 @@ package chat
 import (
 	"errors"
 	"fmt"
-	"gridbot/flows"
 	"regexp"
 	"slices"
 	"strconv"
@@ -11,6 +10,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"gridbot/flows"
 
 	"gridbot/flows/zh"
 )

@@ -2,8 +2,9 @@ package chat
 
 import (
 	"context"
-	"gridbot/flows"
 	"strings"
+
+	"gridbot/flows"
 )
 
 // ErrCodeTemplateFailed marks a template message WeChat reported as not

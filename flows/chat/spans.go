@@ -3,10 +3,10 @@ package chat
 import (
 	"context"
 	"fmt"
-	"gridbot/flows"
 	"strconv"
-	"strings"
 	"time"
+
+	"gridbot/flows"
 )
 
 // statSpan is the days a figure covers: a whole period ("2026", "2026-11",
@@ -253,84 +253,4 @@ func rangeCN(from, to flows.Day) string {
 		return fmt.Sprintf("%d月%d日", int(from.Month()), from.Day())
 	}
 	return fmt.Sprintf("%d月%d–%d日", int(from.Month()), from.Day(), to.Day())
-}
-
-// fmtNum writes a figure with thousands separators and at most three
-// decimals: 1150 → "1,150", 2.5 → "2.5".
-func fmtNum(v float64) string {
-	m := flows.ToMilli(v)
-	neg := m < 0
-	if neg {
-		m = -m
-	}
-	whole, frac := m/flows.Milli, m%flows.Milli
-	s := strconv.FormatInt(whole, 10)
-	var b strings.Builder
-	if neg {
-		b.WriteByte('-')
-	}
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if frac != 0 {
-		f := strings.TrimRight(fmt.Sprintf("%03d", frac), "0")
-		b.WriteString("." + f)
-	}
-	return b.String()
-}
-
-// fmtPlain writes a figure without separators, as annual summaries do:
-// 1570, 2.5.
-func fmtPlain(v float64) string {
-	return strings.ReplaceAll(fmtNum(v), ",", "")
-}
-
-// fmtDelta is the change against the comparison span: "↑12", "↓3", "持平".
-func fmtDelta(cur, prev float64) string {
-	d := flows.ToMilli(cur) - flows.ToMilli(prev)
-	switch {
-	case d > 0:
-		return "↑" + fmtNum(float64(d)/flows.Milli)
-	case d < 0:
-		return "↓" + fmtNum(float64(-d)/flows.Milli)
-	}
-	return "持平"
-}
-
-// fitLines joins lines with newlines; when they do not fit in max bytes it
-// keeps whole lines from the top and ends with more, which must fit.
-func fitLines(lines []string, max int, more string) string {
-	total := 0
-	for i, l := range lines {
-		if i > 0 {
-			total++
-		}
-		total += len(l)
-	}
-	if total <= max {
-		return strings.Join(lines, "\n")
-	}
-	var b strings.Builder
-	budget := max - len(more) - 1
-	for _, l := range lines {
-		need := len(l)
-		if b.Len() > 0 {
-			need++
-		}
-		if b.Len()+need > budget {
-			break
-		}
-		if b.Len() > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(l)
-	}
-	if b.Len() > 0 {
-		b.WriteByte('\n')
-	}
-	b.WriteString(more)
-	return b.String()
 }

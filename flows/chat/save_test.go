@@ -2,9 +2,10 @@ package chat
 
 import (
 	"context"
-	"gridbot/flows"
 	"testing"
 	"time"
+
+	"gridbot/flows"
 )
 
 // saveStore is a Store whose SaveReport and Tally are functions; any other

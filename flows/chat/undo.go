@@ -1,7 +1,10 @@
 package chat
 
-import "gridbot/flows"
-import "time"
+import (
+	"time"
+
+	"gridbot/flows"
+)
 
 // startUndo finds the worker's last report of the past 24 hours and asks
 // to confirm voiding it (撤销 / 删除上一条).

@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"gridbot/flows"
 	"time"
+
+	"gridbot/flows"
 )
 
 // Steps that are not field keys (field keys never start with "@").
