@@ -225,7 +225,7 @@ func (f *FlowDef) KindByWord(text string) *KindDef {
 	return k
 }
 
-// kindIn is KindByWord that also returns the match's span, ignoring matches
+// KindIn is KindByWord that also returns the match's span, ignoring matches
 // inside the spans in skip (counter words: 宣传 in 宣传单).
 func (f *FlowDef) KindIn(text string, skip []Span) (kind *KindDef, start, end int) {
 	t := strings.TrimSpace(text)
@@ -297,7 +297,7 @@ func (f *FlowDef) CounterByUnit(unit string) *CounterDef {
 	return found
 }
 
-// field returns the field with the key, or nil.
+// Field returns the field with the key, or nil.
 func (f *FlowDef) Field(key string) *FieldDef {
 	for i := range f.Fields {
 		if f.Fields[i].Key == key {
@@ -307,7 +307,7 @@ func (f *FlowDef) Field(key string) *FieldDef {
 	return nil
 }
 
-// targetField returns the household or place field, or nil.
+// TargetField returns the household or place field, or nil.
 func (f *FlowDef) TargetField() *FieldDef {
 	for i := range f.Fields {
 		if f.Fields[i].Slot() == SlotTarget {
@@ -317,7 +317,7 @@ func (f *FlowDef) TargetField() *FieldDef {
 	return nil
 }
 
-// span is a byte range [s, e) of a message.
+// Span is a byte range [S, E) of a message.
 type Span struct{ S, E int }
 
 // inside reports whether [s, e) lies within one of spans.
@@ -330,7 +330,7 @@ func inside(spans []Span, s, e int) bool {
 	return false
 }
 
-// indexAll returns the byte offsets of every non-overlapping w in s.
+// IndexAll returns the byte offsets of every non-overlapping w in s.
 func IndexAll(s, w string) []int {
 	var out []int
 	if w == "" {
@@ -360,14 +360,4 @@ func (c *Catalog) FollowUpLabel(f FollowUp) string {
 		return k.Name
 	}
 	return fd.Short
-}
-
-// FollowUpDays returns the interval of a kind of the visit flow (0: none).
-func (c *Catalog) FollowUpDays(flow, kind string) int {
-	if fd := c.Flow(flow); fd != nil {
-		if k := fd.Kind(kind); k != nil {
-			return k.FollowUpDays
-		}
-	}
-	return 0
 }

@@ -176,7 +176,7 @@ func checkKey(k string) error {
 	return nil
 }
 
-// parseWhen reads "kind=a|b".
+// ParseWhen reads "kind=a|b".
 func ParseWhen(s string) ([]string, bool) {
 	k, v, ok := strings.Cut(s, "=")
 	if !ok || strings.TrimSpace(k) != "kind" || strings.TrimSpace(v) == "" {
