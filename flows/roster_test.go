@@ -115,3 +115,24 @@ func TestPlanHousehold(t *testing.T) {
 		}
 	}
 }
+
+// TestRosterTagsFromConfig: a kind a config adds with roster tags is
+// planned with its own interval, and a tag may name only one kind.
+func TestRosterTagsFromConfig(t *testing.T) {
+	cat := DefaultCatalog()
+	err := cat.Merge([]FlowDef{{Key: "visit", Kinds: []KindDef{{Key: "disabled", Name: "残疾人探访", Words: []string{"残疾"}, FollowUpDays: 60, Tags: []string{"残疾人"}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := cat.PlanHousehold(HouseholdRow{Community: "c", Grid: "1", Household: "1-1-101", Tags: []string{"残疾人"}, LastVisit: "2026-11-01"}, Worker{OpenID: "w"}, "2026-11-28")
+	if err != nil || len(fs) != 1 || fs[0].Kind != "disabled" || fs[0].Due != "2026-12-31" {
+		t.Fatalf("planned %+v, %v; want one disabled follow-up due 2026-12-31", fs, err)
+	}
+	if _, unknown := Shipped().TagKinds([]string{"残疾人"}); len(unknown) != 1 {
+		t.Error("the shipped catalog changed with a merged copy")
+	}
+	err = cat.Merge([]FlowDef{{Key: "visit", Kinds: []KindDef{{Key: "elderly", Tags: []string{"高血压"}}}}})
+	if err == nil || !strings.Contains(err.Error(), "高血压") {
+		t.Errorf("a tag naming two kinds: err %v", err)
+	}
+}
