@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"gridbot/flows"
+	"gridbot/flows/chat"
 )
 
 // TestBindingEndToEnd runs the real conversation engine behind the webhook
@@ -22,7 +23,7 @@ func TestBindingEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine := &flows.Engine{Store: db, Sessions: db.KV(), Zone: zone, SessionPrefix: "gridbot:session:", Log: (&logBuffer{}).logger()}
+	engine := &chat.Engine{Store: db, Sessions: db.KV(), Notices: db, Attempts: db, Zone: zone, SessionPrefix: "gridbot:session:", Log: (&logBuffer{}).logger()}
 	wh := newWebhook(t, engine, db.KV(), true, nil)
 	s := &Server{Addr: "127.0.0.1:0", Webhook: wh, API: &API{Token: apiToken, Store: db}, Log: (&logBuffer{}).logger()}
 	if err := s.Open(); err != nil {

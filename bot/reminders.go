@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"gridbot/flows"
+	"gridbot/flows/chat"
 )
 
 // Defaults of Reminders.
@@ -42,16 +43,18 @@ const noticePrefix = "📌 有一条提醒没能推送给你：\n"
 // worker's next message. Busy answers (-1) are retried with back-off.
 // Workers who unfollowed the account get nothing.
 //
-// A digest is claimed in Ledger (worker + day) before it is sent, so a
+// A digest is claimed in Deliveries (worker + day) before it is sent, so a
 // worker gets at most one a day, across runs, restarts and crashes, and
 // every attempt is logged there. Run is the scheduler; RunOnce runs now.
 type Reminders struct {
-	Store  flows.Store         // follow-ups and workers; required
-	Ledger flows.ReminderStore // claims, attempt log, notices, last run; required (the same *storage.DB)
-	Pusher Pusher              // required
-	// Catalog names the kinds of work in digests; nil: flows.DefaultCatalog().
+	Store flows.Store // follow-ups and workers; required
+	// Deliveries keeps what the runner needs of its own: claims, the
+	// attempt log, notices and the last run; required (the same *storage.DB).
+	Deliveries flows.ReminderStore
+	Pusher     Pusher // required
+	// Catalog names the kinds of work in digests; nil: flows.Shipped().
 	Catalog           *flows.Catalog
-	Zone              *time.Location // nil: time.Local
+	Zone              *time.Location // nil: flows.DefaultZone()
 	DailyAt           string         // "HH:MM"; "": DefaultDailyAt
 	EscalateAfterDays int            // 0: DefaultEscalateAfterDays
 	// TemplateID is the template message used outside the 48-hour window
@@ -66,9 +69,7 @@ type Reminders struct {
 	Log *slog.Logger
 	Now func() time.Time
 
-	mu          sync.Mutex // one run at a time
-	catalogOnce sync.Once
-	catalog     *flows.Catalog
+	mu sync.Mutex // one run at a time
 }
 
 // RunResult counts the outcome of one run over the workers with something
@@ -90,7 +91,7 @@ func (r *Reminders) Run(ctx context.Context) error {
 	}
 	now := r.now()
 	if !now.Before(r.slot(now)) {
-		last, err := r.Ledger.LastDigestRun(ctx)
+		last, err := r.Deliveries.LastDigestRun(ctx)
 		if err != nil {
 			r.log().Error("reminders: read last run", "err", err)
 		} else if today := r.day(now); last < today {
@@ -122,7 +123,7 @@ func (r *Reminders) scheduled(ctx context.Context) {
 		r.log().Error("reminders: run failed", "day", res.Day, "err", err)
 		return
 	}
-	if err := r.Ledger.MarkDigestRun(ctx, res.Day, r.now()); err != nil {
+	if err := r.Deliveries.MarkDigestRun(ctx, res.Day, r.now()); err != nil {
 		r.log().Error("reminders: record run", "day", res.Day, "err", err)
 	}
 }
@@ -150,7 +151,7 @@ func (r *Reminders) RunOnce(ctx context.Context) (RunResult, error) {
 			res.Skipped++
 			continue
 		}
-		claimed, err := r.Ledger.ClaimDigest(ctx, d.Worker.OpenID, res.Day, r.now())
+		claimed, err := r.Deliveries.ClaimDigest(ctx, d.Worker.OpenID, res.Day, r.now())
 		if err != nil {
 			return res, fmt.Errorf("reminders: claim digest: %w", err)
 		}
@@ -177,7 +178,7 @@ func (r *Reminders) RunOnce(ctx context.Context) (RunResult, error) {
 // or admin of a community with items overdue for more than
 // EscalateAfterDays, in openid order. Its cost follows the number of
 // workers and of overdue items, not of all follow-ups.
-func (r *Reminders) Plan(ctx context.Context, day string) ([]flows.Digest, error) {
+func (r *Reminders) Plan(ctx context.Context, day string) ([]chat.Digest, error) {
 	workers, err := r.Store.Workers(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reminders: list workers: %w", err)
@@ -190,9 +191,9 @@ func (r *Reminders) Plan(ctx context.Context, day string) ([]flows.Digest, error
 	esc := r.escalateAfter()
 	escalated := map[string][]flows.FollowUp{} // community → items overdue > esc days
 	yesterday := flows.AddDays(day, -1)
-	var out []flows.Digest
+	var out []chat.Digest
 	for _, w := range workers {
-		d := flows.Digest{Worker: w, Day: day, EscalateAfterDays: esc}
+		d := chat.Digest{Worker: w, Day: day, EscalateAfterDays: esc}
 		d.Overdue, err = r.Store.DueFollowUps(ctx, flows.Scope{Kind: flows.ScopeWorker, ID: w.OpenID}, yesterday, 0)
 		if err != nil {
 			return nil, fmt.Errorf("reminders: overdue of a worker: %w", err)
@@ -223,9 +224,9 @@ func (r *Reminders) Plan(ctx context.Context, day string) ([]flows.Digest, error
 // deliver sends one claimed digest and returns the channel that carried
 // it: ChannelText, ChannelTemplate, or ChannelNotice when it is kept for
 // the worker's next message.
-func (r *Reminders) deliver(ctx context.Context, d flows.Digest) string {
+func (r *Reminders) deliver(ctx context.Context, d chat.Digest) string {
 	label := r.cat().FollowUpLabel
-	text := flows.DigestText(d, label)
+	text := chat.DigestText(d, label)
 	err := r.send(ctx, d, flows.ChannelText, func(ctx context.Context) error {
 		return r.Pusher.SendText(ctx, d.Worker.OpenID, text)
 	})
@@ -233,7 +234,7 @@ func (r *Reminders) deliver(ctx context.Context, d flows.Digest) string {
 		return flows.ChannelText
 	}
 	if IsWindowClosed(err) && r.TemplateID != "" {
-		data := r.templateData(flows.DigestTemplate(d, label))
+		data := r.templateData(chat.DigestTemplate(d, label))
 		err = r.send(ctx, d, flows.ChannelTemplate, func(ctx context.Context) error {
 			return r.Pusher.SendTemplate(ctx, d.Worker.OpenID, r.TemplateID, data, "")
 		})
@@ -244,7 +245,7 @@ func (r *Reminders) deliver(ctx context.Context, d flows.Digest) string {
 	// Undeliverable: keep it for the worker's next message.
 	at := r.now()
 	attempt := flows.DigestAttempt{Worker: d.Worker.OpenID, Day: d.Day, At: at, Channel: flows.ChannelNotice}
-	if perr := r.Ledger.PutNotice(ctx, d.Worker.OpenID, noticePrefix+text, at); perr != nil {
+	if perr := r.Deliveries.PutNotice(ctx, d.Worker.OpenID, noticePrefix+text, at); perr != nil {
 		attempt.ErrCode, attempt.Error = flows.ErrCodeTransport, clipErr(perr)
 		r.log().Error("reminders: keep undelivered digest", "openid", d.Worker.OpenID, "err", clipErr(perr))
 	}
@@ -255,7 +256,7 @@ func (r *Reminders) deliver(ctx context.Context, d flows.Digest) string {
 
 // send makes one delivery, retrying busy answers with doubling back-off,
 // and logs every attempt in the ledger.
-func (r *Reminders) send(ctx context.Context, d flows.Digest, channel string, fn func(context.Context) error) error {
+func (r *Reminders) send(ctx context.Context, d chat.Digest, channel string, fn func(context.Context) error) error {
 	backoff := r.BusyBackoff
 	if backoff <= 0 {
 		backoff = DefaultBusyBackoff
@@ -299,7 +300,7 @@ func (r *Reminders) send(ctx context.Context, d flows.Digest, channel string, fn
 }
 
 func (r *Reminders) record(ctx context.Context, a flows.DigestAttempt) {
-	if err := r.Ledger.RecordAttempt(ctx, a); err != nil {
+	if err := r.Deliveries.RecordAttempt(ctx, a); err != nil {
 		r.log().Error("reminders: record attempt", "openid", a.Worker, "channel", a.Channel, "err", err)
 	}
 }
@@ -324,17 +325,17 @@ func (r *Reminders) templateData(values []string) map[string]string {
 func clipErr(err error) string {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return flows.ClipRunes(ue.Op+": "+ue.Err.Error(), 200)
+		return chat.ClipRunes(ue.Op+": "+ue.Err.Error(), 200)
 	}
-	return flows.ClipRunes(err.Error(), 200)
+	return chat.ClipRunes(err.Error(), 200)
 }
 
 func (r *Reminders) check() error {
 	switch {
 	case r.Store == nil:
 		return errors.New("reminders: Store is required")
-	case r.Ledger == nil:
-		return errors.New("reminders: Ledger is required")
+	case r.Deliveries == nil:
+		return errors.New("reminders: Deliveries is required")
 	case r.Pusher == nil:
 		return errors.New("reminders: Pusher is required")
 	}
@@ -377,7 +378,7 @@ func (r *Reminders) zone() *time.Location {
 	if r.Zone != nil {
 		return r.Zone
 	}
-	return time.Local
+	return flows.DefaultZone()
 }
 
 func (r *Reminders) now() time.Time {
@@ -391,8 +392,7 @@ func (r *Reminders) cat() *flows.Catalog {
 	if r.Catalog != nil {
 		return r.Catalog
 	}
-	r.catalogOnce.Do(func() { r.catalog = flows.DefaultCatalog() })
-	return r.catalog
+	return flows.Shipped()
 }
 
 func (r *Reminders) log() *slog.Logger {

@@ -181,12 +181,6 @@ func (a *API) postHouseholdsImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cat := rem.cat()
-	followDays := func(kind string) int {
-		if d := cat.FollowUpDays("visit", kind); d > 0 {
-			return d
-		}
-		return flows.DefaultFollowDays[kind]
-	}
 	open := map[string]map[string]flows.FollowUp{} // community/grid → key → open follow-up
 	res := flows.ImportResult{Errors: []flows.RowError{}}
 	var toOpen []flows.FollowUp
@@ -197,7 +191,7 @@ func (a *API) postHouseholdsImport(w http.ResponseWriter, r *http.Request) {
 			wk, ok := flows.PickWorker(workers, row.Community, row.Grid, row.Household)
 			if !ok {
 				reason = "网格「" + row.Grid + "」还没有绑定的网格员"
-			} else if planned, err = flows.PlanHousehold(row, wk, followDays, today); err != nil {
+			} else if planned, err = cat.PlanHousehold(row, wk, today); err != nil {
 				reason = errMessage(err)
 			}
 		}

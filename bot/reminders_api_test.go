@@ -16,7 +16,7 @@ func TestAPIFollowUps(t *testing.T) {
 	api, store := newAPI(t)
 	db := store.(*storage.DB)
 	out := &Outbox{}
-	api.Reminders = &Reminders{Store: db, Ledger: db, Pusher: out, Zone: shanghai, Now: api.Now, Log: (&logBuffer{}).logger()}
+	api.Reminders = &Reminders{Store: db, Deliveries: db, Pusher: out, Zone: shanghai, Now: api.Now, Log: (&logBuffer{}).logger()}
 	for _, w := range []flows.Worker{
 		{OpenID: "w1", Name: "王芳", Community: "c1", Grid: "g1", Role: flows.RoleWorker},
 		{OpenID: "w2", Name: "李娜", Community: "c1", Grid: "g1", Role: flows.RoleWorker},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gridbot/flows"
+	"gridbot/flows/chat"
 	"gridbot/storage"
 )
 
@@ -44,8 +45,8 @@ func BenchmarkOverdueScan(b *testing.B) {
 				stores[n] = db
 				fillFollowUps(b, db, n, workers, communities, overdue)
 			}
-			r := &Reminders{Store: db, Ledger: db, Pusher: &Outbox{}, EscalateAfterDays: 14}
-			var digests []flows.Digest
+			r := &Reminders{Store: db, Deliveries: db, Pusher: &Outbox{}, EscalateAfterDays: 14}
+			var digests []chat.Digest
 			b.ResetTimer()
 			for b.Loop() {
 				var err error

@@ -16,6 +16,7 @@ import (
 
 	"gridbot/bot/wxtest"
 	"gridbot/flows"
+	"gridbot/flows/chat"
 	"gridbot/storage"
 )
 
@@ -95,9 +96,9 @@ func (w *reminderWorld) start() {
 	}
 	w.db = db
 	log := (&logBuffer{}).logger()
-	engine := &flows.Engine{Store: db, Sessions: db.KV(), Zone: shanghai, SessionPrefix: "gridbot:session:", Log: log, Now: w.clock.Now}
+	engine := &chat.Engine{Store: db, Sessions: db.KV(), Notices: db, Attempts: db, Zone: shanghai, SessionPrefix: "gridbot:session:", Log: log, Now: w.clock.Now}
 	w.rem = &Reminders{
-		Store: db, Ledger: db, Pusher: w.out, Zone: shanghai, DailyAt: "08:30", EscalateAfterDays: 14,
+		Store: db, Deliveries: db, Pusher: w.out, Zone: shanghai, DailyAt: "08:30", EscalateAfterDays: 14,
 		TemplateID: w.template, BusyBackoff: time.Millisecond, Now: w.clock.Now,
 		Log: slog.New(slog.NewTextHandler(w.remLog, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}
@@ -511,7 +512,7 @@ func TestDigestDelivery(t *testing.T) {
 			for _, c := range tt.tpl {
 				p.Fail(wxtest.PathTemplateSend, 1, c)
 			}
-			r := &Reminders{Store: db, Ledger: db, Pusher: out, Zone: shanghai, TemplateID: tt.template,
+			r := &Reminders{Store: db, Deliveries: db, Pusher: out, Zone: shanghai, TemplateID: tt.template,
 				BusyRetries: 2, BusyBackoff: time.Millisecond, Now: clock.Now, Log: (&logBuffer{}).logger()}
 			res, err := r.RunOnce(ctx)
 			if err != nil {
@@ -551,7 +552,7 @@ func TestRemindersScheduleNoMakeUpBeforeSlot(t *testing.T) {
 	}
 	out := &Outbox{}
 	clock := &testClock{t: day(2026, 11, 28, 8)} // before 08:30
-	r := &Reminders{Store: db, Ledger: db, Pusher: out, Zone: shanghai, Now: clock.Now, Log: (&logBuffer{}).logger()}
+	r := &Reminders{Store: db, Deliveries: db, Pusher: out, Zone: shanghai, Now: clock.Now, Log: (&logBuffer{}).logger()}
 	runCtx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
 	if err := r.Run(runCtx); err != nil {

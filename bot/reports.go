@@ -7,10 +7,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"gridbot/flows"
+	"gridbot/flows/chat"
 )
 
 // The ledger and annual summary endpoints of the admin API:
@@ -148,7 +148,7 @@ func (a *API) getSummary(w http.ResponseWriter, r *http.Request) {
 		}
 		year = n
 	}
-	s, err := flows.BuildSummary(r.Context(), a.Store, a.ledgerCatalog(), scope, year, a.now(), zone)
+	s, err := chat.BuildSummary(r.Context(), a.Store, a.ledgerCatalog(), scope, year, a.now(), zone)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -196,10 +196,6 @@ func scopeTitle(s flows.Scope) string {
 	return s.String()
 }
 
-// defaultLedgerCatalog is the shipped catalog, parsed once, for an API
-// whose Reminders carries no configured one.
-var defaultLedgerCatalog = sync.OnceValue(flows.DefaultCatalog)
-
 // ledgerCatalog is the catalog naming the ledger's columns and the
 // summary's figures: the configured one the API's Reminders carries (as
 // for the follow-up endpoints), else the shipped one.
@@ -207,18 +203,14 @@ func (a *API) ledgerCatalog() *flows.Catalog {
 	if a.Reminders != nil && a.Reminders.Catalog != nil {
 		return a.Reminders.Catalog
 	}
-	return defaultLedgerCatalog()
+	return flows.Shipped()
 }
 
 // ledgerZone is the zone of "today" for a summary of the running year: the
-// configured one the API's Reminders carries, else Asia/Shanghai (the
-// config's default).
+// configured one the API's Reminders carries, else flows.DefaultZone().
 func (a *API) ledgerZone() *time.Location {
 	if a.Reminders != nil && a.Reminders.Zone != nil {
 		return a.Reminders.Zone
 	}
-	if z, err := time.LoadLocation("Asia/Shanghai"); err == nil {
-		return z
-	}
-	return time.Local
+	return flows.DefaultZone()
 }

@@ -59,9 +59,18 @@ func (l *ledgerLayout) head() []ledgerCol {
 	}
 }
 
+// note is the report's remark: its flow's note field (FlowDef.NoteKey),
+// "note" for a flow the catalog does not know.
+func (l *ledgerLayout) note(r *flows.Report) string {
+	if f := l.cat.Flow(r.Flow); f != nil {
+		return r.Fields[f.NoteKey()]
+	}
+	return r.Fields["note"]
+}
+
 // tail is the columns every ledger ends with.
 func (l *ledgerLayout) tail() []ledgerCol {
-	cols := []ledgerCol{{header: "备注", width: 30, value: func(r *flows.Report) any { return r.Fields["note"] }}}
+	cols := []ledgerCol{{header: "备注", width: 30, value: func(r *flows.Report) any { return l.note(r) }}}
 	if l.includeVoid {
 		cols = append(cols, ledgerCol{header: "状态", width: 8, value: func(r *flows.Report) any {
 			if r.Void {
@@ -91,10 +100,10 @@ func fieldCols(f *flows.FlowDef) []ledgerCol {
 	var cols []ledgerCol
 	seen := map[string]bool{}
 	for _, fd := range f.Fields {
-		switch {
-		case fd.Type == flows.FieldHousehold || fd.Type == flows.FieldPlace || fd.Type == flows.FieldKind || fd.Key == "note":
+		switch slot := fd.Slot(); {
+		case slot == flows.SlotTarget || slot == flows.SlotKind || fd.Key == f.NoteKey():
 			continue
-		case fd.Type == flows.FieldCounter:
+		case slot == flows.SlotCounts:
 			if c := f.Counter(fd.Key); c != nil {
 				seen[c.Key] = true
 				cols = append(cols, counterCol(c))

@@ -22,6 +22,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"gridbot/flows"
+	"gridbot/flows/chat"
 	"gridbot/storage"
 )
 
@@ -503,7 +504,7 @@ func TestSummary(t *testing.T) {
 		}
 	}
 
-	var got flows.Summary
+	var got chat.Summary
 	body := f.body(t, "/api/v1/summary?scope=community:幸福社区&year=2025")
 	if err := json.Unmarshal(body, &got); err != nil {
 		t.Fatal(err)
@@ -531,7 +532,7 @@ func TestSummary(t *testing.T) {
 	}
 
 	// The running year: figures to today, and the paragraph says so.
-	got = flows.Summary{}
+	got = chat.Summary{}
 	body = f.body(t, "/api/v1/summary?scope=community:幸福社区&year=2026")
 	if err := json.Unmarshal(body, &got); err != nil {
 		t.Fatal(err)
@@ -540,7 +541,7 @@ func TestSummary(t *testing.T) {
 		t.Errorf("2026: through %q paragraph %q", got.Through, got.Paragraph)
 	}
 	// A year without data says so, and names no metric.
-	got = flows.Summary{}
+	got = chat.Summary{}
 	body = f.body(t, "/api/v1/summary?scope=community:幸福社区&year=2024")
 	if err := json.Unmarshal(body, &got); err != nil {
 		t.Fatal(err)
@@ -655,7 +656,7 @@ words = ["安全检查"]
 	if len(safety) != 3 || fmt.Sprint(safety[0]) != "[日期 网格员 网格 户号/地点 类型 备注]" || safety[1][3] != "幸福小区" || safety[1][5] != "灭火器过期" {
 		t.Errorf("safety %q", safety)
 	}
-	var s flows.Summary
+	var s chat.Summary
 	if err := json.Unmarshal(f.body(t, "/api/v1/summary?scope=community:幸福社区&year=2026"), &s); err != nil {
 		t.Fatal(err)
 	}

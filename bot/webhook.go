@@ -21,7 +21,7 @@ import (
 	"gridbot/flows"
 )
 
-// Handler answers one inbound message. *flows.Engine satisfies it.
+// Handler answers one inbound message. *chat.Engine (package gridbot/flows/chat) satisfies it.
 type Handler interface {
 	Handle(ctx context.Context, in flows.Inbound) (flows.Reply, error)
 }

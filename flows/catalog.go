@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/BurntSushi/toml"
 )
@@ -36,10 +37,18 @@ type FlowDef struct {
 	// "下次随访12月5日"); "recheck": per target place, opened while
 	// RecheckCounter is above zero, due RecheckDays later (or by the
 	// deadline the text states, "限期3天整改"), closed by "已整改".
-	FollowUp       string `toml:"follow_up"`
-	RecheckCounter string `toml:"recheck_counter"`
-	RecheckDays    int    `toml:"recheck_days"`
-	DueLabel       string `toml:"due_label"` // before the due date in acks: "下次随访"
+	FollowUp       FollowUpMode `toml:"follow_up"`
+	RecheckCounter string       `toml:"recheck_counter"`
+	RecheckDays    int          `toml:"recheck_days"`
+	DueLabel       string       `toml:"due_label"` // before the due date in acks: "下次随访"
+
+	// Phrase says the flow's count in the annual summary: "入户走访"
+	// (入户走访 1,234 户); "": "开展" + Name.
+	Phrase string `toml:"phrase"`
+	// Note is the key of the field that holds the worker's remark (备注):
+	// free words a one-line report leaves over go there, and the ledger
+	// shows it in its 备注 column. "": the flow's first text field.
+	Note string `toml:"note"`
 
 	// Attachments: a location or photo sent while this flow's form is open
 	// is attached to the report.
@@ -59,6 +68,9 @@ type KindDef struct {
 	// same household (flows with follow_up = "kind"); 0 none. In a config
 	// extending a shipped kind, -1 turns a shipped interval off.
 	FollowUpDays int `toml:"follow_up_days"`
+	// Tags are the roster 标签 (gridbot import) that put a household under
+	// this kind: 高血压 → 慢病随访. A tag names one kind in the catalog.
+	Tags []string `toml:"tags"`
 }
 
 // CounterDef is a counted quantity ("leaflets" 资料 份). Its key is a metric
@@ -70,18 +82,10 @@ type CounterDef struct {
 	Words    []string `toml:"words"`    // words that name it: 资料/传单/宣传单/折页
 	Max      float64  `toml:"max"`      // a larger value is refused as a typo; 0 no ceiling
 	Decimals bool     `toml:"decimals"` // 2.5 allowed (otherwise whole numbers only)
+	// Phrase says the counter in the annual summary: "发放宣传资料"
+	// (发放宣传资料 400 份); "": Name.
+	Phrase string `toml:"phrase"`
 }
-
-// Field types.
-const (
-	FieldHousehold = "household" // the report's Target, normalised by zh.Household
-	FieldPlace     = "place"     // the report's Target, free text
-	FieldKind      = "kind"      // the report's Kind, one of the flow's kinds
-	FieldBP        = "bp"        // blood pressure "150/95", in Report.Fields
-	FieldGlucose   = "glucose"   // blood glucose "7.2" (mmol/L), in Report.Fields
-	FieldCounter   = "counter"   // the counter with the field's key, in Report.Counts
-	FieldText      = "text"      // free text, in Report.Fields
-)
 
 // FieldDef is one question of a flow's form.
 //
@@ -106,15 +110,24 @@ type FieldDef struct {
 //go:embed defaults.toml
 var defaultsTOML []byte
 
-// DefaultCatalog returns a fresh copy of the shipped flows (defaults.toml):
-// visit, inspection and campaign with the design's kinds and counters.
-func DefaultCatalog() *Catalog {
+// shipped is the catalog of defaults.toml, parsed once.
+var shipped = sync.OnceValue(func() *Catalog {
 	c, err := ParseCatalog(defaultsTOML)
 	if err != nil {
 		panic("flows: embedded defaults.toml: " + err.Error())
 	}
 	return c
-}
+})
+
+// DefaultCatalog returns a fresh copy of the shipped flows (defaults.toml):
+// visit, inspection and campaign with the design's kinds and counters. The
+// copy is the caller's to Merge a config into.
+func DefaultCatalog() *Catalog { return shipped().clone() }
+
+// Shipped returns the shipped catalog itself, shared: the one catalog a
+// component given none uses. It must not be changed (Merge a copy from
+// DefaultCatalog instead).
+func Shipped() *Catalog { return shipped() }
 
 // ParseCatalog reads a catalog from TOML ([[flows]] tables) and validates it.
 func ParseCatalog(data []byte) (*Catalog, error) {
@@ -131,395 +144,6 @@ func ParseCatalog(data []byte) (*Catalog, error) {
 		return nil, err
 	}
 	return &c, nil
-}
-
-// Merge adds flows from a config to the catalog. A FlowDef whose key names
-// an existing flow extends it: its non-empty settings replace the existing
-// ones, its words are added, and each of its kinds, counters and fields
-// either extends the one with the same key (same rules) or is added (a new
-// kind goes before the kind "other", a new field before a trailing text
-// field). Any other FlowDef is added as a new flow. A counter without a
-// field of its own gets an optional one, so it is asked in the form. The
-// result is validated; on error the catalog is left unchanged.
-func (c *Catalog) Merge(extra []FlowDef) error {
-	for _, x := range extra {
-		if err := duplicates(x); err != nil {
-			return err
-		}
-	}
-	next := c.clone()
-	for _, x := range extra {
-		i := next.flowIndex(x.Key)
-		if i < 0 {
-			next.Flows = append(next.Flows, cloneFlow(x))
-			continue
-		}
-		mergeFlow(&next.Flows[i], x)
-	}
-	next.normalize()
-	if err := next.Validate(); err != nil {
-		return err
-	}
-	*c = *next
-	return nil
-}
-
-// duplicates refuses a config table that names a kind, counter or field
-// twice (merging would silently keep the last).
-func duplicates(x FlowDef) error {
-	seen := map[string]bool{}
-	for _, k := range x.Kinds {
-		if seen["kind "+k.Key] {
-			return fmt.Errorf("catalog: flow %q: duplicate kind %q", x.Key, k.Key)
-		}
-		seen["kind "+k.Key] = true
-	}
-	for _, k := range x.Counters {
-		if seen["counter "+k.Key] {
-			return fmt.Errorf("catalog: flow %q: duplicate counter %q", x.Key, k.Key)
-		}
-		seen["counter "+k.Key] = true
-	}
-	for _, fd := range x.Fields {
-		if seen["field "+fd.Key] {
-			return fmt.Errorf("catalog: flow %q: duplicate field %q", x.Key, fd.Key)
-		}
-		seen["field "+fd.Key] = true
-	}
-	return nil
-}
-
-func mergeFlow(f *FlowDef, x FlowDef) {
-	setStr(&f.Name, x.Name)
-	setStr(&f.Short, x.Short)
-	setStr(&f.Unit, x.Unit)
-	setStr(&f.FollowUp, x.FollowUp)
-	setStr(&f.RecheckCounter, x.RecheckCounter)
-	setStr(&f.DueLabel, x.DueLabel)
-	if x.RecheckDays != 0 {
-		f.RecheckDays = x.RecheckDays
-	}
-	if x.Attachments {
-		f.Attachments = true
-	}
-	f.Words = addWords(f.Words, x.Words)
-	for _, k := range x.Kinds {
-		j := -1
-		for i := range f.Kinds {
-			if f.Kinds[i].Key == k.Key {
-				j = i
-			}
-		}
-		if j < 0 {
-			k.Words = append([]string(nil), k.Words...)
-			at := len(f.Kinds)
-			if at > 0 && f.Kinds[at-1].Key == "other" {
-				at--
-			}
-			f.Kinds = append(f.Kinds[:at], append([]KindDef{k}, f.Kinds[at:]...)...)
-			continue
-		}
-		old := &f.Kinds[j]
-		setStr(&old.Name, k.Name)
-		old.Words = addWords(old.Words, k.Words)
-		if k.FollowUpDays != 0 {
-			old.FollowUpDays = k.FollowUpDays
-		}
-	}
-	for _, k := range x.Counters {
-		j := -1
-		for i := range f.Counters {
-			if f.Counters[i].Key == k.Key {
-				j = i
-			}
-		}
-		if j < 0 {
-			k.Words = append([]string(nil), k.Words...)
-			f.Counters = append(f.Counters, k)
-			continue
-		}
-		old := &f.Counters[j]
-		setStr(&old.Name, k.Name)
-		setStr(&old.Unit, k.Unit)
-		old.Words = addWords(old.Words, k.Words)
-		if k.Max != 0 {
-			old.Max = k.Max
-		}
-		if k.Decimals {
-			old.Decimals = true
-		}
-	}
-	for _, fd := range x.Fields {
-		j := -1
-		for i := range f.Fields {
-			if f.Fields[i].Key == fd.Key {
-				j = i
-			}
-		}
-		if j < 0 {
-			f.Fields = insertField(f.Fields, fd)
-			continue
-		}
-		old := &f.Fields[j]
-		setStr(&old.Type, fd.Type)
-		setStr(&old.Name, fd.Name)
-		setStr(&old.Label, fd.Label)
-		setStr(&old.Prompt, fd.Prompt)
-		setStr(&old.Help, fd.Help)
-		setStr(&old.When, fd.When)
-		if fd.Optional {
-			old.Optional = true
-		}
-		if fd.LineOnly {
-			old.LineOnly = true
-		}
-	}
-}
-
-// insertField adds fd before a trailing text field (the note stays last).
-func insertField(fields []FieldDef, fd FieldDef) []FieldDef {
-	at := len(fields)
-	if at > 0 && fields[at-1].Type == FieldText && fd.Type != FieldText {
-		at--
-	}
-	out := make([]FieldDef, 0, len(fields)+1)
-	out = append(out, fields[:at]...)
-	out = append(out, fd)
-	return append(out, fields[at:]...)
-}
-
-func setStr(dst *string, v string) {
-	if v != "" {
-		*dst = v
-	}
-}
-
-func addWords(have, more []string) []string {
-	out := append([]string(nil), have...)
-	for _, w := range more {
-		dup := false
-		for _, h := range out {
-			if h == w {
-				dup = true
-			}
-		}
-		if !dup {
-			out = append(out, w)
-		}
-	}
-	return out
-}
-
-// normalize fills what can be derived: a field for each counter that has
-// none, names of counter fields, and turns a negative interval (a config
-// switching a shipped one off) into none.
-func (c *Catalog) normalize() {
-	for i := range c.Flows {
-		f := &c.Flows[i]
-		for _, k := range f.Counters {
-			if f.field(k.Key) == nil {
-				f.Fields = insertField(f.Fields, FieldDef{
-					Key: k.Key, Type: FieldCounter, Name: k.Name, Optional: true,
-					Prompt: k.Name + "多少" + k.Unit + "（没有请回复\"跳过\"）",
-				})
-			}
-		}
-		for j := range f.Kinds {
-			if f.Kinds[j].FollowUpDays < 0 {
-				f.Kinds[j].FollowUpDays = 0
-			}
-		}
-		for j := range f.Fields {
-			fd := &f.Fields[j]
-			if fd.Name == "" && fd.Type == FieldCounter {
-				if k := f.Counter(fd.Key); k != nil {
-					fd.Name = k.Name
-				}
-			}
-		}
-		if f.Short == "" {
-			f.Short = f.Name
-		}
-		if f.Unit == "" {
-			f.Unit = "次"
-		}
-	}
-}
-
-// Validate checks the catalog: keys present and unique (flows; kinds,
-// fields within a flow; counters in the whole catalog, and apart from flow
-// keys since both are metric keys), names and units present, known field
-// types, a counter field naming a counter of its flow, a kind field only
-// where there are kinds, at most one target field (household or place), a
-// "when" naming existing kinds, and a known follow-up mode.
-func (c *Catalog) Validate() error {
-	if len(c.Flows) == 0 {
-		return fmt.Errorf("catalog: no flows")
-	}
-	flowKeys := map[string]bool{}
-	counterKeys := map[string]string{}
-	for _, f := range c.Flows {
-		if err := checkKey(f.Key); err != nil {
-			return fmt.Errorf("catalog: flow %q: %v", f.Key, err)
-		}
-		if flowKeys[f.Key] {
-			return fmt.Errorf("catalog: duplicate flow %q", f.Key)
-		}
-		flowKeys[f.Key] = true
-	}
-	for _, f := range c.Flows {
-		where := fmt.Sprintf("catalog: flow %q", f.Key)
-		if f.Name == "" {
-			return fmt.Errorf("%s: no name", where)
-		}
-		if len(f.Words) == 0 {
-			return fmt.Errorf("%s: no words to start it", where)
-		}
-		if len(f.Fields) == 0 {
-			return fmt.Errorf("%s: no fields", where)
-		}
-		kinds := map[string]bool{}
-		for _, k := range f.Kinds {
-			if err := checkKey(k.Key); err != nil {
-				return fmt.Errorf("%s: kind %q: %v", where, k.Key, err)
-			}
-			if kinds[k.Key] {
-				return fmt.Errorf("%s: duplicate kind %q", where, k.Key)
-			}
-			if k.Name == "" {
-				return fmt.Errorf("%s: kind %q: no name", where, k.Key)
-			}
-			kinds[k.Key] = true
-		}
-		for _, k := range f.Counters {
-			if err := checkKey(k.Key); err != nil {
-				return fmt.Errorf("%s: counter %q: %v", where, k.Key, err)
-			}
-			if other, dup := counterKeys[k.Key]; dup {
-				return fmt.Errorf("%s: counter %q is also a counter of flow %q", where, k.Key, other)
-			}
-			if flowKeys[k.Key] {
-				return fmt.Errorf("%s: counter %q has the key of a flow", where, k.Key)
-			}
-			counterKeys[k.Key] = f.Key
-			switch {
-			case k.Name == "":
-				return fmt.Errorf("%s: counter %q: no name", where, k.Key)
-			case k.Unit == "":
-				return fmt.Errorf("%s: counter %q: no unit", where, k.Key)
-			case k.Max < 0:
-				return fmt.Errorf("%s: counter %q: negative max", where, k.Key)
-			}
-		}
-		fields := map[string]bool{}
-		targets := 0
-		for _, fd := range f.Fields {
-			if err := checkKey(fd.Key); err != nil {
-				return fmt.Errorf("%s: field %q: %v", where, fd.Key, err)
-			}
-			if fields[fd.Key] {
-				return fmt.Errorf("%s: duplicate field %q", where, fd.Key)
-			}
-			fields[fd.Key] = true
-			if fd.Prompt == "" || fd.Name == "" {
-				return fmt.Errorf("%s: field %q: no name or prompt", where, fd.Key)
-			}
-			switch fd.Type {
-			case FieldHousehold, FieldPlace:
-				targets++
-			case FieldKind:
-				if len(f.Kinds) == 0 {
-					return fmt.Errorf("%s: field %q asks for a kind but the flow has no kinds", where, fd.Key)
-				}
-				if fd.Key != "kind" {
-					return fmt.Errorf("%s: the kind field must have the key \"kind\"", where)
-				}
-			case FieldCounter:
-				if f.Counter(fd.Key) == nil {
-					return fmt.Errorf("%s: field %q: no counter with that key", where, fd.Key)
-				}
-			case FieldBP, FieldGlucose, FieldText:
-			default:
-				return fmt.Errorf("%s: field %q: unknown type %q", where, fd.Key, fd.Type)
-			}
-			if fd.LineOnly {
-				switch {
-				case fd.Type == FieldHousehold || fd.Type == FieldPlace || fd.Type == FieldKind:
-					return fmt.Errorf("%s: field %q: a %s field cannot be line_only (the form must ask it)", where, fd.Key, fd.Type)
-				case !fd.Optional:
-					return fmt.Errorf("%s: field %q: line_only needs optional = true (the form never asks it)", where, fd.Key)
-				}
-			}
-			if fd.Type != FieldCounter && f.Counter(fd.Key) != nil {
-				return fmt.Errorf("%s: field %q has a counter's key but type %q", where, fd.Key, fd.Type)
-			}
-			if fd.When != "" {
-				ks, ok := parseWhen(fd.When)
-				if !ok {
-					return fmt.Errorf("%s: field %q: when %q: want kind=<kind>[|<kind>...]", where, fd.Key, fd.When)
-				}
-				for _, k := range ks {
-					if !kinds[k] {
-						return fmt.Errorf("%s: field %q: when names unknown kind %q", where, fd.Key, k)
-					}
-				}
-			}
-		}
-		if targets > 1 {
-			return fmt.Errorf("%s: more than one household or place field", where)
-		}
-		if len(f.Kinds) > 0 && !fields["kind"] {
-			return fmt.Errorf("%s: has kinds but no kind field", where)
-		}
-		switch f.FollowUp {
-		case "":
-		case "kind":
-			if f.field("kind") == nil || f.targetField() == nil {
-				return fmt.Errorf("%s: follow_up \"kind\" needs a kind field and a household or place field", where)
-			}
-		case "recheck":
-			if f.targetField() == nil {
-				return fmt.Errorf("%s: follow_up \"recheck\" needs a household or place field", where)
-			}
-			if f.RecheckCounter != "" && f.Counter(f.RecheckCounter) == nil {
-				return fmt.Errorf("%s: recheck_counter %q is not a counter of the flow", where, f.RecheckCounter)
-			}
-			if f.RecheckDays <= 0 {
-				return fmt.Errorf("%s: follow_up \"recheck\" needs recheck_days > 0", where)
-			}
-		default:
-			return fmt.Errorf("%s: unknown follow_up %q (want \"kind\" or \"recheck\")", where, f.FollowUp)
-		}
-	}
-	return nil
-}
-
-func checkKey(k string) error {
-	if k == "" {
-		return fmt.Errorf("empty key")
-	}
-	for _, r := range k {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
-			return fmt.Errorf("key may hold only a-z, 0-9 and _")
-		}
-	}
-	return nil
-}
-
-// parseWhen reads "kind=a|b".
-func parseWhen(s string) ([]string, bool) {
-	k, v, ok := strings.Cut(s, "=")
-	if !ok || strings.TrimSpace(k) != "kind" || strings.TrimSpace(v) == "" {
-		return nil, false
-	}
-	var out []string
-	for _, x := range strings.Split(v, "|") {
-		if x = strings.TrimSpace(x); x == "" {
-			return nil, false
-		}
-		out = append(out, x)
-	}
-	return out, true
 }
 
 // Flow returns the flow with the key, or nil.
@@ -597,13 +221,13 @@ func (f *FlowDef) Kind(key string) *KindDef {
 // earliest of its words in text (the longest word wins at the same
 // position). Nil when none.
 func (f *FlowDef) KindByWord(text string) *KindDef {
-	k, _, _ := f.kindIn(text, nil)
+	k, _, _ := f.KindIn(text, nil)
 	return k
 }
 
-// kindIn is KindByWord that also returns the match's span, ignoring matches
+// KindIn is KindByWord that also returns the match's span, ignoring matches
 // inside the spans in skip (counter words: 宣传 in 宣传单).
-func (f *FlowDef) kindIn(text string, skip []span) (kind *KindDef, start, end int) {
+func (f *FlowDef) KindIn(text string, skip []Span) (kind *KindDef, start, end int) {
 	t := strings.TrimSpace(text)
 	for i := range f.Kinds {
 		if t == f.Kinds[i].Key || t == f.Kinds[i].Name {
@@ -615,7 +239,7 @@ func (f *FlowDef) kindIn(text string, skip []span) (kind *KindDef, start, end in
 	for i := range f.Kinds {
 		k := &f.Kinds[i]
 		for _, w := range append([]string{k.Name}, k.Words...) {
-			for _, j := range indexAll(text, w) {
+			for _, j := range IndexAll(text, w) {
 				if inside(skip, j, j+len(w)) {
 					continue
 				}
@@ -673,8 +297,8 @@ func (f *FlowDef) CounterByUnit(unit string) *CounterDef {
 	return found
 }
 
-// field returns the field with the key, or nil.
-func (f *FlowDef) field(key string) *FieldDef {
+// Field returns the field with the key, or nil.
+func (f *FlowDef) Field(key string) *FieldDef {
 	for i := range f.Fields {
 		if f.Fields[i].Key == key {
 			return &f.Fields[i]
@@ -683,57 +307,31 @@ func (f *FlowDef) field(key string) *FieldDef {
 	return nil
 }
 
-// targetField returns the household or place field, or nil.
-func (f *FlowDef) targetField() *FieldDef {
+// TargetField returns the household or place field, or nil.
+func (f *FlowDef) TargetField() *FieldDef {
 	for i := range f.Fields {
-		if t := f.Fields[i].Type; t == FieldHousehold || t == FieldPlace {
+		if f.Fields[i].Slot() == SlotTarget {
 			return &f.Fields[i]
 		}
 	}
 	return nil
 }
 
-func (c *Catalog) clone() *Catalog {
-	out := &Catalog{Flows: make([]FlowDef, len(c.Flows))}
-	for i, f := range c.Flows {
-		out.Flows[i] = cloneFlow(f)
-	}
-	return out
-}
-
-func cloneFlow(f FlowDef) FlowDef {
-	f.Words = append([]string(nil), f.Words...)
-	kinds := make([]KindDef, len(f.Kinds))
-	for i, k := range f.Kinds {
-		k.Words = append([]string(nil), k.Words...)
-		kinds[i] = k
-	}
-	f.Kinds = kinds
-	counters := make([]CounterDef, len(f.Counters))
-	for i, k := range f.Counters {
-		k.Words = append([]string(nil), k.Words...)
-		counters[i] = k
-	}
-	f.Counters = counters
-	f.Fields = append([]FieldDef(nil), f.Fields...)
-	return f
-}
-
-// span is a byte range [s, e) of a message.
-type span struct{ s, e int }
+// Span is a byte range [S, E) of a message.
+type Span struct{ S, E int }
 
 // inside reports whether [s, e) lies within one of spans.
-func inside(spans []span, s, e int) bool {
+func inside(spans []Span, s, e int) bool {
 	for _, x := range spans {
-		if s >= x.s && e <= x.e {
+		if s >= x.S && e <= x.E {
 			return true
 		}
 	}
 	return false
 }
 
-// indexAll returns the byte offsets of every non-overlapping w in s.
-func indexAll(s, w string) []int {
+// IndexAll returns the byte offsets of every non-overlapping w in s.
+func IndexAll(s, w string) []int {
 	var out []int
 	if w == "" {
 		return nil
@@ -746,4 +344,20 @@ func indexAll(s, w string) []int {
 		out = append(out, off+j)
 		off += j + len(w)
 	}
+}
+
+// FollowUpLabel names a follow-up's work: the kind's name ("慢病随访"),
+// "<flow>复查" for a re-check ("巡查复查"), or the flow's short name.
+func (c *Catalog) FollowUpLabel(f FollowUp) string {
+	fd := c.Flow(f.Flow)
+	if fd == nil {
+		return "随访"
+	}
+	if fd.FollowUp == FollowRecheck {
+		return fd.Short + "复查"
+	}
+	if k := fd.Kind(f.Kind); k != nil {
+		return k.Name
+	}
+	return fd.Short
 }

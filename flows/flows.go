@@ -1,12 +1,13 @@
-// Package flows is gridbot's domain: workers, reports, tallies, follow-ups
-// and the chat conversation that produces them.
+// Package flows is gridbot's domain: workers, reports, tallies, follow-ups,
+// the catalog of report flows, and the contracts storage implements. The
+// chat conversation that produces reports is package flows/chat.
 //
 // It does no I/O of its own and knows nothing of WeChat, bbolt or Redis: it
 // talks to storage through the small interfaces declared here (Store, KV),
 // which package storage implements, and it is driven by package bot, which
 // turns WeChat requests into Inbound values and Replies back into XML.
 //
-// flows must not import bot, storage or cmd.
+// flows must not import bot, storage, cmd or flows/chat.
 package flows
 
 import (

@@ -89,7 +89,7 @@ func DefaultConfig() Config {
 	c.Storage.Path = "gridbot.db"
 	c.Session.Prefix = "gridbot:session:"
 	c.Session.TTL = Duration{30 * time.Minute}
-	c.Time.Zone = "Asia/Shanghai"
+	c.Time.Zone = flows.DefaultZoneName
 	c.Reminders.DailyAt = "08:30"
 	c.Reminders.EscalateAfterDays = 14
 	c.Log.Level = "info"

@@ -20,6 +20,7 @@ import (
 
 	"gridbot/bot"
 	"gridbot/flows"
+	"gridbot/flows/chat"
 	"gridbot/storage"
 )
 
@@ -222,7 +223,7 @@ func TestSummaryCommand(t *testing.T) {
 	}
 	stdout.Reset()
 	err = runSummary(context.Background(), []string{"-server", url, "-token", exportToken, "-scope", "community:幸福社区", "-year", "2026", "-json"}, &stdout, &stderr)
-	var s flows.Summary
+	var s chat.Summary
 	if err != nil || json.Unmarshal(stdout.Bytes(), &s) != nil || s.Counts["leaflets"] != 1150 {
 		t.Errorf("-json: %v %s", err, stdout.String())
 	}

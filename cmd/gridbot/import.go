@@ -182,11 +182,7 @@ func printRowErrors(w io.Writer, errs []flows.RowError) {
 
 // rosterToday is today's date in the zone the bot runs in by default.
 func rosterToday() string {
-	zone, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		zone = time.Local
-	}
-	return time.Now().In(zone).Format(time.DateOnly)
+	return flows.DayIn(time.Now(), flows.DefaultZone()).String()
 }
 
 // rosterTable is a roster file's cells, with each row's line number.
@@ -331,7 +327,7 @@ func parseRoster(t rosterTable, community, today string) ([]flows.HouseholdRow, 
 				return "缺少网格"
 			}
 			row.Tags = flows.SplitTags(cell("tags"))
-			kinds, unknown := flows.TagKinds(row.Tags)
+			kinds, unknown := flows.Shipped().TagKinds(row.Tags) // the server checks again with its configured catalog
 			if len(row.Tags) == 0 {
 				return "缺少标签（高血压、糖尿病、孕产妇、独居老人）"
 			}

@@ -16,7 +16,7 @@ import (
 	"github.com/silenceper/wechat/v2/officialaccount/menu"
 
 	"gridbot/bot"
-	"gridbot/flows"
+	"gridbot/flows/chat"
 	"gridbot/storage"
 )
 
@@ -62,7 +62,7 @@ func runMenu(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stderr, "gridbot menu %s: unexpected argument %q\n\n%s", sub, fs.Arg(0), menuHelp)
 		return errExit1
 	}
-	buttons := menuButtons(flows.DefaultMenu())
+	buttons := menuButtons(chat.DefaultMenu())
 	switch sub {
 	case "show":
 		b, err := json.MarshalIndent(map[string]any{"button": buttons}, "", "  ")
@@ -123,12 +123,12 @@ func runMenu(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return fmt.Errorf("menu sync: %w", err)
 	}
-	fmt.Fprintf(stdout, "已创建菜单：%s\n", menuSummary(flows.DefaultMenu()))
+	fmt.Fprintf(stdout, "已创建菜单：%s\n", menuSummary(chat.DefaultMenu()))
 	return nil
 }
 
 // menuButtons converts the flows menu to the SDK's buttons.
-func menuButtons(ms []flows.MenuButton) []*menu.Button {
+func menuButtons(ms []chat.MenuButton) []*menu.Button {
 	out := make([]*menu.Button, 0, len(ms))
 	for _, m := range ms {
 		b := &menu.Button{}
@@ -143,7 +143,7 @@ func menuButtons(ms []flows.MenuButton) []*menu.Button {
 }
 
 // menuSummary is "上报(走访/巡查/宣传) 统计(本月/上月/今年) 待办".
-func menuSummary(ms []flows.MenuButton) string {
+func menuSummary(ms []chat.MenuButton) string {
 	s := ""
 	for i, m := range ms {
 		if i > 0 {

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"gridbot/bot/wxtest"
-	"gridbot/flows"
+	"gridbot/flows/chat"
 )
 
 // wxMenu is the body of cgi-bin/menu/create.
@@ -54,13 +54,13 @@ func TestMenuSync(t *testing.T) {
 		}
 	}
 	want := []string{
-		"上报/click:走访=" + flows.MenuReportVisit,
-		"上报/click:巡查=" + flows.MenuReportInspection,
-		"上报/click:宣传=" + flows.MenuReportCampaign,
-		"统计/click:本月=" + flows.MenuStatsMonth,
-		"统计/click:上月=" + flows.MenuStatsLastMonth,
-		"统计/click:今年=" + flows.MenuStatsYear,
-		"click:待办=" + flows.MenuTodo,
+		"上报/click:走访=" + chat.MenuReportVisit,
+		"上报/click:巡查=" + chat.MenuReportInspection,
+		"上报/click:宣传=" + chat.MenuReportCampaign,
+		"统计/click:本月=" + chat.MenuStatsMonth,
+		"统计/click:上月=" + chat.MenuStatsLastMonth,
+		"统计/click:今年=" + chat.MenuStatsYear,
+		"click:待办=" + chat.MenuTodo,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("menu\n got %q\nwant %q", got, want)

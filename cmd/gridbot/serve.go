@@ -15,6 +15,7 @@ import (
 
 	"gridbot/bot"
 	"gridbot/flows"
+	"gridbot/flows/chat"
 	"gridbot/storage"
 )
 
@@ -27,7 +28,7 @@ type Main struct {
 
 	DB      *storage.DB
 	Redis   *redis.Client // nil when no Redis is configured
-	Engine  *flows.Engine
+	Engine  *chat.Engine
 	Server  *bot.Server
 	Outbox  *bot.Outbox // local mode only
 	Pusher  bot.Pusher
@@ -144,8 +145,8 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Pusher = out
 	}
 
-	m.Engine = &flows.Engine{
-		Store: db, Sessions: kv, Catalog: catalog, Zone: cfg.Zone(),
+	m.Engine = &chat.Engine{
+		Store: db, Sessions: kv, Notices: db, Attempts: db, Catalog: catalog, Zone: cfg.Zone(),
 		SessionPrefix: cfg.Session.Prefix, SessionTTL: cfg.Session.TTL.Duration, Log: m.Log,
 	}
 	m.Webhook, err = bot.NewWebhook(bot.WebhookConfig{
@@ -157,7 +158,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.Reminders = &bot.Reminders{
-		Store: db, Ledger: db, Pusher: m.Pusher, Catalog: catalog, Zone: cfg.Zone(),
+		Store: db, Deliveries: db, Pusher: m.Pusher, Catalog: catalog, Zone: cfg.Zone(),
 		DailyAt: cfg.Reminders.DailyAt, EscalateAfterDays: cfg.Reminders.EscalateAfterDays,
 		TemplateID: cfg.WeChat.ReminderTemplateID, Log: m.Log,
 	}

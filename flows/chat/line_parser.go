@@ -1,0 +1,359 @@
+package chat
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gridbot/flows"
+	"gridbot/flows/zh"
+)
+
+// parseLine reads a one-line report for flow f: extras (下次随访…, 限期…,
+// 已整改), the household, a blood glucose, the kind, a blood pressure, a
+// date, counted numbers (by unit, else by the nearest counter word in the
+// same clause) and, from what is left, the target (first piece) and the
+// note (the rest). The steps are lineParser's methods, run in this order.
+func (e *Engine) parseLine(c *turn, f *flows.FlowDef, t string) lineResult {
+	p := &lineParser{
+		e: e, c: c, f: f, t: t, b: []byte(t),
+		res:      lineResult{answers: map[string]string{}, dateAt: -1},
+		kindSpan: flows.Span{S: -1, E: -1},
+	}
+	p.extras()
+	p.household()
+	p.glucose()
+	p.findWords()
+	p.kind()
+	p.bloodPressure()
+	p.date()
+	p.numbers()
+	p.vagueCounts()
+	p.counterWords()
+	p.keepForNote()
+	p.targetAndNote()
+	p.bareness()
+	return p.res
+}
+
+// lineParser is one reading of a one-line report. Each step reads what it
+// knows from the text that is left (left), records it in res and blanks
+// what it used, so that no later step reads it again.
+type lineParser struct {
+	e *Engine
+	c *turn
+	f *flows.FlowDef
+	t string // the text as given
+	b []byte // t with what was read blanked with spaces
+
+	res lineResult
+
+	keep       []flows.Span // spans put back for the note at the end (限期3天整改)
+	cwords     []keySpan    // counter words found, with their counter
+	cspans     []flows.Span // the same, as spans
+	triggers   []flows.Span // the flow's own words (走访, 宣传)
+	kindSpan   flows.Span   // where the kind was read; S -1 when not
+	beforeKind string       // the text left just before the kind was read
+	kindWord   bool         // the kind came from the word that starts the report (讲座)
+}
+
+// left is the text not read yet.
+func (p *lineParser) left() string { return string(p.b) }
+
+// blank marks bytes s..end as read.
+func (p *lineParser) blank(s, end int) {
+	for i := s; i < end && i < len(p.b); i++ {
+		p.b[i] = ' '
+	}
+}
+
+// fail records a bad value of field key, asked for again.
+func (p *lineParser) fail(key, msg string) { p.res.errs = append(p.res.errs, fieldErr{key, msg}) }
+
+// extras reads 下次随访12月5日, 限期3天整改 and 已整改 first: they hold the
+// flow word 随访 and dates. The deadline and 已整改 stay in the note too:
+// they mean something to the supervisor who reads it.
+func (p *lineParser) extras() {
+	x, locs, errMsg := findExtras(p.t, p.c.at.Format(dayLayout))
+	if errMsg != "" {
+		p.fail(p.f.NoteKey(), errMsg)
+	}
+	p.res.extras = x
+	p.res.structured = len(locs) > 0
+	for _, l := range locs {
+		p.blank(l[0], l[1])
+		if x.deadline > 0 || x.rectified {
+			if w := p.t[l[0]:l[1]]; deadlineRe.MatchString(w) || rectifiedRe.MatchString(w) {
+				p.keep = append(p.keep, flows.Span{S: l[0], E: l[1]})
+			}
+		}
+	}
+}
+
+// household reads a household number (3-2-201, 3栋2单元201).
+func (p *lineParser) household() {
+	fd := fieldOfType(p.f, flows.FieldHousehold)
+	if fd == nil {
+		return
+	}
+	if hh, s, end, ok := zh.FindHousehold(p.left()); ok {
+		p.res.answers[fd.Key] = hh
+		p.res.structured = true
+		p.blank(s, end)
+	}
+}
+
+// glucose reads 血糖7.2, before the kind words: 血糖 names the chronic
+// kind too, and "7.2" without it would read as July 2nd.
+func (p *lineParser) glucose() {
+	fd := fieldOfType(p.f, flows.FieldGlucose)
+	if fd == nil {
+		return
+	}
+	m := glucoseRe.FindStringSubmatchIndex(p.left())
+	if m == nil {
+		return
+	}
+	if v, msg := p.e.parseAnswer(p.c, p.f, fd, p.t[m[2]:m[3]], ""); msg != "" {
+		p.fail(fd.Key, msg)
+	} else {
+		p.res.answers[fd.Key] = v
+	}
+	p.res.structured = true
+	p.blank(m[0], m[1])
+}
+
+// findWords finds the counter words (资料, 传单) and the flow's own words
+// (走访), without reading them yet: the kind and the numbers need them.
+func (p *lineParser) findWords() {
+	cur := p.left()
+	for _, k := range p.f.Counters {
+		for _, w := range append([]string{k.Name}, k.Words...) {
+			for _, j := range flows.IndexAll(cur, w) {
+				p.cwords = append(p.cwords, keySpan{k.Key, j, j + len(w)})
+				p.cspans = append(p.cspans, flows.Span{S: j, E: j + len(w)})
+			}
+		}
+	}
+	for _, w := range p.f.Words {
+		for _, j := range flows.IndexAll(cur, w) {
+			p.triggers = append(p.triggers, flows.Span{S: j, E: j + len(w)})
+		}
+	}
+}
+
+// kind reads the kind. A kind named apart from the word that starts the
+// report wins (宣传 开会 is a meeting); then the starting word itself
+// (讲座); then one only inside counter words (发放宣传单 is publicity).
+func (p *lineParser) kind() {
+	p.beforeKind = p.left()
+	f := p.f
+	fd := f.Field("kind")
+	if fd == nil || len(f.Kinds) == 0 {
+		return
+	}
+	cur := p.left()
+	k, s, end := f.KindIn(cur, append(slices.Clone(p.cspans), leadSpan(f, p.t)))
+	if k == nil {
+		k, s, end = f.KindIn(cur, p.cspans)
+	}
+	if k == nil {
+		k, s, end = f.KindIn(cur, nil)
+	}
+	if k == nil {
+		return
+	}
+	p.res.answers[fd.Key] = k.Key
+	for _, tr := range p.triggers {
+		if s < tr.E && end > tr.S {
+			p.kindWord = true
+		}
+	}
+	// Only the word that decided the kind goes, with kind words
+	// overlapping it (开会 and 会议 in 开会议); later kind words are the
+	// worker's own words and stay for the note.
+	for _, k := range f.Kinds {
+		for _, w := range append([]string{k.Name}, k.Words...) {
+			for _, j := range flows.IndexAll(cur, w) {
+				if j < end && j+len(w) > s {
+					s, end = min(s, j), max(end, j+len(w))
+				}
+			}
+		}
+	}
+	p.blank(s, end)
+	p.kindSpan = flows.Span{S: s, E: end}
+}
+
+// bloodPressure reads a blood pressure once kind words (高血压) are out of
+// the way; the kind word may be the reading's keyword (血压一百四十 九十).
+func (p *lineParser) bloodPressure() {
+	_, _, s, end, ok := zh.FindBloodPressure(p.left())
+	if ks := p.kindSpan; !ok && ks.S >= 0 {
+		if _, _, s2, end2, ok2 := zh.FindBloodPressure(p.beforeKind[ks.S:]); ok2 && s2 < ks.E-ks.S {
+			s, end, ok = ks.S+s2, ks.S+end2, true
+		}
+	}
+	if !ok {
+		return
+	}
+	if fd := fieldOfType(p.f, flows.FieldBP); fd != nil {
+		if v, msg := bpAnswer(p.t[s:end]); msg != "" {
+			p.fail(fd.Key, msg)
+		} else {
+			p.res.answers[fd.Key] = v
+		}
+		p.res.structured = true
+	}
+	p.blank(s, end)
+}
+
+// date reads the report's day (昨天, 11月27日) with the time of day after
+// it (昨天下午), then drops the flow's own words. A date that does not
+// exist (11月31日), is ahead or too old is asked for again, the rest kept;
+// never a zero day.
+func (p *lineParser) date() {
+	t := p.t
+	if d, s, end, ok, err := zh.FindDate(p.left(), p.c.at); ok && err != nil {
+		p.res.dateErr = dateError(err, strings.TrimSpace(t[s:end]))
+		p.res.dateAt = s
+		p.blank(s, dayPartEnd(t, end))
+	} else if ok && !followedByUnit(t, end) {
+		p.res.day = d.In(p.c.at.Location()).Format(dayLayout)
+		p.res.dateAt = s
+		p.blank(s, dayPartEnd(t, end))
+	}
+	for _, tr := range p.triggers {
+		p.blank(tr.S, tr.E)
+	}
+}
+
+// numbers reads counted numbers: by unit, else the nearest counter word in
+// the same clause (before it first), else the flow's only counter when it
+// has no unit. A counter's numbers add up (资料200份…资料100份) and the sum
+// is checked once, so a refusal names the sum refused; a counter with a
+// negative number is asked for again.
+func (p *lineParser) numbers() {
+	f, t := p.f, p.t
+	sums := map[string]float64{}
+	var counted, negative []string // counter keys in the order found
+	for _, n := range zh.Numbers(p.left()) {
+		if addressNumber(t, n.End) {
+			continue // 幸福路12号, 3号楼: part of a place
+		}
+		k := f.CounterByUnit(n.Unit)
+		if k == nil {
+			k = nearestCounter(f, t, p.cwords, n.Start, n.End)
+		}
+		if k == nil && n.Unit == "" && len(f.Counters) == 1 {
+			k = &f.Counters[0]
+		}
+		if k == nil {
+			continue
+		}
+		p.blank(n.Start, n.End)
+		if sign := negativeBefore(t, n.Start); sign > 0 || n.Value < 0 {
+			if sign > 0 {
+				p.blank(n.Start-sign, n.Start)
+			}
+			if !slices.Contains(negative, k.Key) {
+				negative = append(negative, k.Key)
+				p.fail(k.Key, "数量不能是负数，请重新填写。")
+			}
+			continue
+		}
+		if _, seen := sums[k.Key]; !seen {
+			counted = append(counted, k.Key)
+		}
+		sums[k.Key] += n.Value
+	}
+	for _, key := range counted {
+		if slices.Contains(negative, key) {
+			continue
+		}
+		if msg := checkCount(f.Counter(key), sums[key]); msg != "" {
+			p.fail(key, msg)
+			continue
+		}
+		p.res.answers[key] = strconv.FormatFloat(sums[key], 'f', -1, 64)
+		p.res.structured = true
+	}
+}
+
+// vagueCounts refuses a counter named with a vague amount instead of a
+// number (资料 很多), so the value is not lost in the note.
+func (p *lineParser) vagueCounts() {
+	for _, w := range p.cwords {
+		if _, done := p.res.answers[w.key]; done || hasErr(p.res.errs, w.key) {
+			continue
+		}
+		if end, ok := vagueAfter(p.left(), w.e); ok {
+			k := p.f.Counter(w.key)
+			p.fail(w.key, k.Name+"要填数字，如 "+k.Name+sampleCount(k)+k.Unit+"。")
+			p.res.structured = true
+			p.blank(w.e, end)
+		}
+	}
+}
+
+// counterWords drops the counter words whose counter was read (or
+// refused); one that counted nothing is a plain word (宣传 垃圾分类) and
+// stays for the note.
+func (p *lineParser) counterWords() {
+	for _, w := range p.cwords {
+		if _, done := p.res.answers[w.key]; done || hasErr(p.res.errs, w.key) {
+			p.blank(w.s, w.e)
+		}
+	}
+}
+
+// keepForNote puts back what stays in the note: a deadline, 已整改, and a
+// kind word inside a run of Chinese characters (老人说最近头晕), which is
+// not cut out of it.
+func (p *lineParser) keepForNote() {
+	if ks := p.kindSpan; ks.S >= 0 && (hanBefore(p.b, ks.S) || hanAfter(p.b, ks.E)) {
+		p.keep = append(p.keep, ks)
+	}
+	for _, k := range p.keep {
+		copy(p.b[k.S:k.E], p.t[k.S:k.E])
+	}
+}
+
+// targetAndNote takes what is left: the first piece is the target (when
+// not read yet and it can be one), the rest the note. A note too long is
+// refused as at the step, never cut: it is asked again.
+func (p *lineParser) targetAndNote() {
+	f, res := p.f, &p.res
+	pieces := leftovers(p.left())
+	if tf := f.TargetField(); tf != nil && len(pieces) > 0 {
+		if _, done := res.answers[tf.Key]; !done && runeLen(pieces[0]) <= maxTargetRunes {
+			v := pieces[0]
+			if tf.Type == flows.FieldHousehold {
+				if hh, ok := zh.Household(v); ok {
+					v = hh
+				}
+			}
+			if tf.Type != flows.FieldHousehold || looksLikeAddress(v) {
+				res.answers[tf.Key] = v
+				pieces = pieces[1:]
+			}
+		}
+	}
+	if nf := f.NoteKey(); nf != "" && len(pieces) > 0 {
+		note := strings.Join(pieces, "，")
+		if runeLen(note) > maxTextRunes {
+			p.fail(nf, fmt.Sprintf("太长了，请控制在 %d 字以内。", maxTextRunes))
+		} else {
+			res.answers[nf] = note
+		}
+	}
+}
+
+// bareness decides whether the line said nothing but the flow's word (and
+// maybe its kind and a date): then the step-by-step form opens.
+func (p *lineParser) bareness() {
+	res := &p.res
+	onlyKind := len(res.answers) == 0 || len(res.answers) == 1 && p.kindWord && res.answers["kind"] != ""
+	res.bare = onlyKind && len(res.errs) == 0 && res.extras == (extras{})
+}

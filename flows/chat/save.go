@@ -1,0 +1,221 @@
+package chat
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"gridbot/flows"
+)
+
+// complete builds the report from the form and saves it.
+func (e *Engine) complete(c *turn, oneLine bool) (string, error) {
+	return e.save(c, e.buildReport(c, c.flow()), oneLine)
+}
+
+// buildReport turns the session's answers into a Report, with its
+// follow-up effect.
+func (e *Engine) buildReport(c *turn, f *flows.FlowDef) flows.Report {
+	s := c.s
+	day := s.Day
+	if day == "" {
+		day = c.day()
+	}
+	r := flows.Report{
+		MsgKey: c.msgKey, Worker: c.w.OpenID, Community: c.w.Community, Grid: c.w.Grid,
+		Flow: f.Key, Day: day, CreatedAt: e.now(),
+	}
+	if s.Location != nil {
+		loc := *s.Location
+		r.Location = &loc
+	}
+	r.Images = slices.Clone(s.Images)
+	for i := range f.Fields {
+		fd := &f.Fields[i]
+		if yes, _ := applies(fd, s.Answers); !yes {
+			continue
+		}
+		v := s.Answers[fd.Key]
+		if v == "" {
+			continue
+		}
+		fd.Store(&r, v)
+	}
+	if r.Target == "" {
+		return r
+	}
+	switch f.FollowUp {
+	case flows.FollowByKind:
+		if r.Kind == "" {
+			break
+		}
+		r.FollowKey = flows.FollowKey(r.Community, f.Key, r.Kind, r.Target)
+		if s.NextDue != "" {
+			r.NextDue = s.NextDue
+		} else if k := f.Kind(r.Kind); k != nil && k.FollowUpDays > 0 {
+			r.NextDue = flows.AddDays(day, k.FollowUpDays)
+		}
+	case flows.FollowRecheck:
+		// Every inspection of a place closes its open re-check; a new one
+		// is opened only when problems were found and not yet rectified.
+		r.FollowKey = flows.FollowKey(r.Community, f.Key, "", r.Target)
+		open := f.RecheckCounter == "" || r.Counts[f.RecheckCounter] > 0
+		if open && !s.Rectified {
+			days := f.RecheckDays
+			if s.Deadline > 0 {
+				days = s.Deadline
+			}
+			r.NextDue = flows.AddDays(day, days)
+		}
+	}
+	return r
+}
+
+// save stores the report and answers with the ack. A report whose MsgKey
+// was saved before is not saved again and gets the same ack.
+func (e *Engine) save(c *turn, r flows.Report, oneLine bool) (string, error) {
+	if !flows.ValidDay(r.Day) {
+		// Never store a report without a real day: every tally derives
+		// from it. Reaching this is a bug; nothing is saved.
+		return "", flows.Errorf(flows.EInternal, "save %s report: invalid day %q", r.Flow, r.Day)
+	}
+	saved, _, err := e.Store.SaveReport(c.ctx, r)
+	if err != nil {
+		return "", err
+	}
+	c.s.reset()
+	if r.MsgKey != "" {
+		c.s.Done, c.s.DoneOneLine = &r, oneLine
+	}
+	return e.ack(c, saved, oneLine)
+}
+
+// ack is "✅ 已保存。本月你已走访 24 户（慢病随访 10）。下次随访 2027-02-26。"
+// or, for a one-line report, "✅ 已记录宣传活动：资料 400 份，参与 35 人。本月累计：…"
+func (e *Engine) ack(c *turn, r flows.Report, oneLine bool) (string, error) {
+	f := e.catalog().Flow(r.Flow)
+	if f == nil {
+		return "✅ 已保存。", nil
+	}
+	var b strings.Builder
+	var when string // a day other than the message's: "（11月20日）"
+	if r.Day != c.day() {
+		when = "（" + flows.DayCN(r.Day) + "）"
+		if r.Day[:4] != c.day()[:4] {
+			when = "（" + r.Day[:4] + "年" + flows.DayCN(r.Day) + "）"
+		}
+	}
+	if oneLine {
+		b.WriteString("✅ 已记录" + f.Name + when)
+		if parts := e.parts(f, reportAnswers(f, r), false); len(parts) > 0 {
+			b.WriteString("：" + strings.Join(parts, "，"))
+		}
+		b.WriteString("。")
+	} else {
+		b.WriteString("✅ 已保存" + when + "。")
+	}
+	line, err := e.tallyLine(c, f, r)
+	if err != nil {
+		return "", err
+	}
+	b.WriteString(line)
+	if r.ClosedFollowUp != 0 {
+		fu, err := e.Store.FollowUp(c.ctx, r.ClosedFollowUp)
+		if err != nil && flows.ErrorCode(err) != flows.ENotFound {
+			return "", err
+		}
+		if err == nil {
+			b.WriteString(clearedClause(c, f, r, fu))
+		}
+	}
+	if r.NextDue != "" {
+		b.WriteString(f.DueLabel + " " + r.NextDue + "。")
+	}
+	return b.String(), nil
+}
+
+// clearedClause is what the ack says of the open follow-up fu the report
+// r closed: "已销项：原定 12月1日 的随访。" for a next visit; for a re-check
+// the report clears without opening a new one, "该处复查已销号。".
+func clearedClause(c *turn, f *flows.FlowDef, r flows.Report, fu flows.FollowUp) string {
+	if f.FollowUp == flows.FollowRecheck {
+		if r.NextDue != "" {
+			return ""
+		}
+		return msgRecheckCleared
+	}
+	what := strings.TrimPrefix(f.DueLabel, "下次")
+	if what == "" {
+		what = "随访"
+	}
+	due := flows.DayCN(fu.Due)
+	if len(fu.Due) == 10 && fu.Due[:4] != c.day()[:4] {
+		due = fu.Due[:4] + "年" + due
+	}
+	return "已销项：原定 " + due + " 的" + what + "。"
+}
+
+// tallyLine is the worker's month in the report's metrics: "本月你已走访
+// 24 户（慢病随访 10）。" for a flow without counters, "本月累计：宣传 3 次，
+// 资料 1,150 份，参与 98 人。" for one with counters.
+func (e *Engine) tallyLine(c *turn, f *flows.FlowDef, r flows.Report) (string, error) {
+	month := r.Day[:7]
+	counts, err := e.Store.Tally(c.ctx, flows.Scope{Kind: flows.ScopeWorker, ID: r.Worker}, month)
+	if err != nil {
+		return "", err
+	}
+	when := "本月"
+	if now := e.now().In(e.zone()).Format("2006-01"); month != now {
+		when = monthCN(month)
+		if month[:4] == now[:4] {
+			when = when[len(month[:4])+len("年"):] // "11月" within this year
+		}
+	}
+	if len(f.Counters) == 0 {
+		s := when + "你已" + f.Short + " " + fmtNum(counts[f.Key]) + " " + f.Unit
+		if k := f.Kind(r.Kind); k != nil {
+			s += "（" + k.Name + " " + fmtNum(counts[f.Key+"."+k.Key]) + "）"
+		}
+		return s + "。", nil
+	}
+	s := when + "累计：" + f.Short + " " + fmtNum(counts[f.Key]) + " " + f.Unit
+	for _, k := range f.Counters {
+		if r.Counts[k.Key] != 0 {
+			s += "，" + k.Name + " " + fmtNum(counts[k.Key]) + " " + k.Unit
+		}
+	}
+	return s + "。", nil
+}
+
+// reportAnswers maps a saved report back to field answers, for summaries.
+func reportAnswers(f *flows.FlowDef, r flows.Report) map[string]string {
+	a := map[string]string{}
+	for _, fd := range f.Fields {
+		switch fd.Type {
+		case flows.FieldHousehold, flows.FieldPlace:
+			a[fd.Key] = r.Target
+		case flows.FieldKind:
+			a[fd.Key] = r.Kind
+		case flows.FieldCounter:
+			if v := r.Counts[fd.Key]; v != 0 {
+				a[fd.Key] = strconv.FormatFloat(v, 'f', -1, 64)
+			}
+		default:
+			a[fd.Key] = r.Fields[fd.Key]
+		}
+	}
+	return a
+}
+
+// describe is one line about a saved report: "11月28日 入户走访：3-2-201｜慢病随访".
+func (e *Engine) describe(r flows.Report) string {
+	f := e.catalog().Flow(r.Flow)
+	if f == nil {
+		return flows.DayCN(r.Day) + " " + r.Flow
+	}
+	s := flows.DayCN(r.Day) + " " + f.Name
+	if parts := e.parts(f, reportAnswers(f, r), true); len(parts) > 0 {
+		s += "：" + strings.Join(parts, "｜")
+	}
+	return s
+}
