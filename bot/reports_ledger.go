@@ -264,7 +264,7 @@ func newCSVLedger(out io.Writer, l *ledgerLayout) (*csvLedger, error) {
 	c.w.UseCRLF = true // what Excel writes and expects
 	header := make([]string, len(c.cols))
 	for i, col := range c.cols {
-		header[i] = col.header
+		header[i] = csvSafe(col.header) // headers come from the editable catalog
 	}
 	c.row = make([]string, len(c.cols))
 	return c, c.w.Write(header)
@@ -272,9 +272,30 @@ func newCSVLedger(out io.Writer, l *ledgerLayout) (*csvLedger, error) {
 
 func (c *csvLedger) add(r *flows.Report) error {
 	for i, col := range c.cols {
-		c.row[i] = cellText(col.value(r))
+		v := col.value(r)
+		if s, ok := v.(string); ok {
+			v = csvSafe(s)
+		}
+		c.row[i] = cellText(v)
 	}
 	return c.w.Write(c.row)
+}
+
+// csvSafe neutralises text that a spreadsheet would run as a formula when
+// it opens the CSV file (a note such as =HYPERLINK("http://…"&A1,"点击查看")):
+// a cell starting with =, +, -, @, tab or CR gets a leading apostrophe, the
+// usual guard, which Excel and WPS show as text. Numbers (counts) are not
+// strings here and keep their sign. XLSX needs no such guard: its cells are
+// inline strings, never formulas.
+func csvSafe(s string) string {
+	if s == "" {
+		return s
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return "'" + s
+	}
+	return s
 }
 
 func (c *csvLedger) close() error {

