@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -54,6 +55,10 @@ func (a *API) getReports(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	layout := &ledgerLayout{cat: a.ledgerCatalog(), includeVoid: includeVoid}
+	if err := a.scopeKnown(ctx, scope, period); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
 	if format != "json" {
 		if layout.names, err = workerNames(ctx, a.Store); err != nil {
 			a.writeError(w, r, err)
@@ -154,6 +159,52 @@ func (a *API) getSummary(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, s)
+}
+
+// errFound stops a scan at its first report.
+var errFound = errors.New("found")
+
+// scopeKnown fails with ENotFound when a scope names nothing the store
+// knows: no worker is bound to it and it has no report (void or not) in
+// the period. A misspelt community would otherwise export an empty ledger
+// that looks like a month without work. The message lists the communities
+// that do exist.
+func (a *API) scopeKnown(ctx context.Context, scope flows.Scope, period string) error {
+	if scope.Kind == flows.ScopeAll {
+		return nil
+	}
+	ws, err := a.Store.Workers(ctx)
+	if err != nil {
+		return err
+	}
+	var communities []string
+	for _, wk := range ws {
+		for _, s := range flows.Scopes(wk.OpenID, wk.Community, wk.Grid) {
+			if s == scope {
+				return nil
+			}
+		}
+		if !slices.Contains(communities, wk.Community) {
+			communities = append(communities, wk.Community)
+		}
+	}
+	err = a.Store.Reports(ctx, scope, period, true, func(flows.Report) error { return errFound })
+	if errors.Is(err, errFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	slices.Sort(communities)
+	known := "none yet"
+	if len(communities) > 0 {
+		if len(communities) > 10 {
+			communities = append(communities[:10], "…")
+		}
+		known = strings.Join(communities, ", ")
+	}
+	return flows.Errorf(flows.ENotFound, "scope %q: no worker is bound to it and it has no reports in %s (communities with workers: %s)",
+		scope.String(), period, known)
 }
 
 // boolParam reads an optional 0/1 (or true/false) query parameter.

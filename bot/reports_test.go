@@ -410,9 +410,15 @@ func TestReportsJSON(t *testing.T) {
 		t.Errorf("got %+v", got)
 	}
 	// No reports: an empty list, not null.
-	body = f.body(t, "/api/v1/reports?scope=community:nowhere&period=2026-11&format=json")
+	body = f.body(t, "/api/v1/reports?scope=community:幸福社区&period=2025-01&format=json")
 	if !bytes.Contains(body, []byte(`"reports":[]`)) {
 		t.Errorf("empty ledger: %s", body)
+	}
+	// A community no one is bound to and without reports is not found
+	// (a misspelt name must not pass for a month without work).
+	resp := f.get(t, "/api/v1/reports?scope=community:nowhere&period=2026-11&format=csv", reportsToken)
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown community: %s, want 404", resp.Status)
 	}
 }
 

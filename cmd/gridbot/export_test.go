@@ -336,3 +336,54 @@ func TestExportNeutralisesFormulas(t *testing.T) {
 		}
 	}
 }
+
+// A scope that names nothing (a misspelt community) is an error naming it,
+// not an empty ledger; a known community without reports in the period is
+// still an (empty) ledger.
+func TestExportUnknownScope(t *testing.T) {
+	url, db := apiServer(t)
+	seedExport(t, db, 1)
+	dir := t.TempDir()
+	for _, scope := range []string{"community:幸福小区", "grid:幸福社区/9", "worker:nobody"} {
+		out := filepath.Join(dir, "x.csv")
+		var stdout, stderr bytes.Buffer
+		err := runExport(context.Background(), []string{"-server", url, "-token", exportToken, "-scope", scope, "-period", "2026-11", "-out", out}, &stdout, &stderr)
+		if err == nil {
+			t.Errorf("%s: no error", scope)
+			continue
+		}
+		if !strings.Contains(err.Error(), scope) || !strings.Contains(err.Error(), "404") || !strings.Contains(err.Error(), "幸福社区") {
+			t.Errorf("%s: error %q should name the scope, say 404 and list the known communities", scope, err)
+		}
+		if fileExists(out) {
+			t.Errorf("%s: wrote %s", scope, out)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	err := runExport(context.Background(), []string{"-server", url, "-token", exportToken, "-scope", "community:幸福社区", "-period", "2025-01", "-format", "json", "-out", "-"}, &stdout, &stderr)
+	if err != nil || !strings.Contains(stdout.String(), `"reports":[]`) {
+		t.Errorf("known community, empty month: %v %q", err, stdout.String())
+	}
+}
+
+// The default file name carries no ':' (Windows refuses it) nor '/'.
+func TestExportDefaultFileName(t *testing.T) {
+	url, db := apiServer(t)
+	seedExport(t, db, 1)
+	t.Chdir(t.TempDir())
+	for _, scope := range []string{"community:幸福社区", "grid:幸福社区/1"} {
+		var stdout, stderr bytes.Buffer
+		if err := runExport(context.Background(), []string{"-server", url, "-token", exportToken, "-scope", scope, "-period", "2026-11", "-format", "csv"}, &stdout, &stderr); err != nil {
+			t.Fatalf("%s: %v %s", scope, err, stderr.String())
+		}
+	}
+	entries, err := os.ReadDir(".")
+	if err != nil || len(entries) != 2 {
+		t.Fatalf("files: %v %v", entries, err)
+	}
+	for _, e := range entries {
+		if strings.ContainsAny(e.Name(), `:/\*?"<>|`) || !strings.HasPrefix(e.Name(), "ledger-") {
+			t.Errorf("default file name %q", e.Name())
+		}
+	}
+}
