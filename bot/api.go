@@ -126,6 +126,10 @@ func (a *API) postWorker(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
+	if err := checkLengths([2]string{"openid", wk.OpenID}, [2]string{"name", wk.Name}, [2]string{"community", wk.Community}, [2]string{"grid", wk.Grid}); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
 	if !wk.Role.Valid() {
 		a.writeError(w, r, flows.Errorf(flows.EInvalid, "role %q: want worker, supervisor or admin", wk.Role))
 		return
@@ -206,6 +210,10 @@ func (a *API) postInvite(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
+	if err := checkLengths([2]string{"community", inv.Community}, [2]string{"grid", inv.Grid}); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
 	if !inv.Role.Valid() {
 		a.writeError(w, r, flows.Errorf(flows.EInvalid, "role %q: want worker, supervisor or admin", inv.Role))
 		return
@@ -244,7 +252,7 @@ func (a *API) postInvite(w http.ResponseWriter, r *http.Request) {
 
 // scopePeriod reads the scope and period parameters of a query.
 func scopePeriod(q url.Values) (flows.Scope, string, error) {
-	scope, err := flows.ParseScope(q.Get("scope"))
+	scope, err := queryScope(q)
 	if err != nil {
 		return scope, "", err
 	}

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -31,7 +32,7 @@ type followUpItem struct {
 // closed ones.
 func (a *API) getFollowUps(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	scope, err := flows.ParseScope(q.Get("scope"))
+	scope, err := queryScope(q)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -89,6 +90,10 @@ func (a *API) postFollowUp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.Worker, req.Reason = strings.TrimSpace(req.Worker), strings.TrimSpace(req.Reason)
+	if err := checkLengths([2]string{"worker", req.Worker}, [2]string{"reason", req.Reason}); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
 	ctx := r.Context()
 	var f flows.FollowUp
 	switch {
@@ -124,6 +129,16 @@ func (a *API) postFollowUp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, followUpItem{FollowUp: f, Label: a.reminders().cat().FollowUpLabel(f)})
+}
+
+// tagsFit reports whether every tag is within its length limit.
+func tagsFit(tags []string) bool {
+	for _, t := range tags {
+		if checkLengths([2]string{"tag", t}) != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func validReason(s string) bool {
@@ -265,6 +280,16 @@ func checkRow(row *flows.HouseholdRow, today string) string {
 		return "缺少网格"
 	case row.Household == "":
 		return "缺少户号"
+	case checkLengths([2]string{"community", row.Community}) != nil:
+		return "社区名称过长（最多 64 字）"
+	case checkLengths([2]string{"grid", row.Grid}) != nil:
+		return "网格名称过长（最多 64 字）"
+	case checkLengths([2]string{"household", row.Household}) != nil:
+		return "户号过长（最多 64 字）"
+	case len(row.Tags) > maxTags:
+		return fmt.Sprintf("标签过多（最多 %d 个）", maxTags)
+	case !tagsFit(row.Tags):
+		return "标签过长（每个最多 32 字）"
 	case row.LastVisit == "":
 		return ""
 	}

@@ -138,7 +138,7 @@ func (a *API) abortStream(r *http.Request, format string, err error) {
 // {"scope", "year", "through", "counts", "items", "paragraph"}.
 func (a *API) getSummary(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	scope, err := flows.ParseScope(q.Get("scope"))
+	scope, err := queryScope(q)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
