@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -96,36 +98,62 @@ type DB struct {
 	bolt   *bolt.DB
 	commit *committer
 	now    func() time.Time // clock for KV expiry
+	health health           // damage found and failed writes, for Ping
 }
 
 var _ flows.Store = (*DB)(nil)
 
 // Open opens (or creates) the database file at path and creates every
-// bucket. It fails within opts.Timeout when another process has it open.
+// bucket. It fails within opts.Timeout when another process has it open
+// (ErrInUse). A damaged file (truncated, or a page that does not read
+// back) is an error matching ErrCorrupt that names the file and says what
+// to do, never a panic: Open reads every page before it returns (about a
+// millisecond per megabyte). An existing empty file is refused, not taken
+// for a new store.
 func Open(path string, opts Options) (*DB, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout})
+	if err := preflight(path, opts.Timeout); err != nil {
+		return nil, err
+	}
+	var bdb *bolt.DB
+	err, p := catch(func() (err error) {
+		bdb, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout})
+		return err
+	})
+	if p != nil {
+		return nil, &corruptError{path: path, problems: []string{fmt.Sprint(p)}}
+	}
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, &inUseError{path}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("storage: unable to open %s: %w", path, err)
 	}
-	err = bdb.Update(func(tx *bolt.Tx) error {
-		for _, name := range buckets {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return fmt.Errorf("bucket %s: %w", name, err)
+	db := &DB{path: path, bolt: bdb, now: time.Now}
+	err = db.guard(func() error {
+		return bdb.Update(func(tx *bolt.Tx) error {
+			for _, name := range buckets {
+				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+					return fmt.Errorf("bucket %s: %w", name, err)
+				}
 			}
-		}
-		return nil
+			return nil
+		})
 	})
+	if err == nil {
+		err = db.verify(context.Background())
+	}
 	if err != nil {
 		bdb.Close()
+		if errors.Is(err, ErrCorrupt) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("storage: unable to create buckets in %s: %w", path, err)
 	}
-	return &DB{path: path, bolt: bdb, commit: newCommitter(bdb), now: time.Now}, nil
+	db.commit = newCommitter(bdb, &db.health)
+	return db, nil
 }
 
 // Close waits for queued writes, then closes the file.
@@ -140,7 +168,10 @@ func (db *DB) Close() error {
 // Path returns the file the database lives in.
 func (db *DB) Path() string { return db.path }
 
-// Ping checks that the database is open and readable, for health checks.
+// Ping checks that the database is open, readable and writable, for
+// health checks. It fails (ErrCorrupt) once the file was found damaged,
+// and while writes fail (disk full, I/O errors): after a failed commit it
+// writes a small probe record, so it recovers as soon as writes do.
 func (db *DB) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -148,25 +179,47 @@ func (db *DB) Ping(ctx context.Context) error {
 	if db.commit.isClosed() {
 		return errClosed
 	}
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		if tx.Bucket(reportsBucket) == nil {
-			return errors.New("reports bucket missing")
-		}
-		return nil
-	})
-	return wrap("ping", err)
+	return wrap("ping", db.ping(ctx))
 }
 
-// Backup writes a consistent copy of the whole database to w, taken in one
-// read transaction while writers go on. The copy is a bbolt file Open can
-// read. It returns the number of bytes written.
+// Backup writes a consistent copy of the whole database to w. The copy is
+// a bbolt file Open can read. It returns the number of bytes written.
+//
+// It first copies the file, in one read transaction, to a temporary file
+// beside it (or in os.TempDir when that directory is not writable), then
+// streams that file to w: a read transaction keeps bbolt from growing the
+// file, so one held while a slow client reads would stall every write.
+//
+// A store found damaged (by Open, Check or Ping) is not backed up: its copy
+// would be damaged too, and could overwrite a good backup.
 func (db *DB) Backup(w io.Writer) (int64, error) {
-	var n int64
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		var err error
-		n, err = tx.WriteTo(w)
-		return err
+	if ce := db.health.damaged.Load(); ce != nil {
+		return 0, ce
+	}
+	f, err := os.CreateTemp(filepath.Dir(db.path), "."+filepath.Base(db.path)+".backup-*")
+	if err != nil {
+		f, err = os.CreateTemp("", "gridbot-backup-*")
+	}
+	if err != nil {
+		return 0, fmt.Errorf("storage: unable to back up %s: %w", db.path, err)
+	}
+	defer func() {
+		f.Close()
+		os.Remove(f.Name())
+	}()
+	err = db.guard(func() error {
+		return db.bolt.View(func(tx *bolt.Tx) error {
+			_, err := tx.WriteTo(f)
+			return err
+		})
 	})
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("storage: unable to back up %s: %w", db.path, err)
+	}
+	n, err := io.Copy(w, f)
 	if err != nil {
 		return n, fmt.Errorf("storage: unable to back up %s: %w", db.path, err)
 	}

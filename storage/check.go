@@ -13,12 +13,18 @@ import (
 	"gridbot/flows"
 )
 
-// Check recomputes every tally from the reports that are not void and
-// returns one line per difference with the stored tallies, e.g.
+// Check first reads every page of the file (a damaged one is an error
+// matching ErrCorrupt, which names the problems and what to do), then
+// recomputes every tally from the reports that are not void and returns
+// one line per difference with the stored tallies, e.g.
 // "all 2026-11 visit: stored 3, recomputed 2". No diffs means the tallies
-// are right. It runs in one read transaction, so writers go on meanwhile.
+// are right. The tallies are recomputed in one read transaction, so
+// writers go on meanwhile (they wait only for bbolt's page check).
 func (db *DB) Check(ctx context.Context) (diffs []string, err error) {
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := db.verify(ctx); err != nil {
 		return nil, err
 	}
 	err = db.bolt.View(func(tx *bolt.Tx) error {

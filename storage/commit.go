@@ -32,6 +32,7 @@ type commitReq struct {
 // therefore be idempotent and must set all their outputs on every run.
 type committer struct {
 	db     *bolt.DB
+	health *health // told the outcome of every commit
 	reqs   chan *commitReq
 	exited chan struct{}
 
@@ -41,9 +42,10 @@ type committer struct {
 	commits atomic.Uint64 // transactions committed (for benchmarks)
 }
 
-func newCommitter(db *bolt.DB) *committer {
+func newCommitter(db *bolt.DB, h *health) *committer {
 	c := &committer{
 		db:     db,
+		health: h,
 		reqs:   make(chan *commitReq, maxCommitBatch),
 		exited: make(chan struct{}),
 	}
@@ -121,6 +123,7 @@ func (c *committer) run(batch []*commitReq) {
 			if err == nil {
 				c.commits.Add(1)
 			}
+			c.health.commitDone(err) // a commit that failed: disk full, I/O error
 			// All functions ran; err is the commit's outcome, shared by all.
 			for _, r := range batch {
 				r.done <- err
@@ -128,6 +131,10 @@ func (c *committer) run(batch []*commitReq) {
 			return
 		}
 		bad := batch[failed]
+		var wp *writePanic
+		if errors.As(ferr, &wp) {
+			c.health.suspect.Store(true) // a damaged page, or a bug: Ping looks
+		}
 		if len(batch) == 1 {
 			bad.done <- ferr
 			return
@@ -144,8 +151,13 @@ func (c *committer) run(batch []*commitReq) {
 func call(fn func(tx *bolt.Tx) error, tx *bolt.Tx) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("panic in write: %v", p)
+			err = &writePanic{p}
 		}
 	}()
 	return fn(tx)
 }
+
+// writePanic is the error of a write function that panicked.
+type writePanic struct{ v any }
+
+func (p *writePanic) Error() string { return fmt.Sprintf("panic in write: %v", p.v) }
