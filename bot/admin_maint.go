@@ -16,7 +16,10 @@ type Maintainer interface {
 }
 
 // getCheck answers GET /api/v1/admin/check: {"diffs": [...]} listing every
-// tally that differs from its reports (empty when consistent).
+// tally that differs from its reports (empty when consistent). A check
+// that fails (a damaged file: storage names it and says what to do)
+// answers 500 {"code": "check_failed", "error": that message}: the admin
+// who asked needs it, and it carries no resident's data.
 func (a *API) getCheck(w http.ResponseWriter, r *http.Request) {
 	m, ok := a.Store.(Maintainer)
 	if !ok {
@@ -25,7 +28,8 @@ func (a *API) getCheck(w http.ResponseWriter, r *http.Request) {
 	}
 	diffs, err := m.Check(r.Context())
 	if err != nil {
-		a.writeError(w, r, err)
+		a.logger().Error("api: check failed", "err", err)
+		writeJSONError(w, http.StatusInternalServerError, "check_failed", err.Error())
 		return
 	}
 	if diffs == nil {

@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -359,54 +358,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeJSONError writes {"error": msg, "code": code} with status.
 func writeJSONError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg, "code": code})
-}
-
-// Health answers GET /healthz: 200 {"status":"ok"} when every check
-// passes within Timeout, 503 {"status":"unavailable","failed":[names]}
-// otherwise. Checks are typically the store's Ping and Redis's PING.
-type Health struct {
-	Checks  map[string]func(context.Context) error
-	Timeout time.Duration // 0: 2 s
-	Log     *slog.Logger
-}
-
-// ServeHTTP runs the checks concurrently.
-func (h *Health) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		writeJSONError(w, http.StatusMethodNotAllowed, "method_not_allowed", "use GET")
-		return
-	}
-	timeout := h.Timeout
-	if timeout <= 0 {
-		timeout = defaultCheckTimeout
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
-	defer cancel()
-	type result struct {
-		name string
-		err  error
-	}
-	results := make(chan result, len(h.Checks))
-	for name, check := range h.Checks {
-		go func() { results <- result{name, check(ctx)} }()
-	}
-	var failed []string
-	for range h.Checks {
-		res := <-results
-		if res.err != nil {
-			failed = append(failed, res.name)
-			log := h.Log
-			if log == nil {
-				log = slog.Default()
-			}
-			log.Warn("healthz: check failed", "check", res.name, "err", res.err)
-		}
-	}
-	if len(failed) > 0 {
-		slices.Sort(failed)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "failed": failed})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }

@@ -28,7 +28,7 @@ func startServer(t *testing.T, h Handler, outbox *Outbox, edit func(*WebhookConf
 		Addr:    "127.0.0.1:0",
 		Webhook: wh,
 		API:     &API{Token: apiToken, Store: db},
-		Health:  &Health{Checks: map[string]func(context.Context) error{"storage": db.Ping}},
+		Health:  &Health{Checks: []HealthCheck{{Name: "storage", Check: db.Ping}}},
 		Outbox:  outbox,
 		Log:     (&logBuffer{}).logger(),
 	}

@@ -107,7 +107,7 @@ func (m *Main) Run(ctx context.Context) error {
 	// session, the report's MsgKey keeping it counted once. A commit or a
 	// round trip each would cost more than the rest of the message.
 	replies := storage.NewMemKV()
-	checks := map[string]func(context.Context) error{"storage": db.Ping}
+	checks := []bot.HealthCheck{{Name: "storage", Check: db.Ping}}
 	if cfg.Redis.Addr != "" {
 		m.Redis = redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr, Password: cfg.Redis.Password, DB: cfg.Redis.DB})
 		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
@@ -117,7 +117,7 @@ func (m *Main) Run(ctx context.Context) error {
 			return fmt.Errorf("redis at %s (redis.addr): %w", cfg.Redis.Addr, err)
 		}
 		kv = storage.NewRedisKV(m.Redis)
-		checks["redis"] = func(ctx context.Context) error { return m.Redis.Ping(ctx).Err() }
+		checks = append(checks, bot.HealthCheck{Name: "redis", Check: func(ctx context.Context) error { return m.Redis.Ping(ctx).Err() }})
 	}
 	if m.ConfigPath == "" && cfg.Redis.Addr == "" {
 		m.Log.Info("no config file and no Redis: running on embedded defaults",
