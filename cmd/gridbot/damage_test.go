@@ -4,12 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"gridbot/bot/wxtest"
 	"gridbot/storage"
@@ -155,4 +160,58 @@ func healthzOf(t *testing.T, m *Main) (int, string) {
 		s += " " + c.Name + "=" + c.Status
 	}
 	return resp.StatusCode, s
+}
+
+// /healthz tells the truth about Redis too: one that answers PING but
+// refuses writes (out of memory) is a failed check. The test runs its own
+// redis-server, as the shared one must not be made to refuse writes.
+func TestHealthzRedisRefusingWrites(t *testing.T) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("no redis-server")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	rc := redis.NewClient(&redis.Options{Addr: addr})
+	defer rc.Close()
+	waitUntil(t, "redis-server answers", func() bool { return rc.Ping(context.Background()).Err() == nil })
+
+	m := runMainFor(t, "", []string{"GRIDBOT_HTTP_ADDR=127.0.0.1:0", "GRIDBOT_STORAGE_PATH=" + filepath.Join(t.TempDir(), "gridbot.db"), "GRIDBOT_REDIS_ADDR=" + addr})
+	if code, status := healthzOf(t, m); code != 200 || status != "ok storage=ok redis=ok" {
+		t.Fatalf("healthz before: %d %s", code, status)
+	}
+	if err := rc.ConfigSet(context.Background(), "maxmemory", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if code, status := healthzOf(t, m); code != 503 || !strings.Contains(status, "redis=failed") {
+		t.Errorf("healthz with Redis refusing writes: %d %s", code, status)
+	}
+	if err := rc.ConfigSet(context.Background(), "maxmemory", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if code, status := healthzOf(t, m); code != 200 {
+		t.Errorf("healthz once Redis takes writes again: %d %s", code, status)
+	}
+}
+
+// waitUntil polls cond for up to 10 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for range 200 {
+		if cond() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting until %s", what)
 }

@@ -117,7 +117,12 @@ func (m *Main) Run(ctx context.Context) error {
 			return fmt.Errorf("redis at %s (redis.addr): %w", cfg.Redis.Addr, err)
 		}
 		kv = storage.NewRedisKV(m.Redis)
-		checks = append(checks, bot.HealthCheck{Name: "redis", Check: func(ctx context.Context) error { return m.Redis.Ping(ctx).Err() }})
+		// A write, not a PING: a Redis out of memory still answers PING
+		// but refuses every session write.
+		healthKey := cfg.Session.Prefix + "healthz"
+		checks = append(checks, bot.HealthCheck{Name: "redis", Check: func(ctx context.Context) error {
+			return m.Redis.Set(ctx, healthKey, time.Now().Unix(), time.Minute).Err()
+		}})
 	}
 	if m.ConfigPath == "" && cfg.Redis.Addr == "" {
 		m.Log.Info("no config file and no Redis: running on embedded defaults",
