@@ -39,7 +39,11 @@ func (a *API) getCheck(w http.ResponseWriter, r *http.Request) {
 }
 
 // getBackup answers GET /api/v1/admin/backup with a consistent copy of the
-// bbolt file, streamed from one read transaction.
+// bbolt file (storage copies it to a temporary file first, so a slow client
+// holds up no writer). A backup that fails before its first byte (a
+// damaged store) answers 500 {"code": "backup_failed", "error": why}; one
+// that fails later cuts the connection, so the client sees a broken
+// download, not a short file.
 func (a *API) getBackup(w http.ResponseWriter, r *http.Request) {
 	m, ok := a.Store.(Maintainer)
 	if !ok {
@@ -49,8 +53,13 @@ func (a *API) getBackup(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", `attachment; filename="gridbot-backup.db"`)
 	n, err := m.Backup(w)
-	if err != nil {
-		// Headers are gone; the client sees a short body and its copy fails to open.
-		a.logger().Error("api: backup failed", "written", strconv.FormatInt(n, 10), "err", err)
+	if err == nil {
+		return
 	}
+	a.logger().Error("api: backup failed", "written", strconv.FormatInt(n, 10), "err", err)
+	if n > 0 {
+		panic(http.ErrAbortHandler)
+	}
+	w.Header().Del("Content-Disposition")
+	writeJSONError(w, http.StatusInternalServerError, "backup_failed", err.Error())
 }

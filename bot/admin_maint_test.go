@@ -76,4 +76,8 @@ func TestAdminCheckDamagedStore(t *testing.T) {
 	if code, body := get("/healthz"); code != 503 || !strings.Contains(body, "storage status:failed") {
 		t.Errorf("healthz of a damaged store: %d %s", code, body)
 	}
+	// No backup of a damaged store: its copy would be damaged too.
+	if code, body := get("/api/v1/admin/backup"); code != 500 || !strings.Contains(body, "backup_failed") || !strings.Contains(body, "is damaged") {
+		t.Errorf("backup of a damaged store: %d %s", code, body)
+	}
 }
