@@ -61,8 +61,10 @@ func storeCommand(name, usage string, args []string, stderr io.Writer, nargs int
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	db, client, cfg, _, err := storeCommand("check", `Usage: gridbot check [-config FILE]
 
-Recomputes every tally from the stored reports and lists each difference.
-Exit status 0 when the store is consistent, 1 when a tally differs.
+Reads every page of the store (a damaged file is reported with what to
+do), then recomputes every tally from the stored reports and lists each
+difference. Exit status 0 when the store is sound and consistent, 1 when it
+is damaged or a tally differs.
 Works on the store file, or through the running bot when it has the file
 open (then with the admin token: -token, api.token or GRIDBOT_API_TOKEN).
 
@@ -107,7 +109,10 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 Writes a consistent copy of the store to FILE, also while the bot runs
 (then through its admin API, with -token, api.token or GRIDBOT_API_TOKEN).
-The copy is a bbolt file that "gridbot serve" can open as storage.path.
+The copy is a bbolt file that "gridbot serve" can open as storage.path; it
+is opened and every page read before it takes FILE's name. To restore: stop
+the bot, move the old file aside, copy FILE to storage.path, run
+"gridbot check", start the bot.
 
 `, args, stderr, 1)
 	if err != nil {
