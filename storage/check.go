@@ -27,7 +27,7 @@ func (db *DB) Check(ctx context.Context) (diffs []string, err error) {
 	if err := db.verify(ctx); err != nil {
 		return nil, err
 	}
-	err = db.bolt.View(func(tx *bolt.Tx) error {
+	err = db.view(func(tx *bolt.Tx) error {
 		want := map[string]int64{}
 		n := 0
 		err := tx.Bucket(reportsBucket).ForEach(func(k, v []byte) error {

@@ -184,7 +184,7 @@ func (db *DB) DueFollowUps(ctx context.Context, scope flows.Scope, until string,
 		return nil, flows.Errorf(flows.EInvalid, "until %q: want YYYY-MM-DD", until)
 	}
 	var fs []flows.FollowUp
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		prefix := append([]byte(scope.String()), 0)
 		end := []byte(until)
 		c := tx.Bucket(followUpsDueBucket).Cursor()
@@ -224,7 +224,7 @@ func (db *DB) FollowUps(ctx context.Context, scope flows.Scope, closed bool) ([]
 		return nil, err
 	}
 	var fs []flows.FollowUp
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		if !closed {
 			prefix := append([]byte(scope.String()), 0)
 			c := tx.Bucket(followUpsDueBucket).Cursor()
@@ -269,7 +269,7 @@ func (db *DB) FollowUp(ctx context.Context, id uint64) (flows.FollowUp, error) {
 		return flows.FollowUp{}, err
 	}
 	var f flows.FollowUp
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		var err error
 		f, err = getFollowUp(tx, id)
 		return err

@@ -83,6 +83,13 @@ func (db *DB) guard(fn func() error) error {
 	return err
 }
 
+// view runs fn in a read transaction under guard: a damaged page read by
+// any store method is an error matching ErrCorrupt (and marks the store
+// damaged for Ping), not a panic that would take the caller down.
+func (db *DB) view(fn func(tx *bolt.Tx) error) error {
+	return db.guard(func() error { return db.bolt.View(fn) })
+}
+
 // errRollback ends a write transaction used only to read consistently.
 var errRollback = errors.New("rollback")
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"gridbot/flows"
 	"gridbot/storage/storagetest"
 )
 
@@ -164,5 +165,35 @@ func TestCheckDamagedWhileOpen(t *testing.T) {
 	// A backup of a damaged store fails instead of copying the damage.
 	if _, err := db.Backup(new(strings.Builder)); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("backup of a damaged store: %v", err)
+	}
+}
+
+// Pages damaged under a running store: every read method returns an error
+// matching ErrCorrupt instead of panicking, and Ping fails from the first
+// such read on (here, Ping's own read of the buckets' first pages).
+func TestReadsOfDamagedPages(t *testing.T) {
+	path := seededFile(t)
+	ids, size := storagetest.DataPages(t, path)
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, id := range ids {
+		storagetest.OverwritePage(t, path, id, size)
+	}
+	ctx := context.Background()
+	all, _ := flows.ParseScope("all")
+	reads := map[string]func() error{
+		"Workers": func() error { _, err := db.Workers(ctx); return err },
+		"Tally":   func() error { _, err := db.Tally(ctx, all, "2026"); return err },
+		"Reports": func() error { return db.Reports(ctx, all, "2026", true, func(flows.Report) error { return nil }) },
+		"Report":  func() error { _, err := db.Report(ctx, 1); return err },
+		"Ping":    func() error { return db.Ping(ctx) },
+	}
+	for name, read := range reads {
+		if err := read(); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s on damaged pages: %v, want ErrCorrupt", name, err)
+		}
 	}
 }

@@ -27,7 +27,7 @@ func (kv boltKV) Get(ctx context.Context, key string) ([]byte, error) {
 	}
 	now := kv.db.now().UnixNano()
 	var val []byte
-	err := kv.db.bolt.View(func(tx *bolt.Tx) error {
+	err := kv.db.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(kvBucket).Get([]byte(key))
 		if len(v) < 8 || expired(v, now) {
 			return flows.Errorf(flows.ENotFound, "key %s", key)

@@ -101,7 +101,7 @@ func (db *DB) DigestAttempts(ctx context.Context, day string) ([]flows.DigestAtt
 	}
 	prefix := join([]byte(day), []byte{0})
 	var out []flows.DigestAttempt
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(digestAttemptsBucket).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			var rec attemptRec
@@ -134,7 +134,7 @@ func (db *DB) TakeNotice(ctx context.Context, openID string) (string, error) {
 	}
 	key := []byte(openID)
 	var found bool
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		found = tx.Bucket(noticesBucket).Get(key) != nil
 		return nil
 	})
@@ -161,7 +161,7 @@ func (db *DB) LastDigestRun(ctx context.Context) (string, error) {
 		return "", err
 	}
 	var rec runStateRec
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		_, err := getRecord(tx, digestStateBucket, lastRunKey, &rec)
 		return err
 	})

@@ -207,7 +207,7 @@ func (db *DB) Report(ctx context.Context, id uint64) (flows.Report, error) {
 		return flows.Report{}, err
 	}
 	var r flows.Report
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		var err error
 		r, err = getReport(tx, id)
 		return err
@@ -247,7 +247,7 @@ func (db *DB) LastReport(ctx context.Context, worker string, since time.Time) (f
 		return flows.Report{}, err
 	}
 	var last flows.Report
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		prefix := append([]byte(worker), 0)
 		c := tx.Bucket(reportsByWorkerBucket).Cursor()
 		k, _ := c.Seek(workerReportKey(worker, ^uint64(0)))
@@ -323,7 +323,7 @@ func (db *DB) Tally(ctx context.Context, scope flows.Scope, period string) (flow
 		return nil, err
 	}
 	counts := flows.Counts{}
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		prefix := tallyKey(scope.String(), period, "")
 		c := tx.Bucket(talliesBucket).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
@@ -357,7 +357,7 @@ func (db *DB) Reports(ctx context.Context, scope flows.Scope, period string, inc
 		return err
 	}
 	var fnErr error
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		prefix := []byte(period)
 		c := tx.Bucket(reportsByDayBucket).Cursor()
 		n := 0

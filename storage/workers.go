@@ -15,7 +15,7 @@ func (db *DB) Worker(ctx context.Context, openID string) (flows.Worker, error) {
 		return flows.Worker{}, err
 	}
 	var w flows.Worker
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		var err error
 		w, err = getWorker(tx, openID)
 		return err
@@ -47,7 +47,7 @@ func (db *DB) Workers(ctx context.Context) ([]flows.Worker, error) {
 		return nil, err
 	}
 	var ws []flows.Worker
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(workersBucket).ForEach(func(k, v []byte) error {
 			var rec workerRec
 			if err := decode(v, &rec); err != nil {
@@ -92,7 +92,7 @@ func (db *DB) Invite(ctx context.Context, code string) (flows.Invite, error) {
 		return flows.Invite{}, err
 	}
 	var inv flows.Invite
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		var rec inviteRec
 		found, err := getRecord(tx, invitesBucket, []byte(code), &rec)
 		if err != nil {

@@ -29,6 +29,14 @@ func Truncate(t testing.TB, path string) {
 // records) of the closed bbolt file at path, the last one in file order.
 func DataPage(t testing.TB, path string) (id, pageSize int) {
 	t.Helper()
+	ids, pageSize := DataPages(t, path)
+	return ids[len(ids)-1], pageSize
+}
+
+// DataPages returns the ids of every leaf page in use of the closed bbolt
+// file at path, and the page size.
+func DataPages(t testing.TB, path string) (ids []int, pageSize int) {
+	t.Helper()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, PreLoadFreelist: true})
 	if err != nil {
 		t.Fatal(err)
@@ -42,14 +50,14 @@ func DataPage(t testing.TB, path string) (id, pageSize int) {
 				return err
 			}
 			if p.Type == "leaf" {
-				id = i
+				ids = append(ids, i)
 			}
 		}
 	})
-	if err != nil || id == 0 {
+	if err != nil || len(ids) == 0 {
 		t.Fatalf("no leaf page in %s: %v", path, err)
 	}
-	return id, pageSize
+	return ids, pageSize
 }
 
 // OverwritePage fills page id of the file at path with garbage, as a bad
