@@ -107,9 +107,9 @@ var _ flows.Store = (*DB)(nil)
 // bucket. It fails within opts.Timeout when another process has it open
 // (ErrInUse). A damaged file (truncated, or a page that does not read
 // back) is an error matching ErrCorrupt that names the file and says what
-// to do, never a panic: Open reads every page before it returns (about a
-// millisecond per megabyte). An existing empty file is refused, not taken
-// for a new store.
+// to do, never a panic: Open reads every page before it returns
+// (BenchmarkOpen: 0.2 to 0.3 s for a 96 MB store of 100k reports). An
+// existing empty file is refused, not taken for a new store.
 func Open(path string, opts Options) (*DB, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout

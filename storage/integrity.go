@@ -97,7 +97,7 @@ var errRollback = errors.New("rollback")
 // every bucket (bbolt checks each page it reads), then runs bbolt's own
 // consistency check (pages both used and free, pages lost). It returns
 // nil for a sound file, else a corruptError, and marks the store damaged.
-// It takes about a millisecond per megabyte.
+// BenchmarkVerify: about 1 GB/s (a millisecond per megabyte).
 func (db *DB) verify(ctx context.Context) error {
 	err := db.guard(func() error {
 		return db.bolt.View(func(tx *bolt.Tx) error { return walk(ctx, tx) })
