@@ -3,7 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-		"strconv"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -250,4 +250,3 @@ func (db *DB) CloseFollowUp(ctx context.Context, id uint64, reason string, at ti
 	}
 	return f, nil
 }
-

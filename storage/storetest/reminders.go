@@ -11,7 +11,6 @@ import (
 	"gridbot/storage"
 )
 
-
 func testClaimDigest(t *testing.T, d Driver) {
 	ctx := context.Background()
 	db := d.Open(t)
@@ -207,4 +206,3 @@ func testOpenFollowUps(t *testing.T, d Driver) {
 		t.Fatalf("%d open after a refused batch, want 2", n)
 	}
 }
-
