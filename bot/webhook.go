@@ -67,8 +67,8 @@ type WebhookConfig struct {
 	// UserLock, when set, also orders one user's messages across nodes
 	// (several gridbot nodes on one database); nil: within this process only.
 	UserLock UserLocker
-	Log     *slog.Logger
-	Now     func() time.Time
+	Log      *slog.Logger
+	Now      func() time.Time
 }
 
 // Webhook is the http.Handler of the WeChat callback URL (/wechat). It
