@@ -64,11 +64,12 @@ type WebhookConfig struct {
 	Handler Handler  // required
 	Pusher  Pusher   // delivers late answers; nil: they are logged and dropped
 	Replies flows.KV // reply cache for retries; required
+	Log     *slog.Logger
+	Now     func() time.Time
+
 	// UserLock, when set, also orders one user's messages across nodes
 	// (several gridbot nodes on one database); nil: within this process only.
 	UserLock UserLocker
-	Log      *slog.Logger
-	Now      func() time.Time
 }
 
 // Webhook is the http.Handler of the WeChat callback URL (/wechat). It
