@@ -180,7 +180,12 @@ func storeName(cfg *Config) string {
 	if cfg.Storage.Driver != "postgres" {
 		return cfg.Storage.Path
 	}
-	if u, err := url.Parse(cfg.Storage.DSN); err == nil {
+	return dsnName(cfg.Storage.DSN)
+}
+
+// dsnName is a DSN without its user, password and parameters.
+func dsnName(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil {
 		return "postgres://" + u.Host + u.Path
 	}
 	return "the postgres database"
