@@ -37,7 +37,7 @@ func (db *DB) Check(ctx context.Context) ([]string, error) {
 			return err
 		}
 		stored := map[storage.TallyEntry]int64{}
-		rows, err := tx.Query(ctx, `SELECT scope, period, metric, milli FROM tallies`)
+		rows, err := tx.Query(ctx, `SELECT scope, period, metric, sum(milli)::bigint FROM tallies GROUP BY 1, 2, 3`)
 		if err != nil {
 			return err
 		}
@@ -87,8 +87,9 @@ func (db *DB) Dump(ctx context.Context, l storage.Loader, progress func(kind str
 					func(r flows.Report) error { return l.LoadReport(ctx, r) })
 			}},
 			{"tallies", func() (int, error) {
-				return each(ctx, tx, `SELECT json_build_object('Scope', scope, 'Period', period, 'Metric', metric, 'Milli', milli)
-					FROM tallies ORDER BY scope COLLATE "C", period COLLATE "C", metric COLLATE "C"`,
+				return each(ctx, tx, `SELECT json_build_object('Scope', scope, 'Period', period, 'Metric', metric, 'Milli', sum(milli))
+					FROM tallies GROUP BY scope, period, metric HAVING sum(milli) <> 0
+					ORDER BY scope COLLATE "C", period COLLATE "C", metric COLLATE "C"`,
 					func(e storage.TallyEntry) error { return l.LoadTally(ctx, e) })
 			}},
 			{"digest claims", func() (int, error) {
@@ -271,10 +272,15 @@ func (l *Loader) LoadFollowUp(ctx context.Context, f flows.FollowUp) error {
 		f.ID, f.Key, f.Worker, f.Community, f.Grid, f.Due, f.Closed, data)
 }
 
-// LoadTally implements storage.Loader: the stored value, as it was.
+// LoadTally implements storage.Loader: the stored value, as it was, in
+// shard 0 (any other shard of the total is emptied).
 func (l *Loader) LoadTally(ctx context.Context, e storage.TallyEntry) error {
-	return l.queue(ctx, `INSERT INTO tallies (scope, period, metric, milli) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (scope, period, metric) DO UPDATE SET milli = excluded.milli`, e.Scope, e.Period, e.Metric, e.Milli)
+	if err := l.queue(ctx, `DELETE FROM tallies WHERE scope = $1 AND period = $2 AND metric = $3 AND shard <> 0`,
+		e.Scope, e.Period, e.Metric); err != nil {
+		return err
+	}
+	return l.queue(ctx, `INSERT INTO tallies (scope, period, metric, shard, milli) VALUES ($1, $2, $3, 0, $4)
+		ON CONFLICT (scope, period, metric, shard) DO UPDATE SET milli = excluded.milli`, e.Scope, e.Period, e.Metric, e.Milli)
 }
 
 // LoadDigestClaim implements storage.Loader.

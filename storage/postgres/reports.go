@@ -128,10 +128,14 @@ func scheduleIsNewer(ctx context.Context, tx pgx.Tx, key, day string) (bool, err
 	return openerDay != nil && *openerDay > day, nil
 }
 
+// tallyShards is the number of rows each total is spread over (see the
+// tallies table).
+const tallyShards = 16
+
 // addTallies adds (sign 1) or subtracts (sign -1) the report's metrics in
-// every scope and period it counts in, in one upsert in key order (so two
-// transactions lock tally rows in the same order), and deletes the rows
-// that reach zero.
+// every scope and period it counts in, on the shard of its id, in one
+// upsert in key order (so two transactions lock tally rows in the same
+// order), and deletes the rows that reach zero.
 func addTallies(ctx context.Context, tx pgx.Tx, r *flows.Report, sign int64) error {
 	es := storage.TallyEntries(r)
 	if len(es) == 0 {
@@ -154,15 +158,16 @@ func addTallies(ctx context.Context, tx pgx.Tx, r *flows.Report, sign int64) err
 		scopes[i], periods[i], metrics[i], vals[i] = e.Scope, e.Period, e.Metric, sign*e.Milli
 		mayZero = mayZero || vals[i] < 0
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO tallies (scope, period, metric, milli)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) ORDER BY 1, 2, 3
-		ON CONFLICT (scope, period, metric) DO UPDATE SET milli = tallies.milli + excluded.milli`,
-		scopes, periods, metrics, vals)
+	shard := int16(r.ID % tallyShards)
+	_, err := tx.Exec(ctx, `INSERT INTO tallies (scope, period, metric, shard, milli)
+		SELECT s, p, m, $5, v FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS k(s, p, m, v) ORDER BY 1, 2, 3
+		ON CONFLICT (scope, period, metric, shard) DO UPDATE SET milli = tallies.milli + excluded.milli`,
+		scopes, periods, metrics, vals, shard)
 	if err != nil || !mayZero {
 		return err
 	}
 	_, err = tx.Exec(ctx, `DELETE FROM tallies t USING unnest($1::text[], $2::text[], $3::text[]) AS k(s, p, m)
-		WHERE t.scope = k.s AND t.period = k.p AND t.metric = k.m AND t.milli = 0`, scopes, periods, metrics)
+		WHERE t.scope = k.s AND t.period = k.p AND t.metric = k.m AND t.shard = $4 AND t.milli = 0`, scopes, periods, metrics, shard)
 	return err
 }
 
@@ -285,8 +290,8 @@ func (db *DB) Tally(ctx context.Context, scope flows.Scope, period string) (flow
 	if _, err := flows.ParsePeriod(period); err != nil {
 		return nil, err
 	}
-	rows, err := db.pool.Query(ctx, `SELECT metric, milli FROM tallies WHERE scope = $1 AND period = $2 AND milli <> 0`,
-		scope.String(), period)
+	rows, err := db.pool.Query(ctx, `SELECT metric, sum(milli)::bigint FROM tallies WHERE scope = $1 AND period = $2
+		GROUP BY metric HAVING sum(milli) <> 0`, scope.String(), period)
 	if err != nil {
 		return nil, storage.Wrap("read tally", err)
 	}

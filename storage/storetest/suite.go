@@ -314,3 +314,28 @@ func mustScope(t testing.TB, s string) flows.Scope {
 	}
 	return sc
 }
+
+// BenchReport is the i-th report of a synthetic year, the same as the
+// bbolt benchmarks': 500 workers in 50 grids of 10 communities, mostly
+// household visits (with their follow-up schedule), one in ten a campaign
+// with counters.
+func BenchReport(i int) flows.Report {
+	worker := i % 500
+	community, grid := fmt.Sprintf("c%d", worker%10), fmt.Sprintf("g%d", worker%50/10)
+	day := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i%365).Format(time.DateOnly)
+	r := flows.Report{
+		MsgKey: fmt.Sprintf("m%d", i), Worker: fmt.Sprintf("w%d", worker), Community: community, Grid: grid,
+		Day: day, CreatedAt: time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second),
+	}
+	if i%10 == 9 {
+		r.Flow, r.Kind = "campaign", []string{"publicity", "cleanup", "lecture"}[i%3]
+		r.Counts = map[string]float64{"leaflets": float64(i % 400), "participants": float64(i % 50), "garbage_tons": 0.5}
+		return r
+	}
+	r.Flow, r.Kind = "visit", []string{"chronic", "elderly", "maternal", "floating", "other"}[i%5]
+	r.Target = fmt.Sprintf("%d-%d-%d", i%30, i%4, i%600)
+	r.Fields = map[string]string{"bp": "150/95", "note": "按时服药"}
+	r.FollowKey = flows.FollowKey(community, r.Flow, r.Kind, r.Target)
+	r.NextDue = time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i%90).Format(time.DateOnly)
+	return r
+}

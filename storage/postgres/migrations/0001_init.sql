@@ -28,13 +28,16 @@ CREATE TABLE reports (
 CREATE INDEX reports_worker_id ON reports (worker, id);
 CREATE INDEX reports_day_id ON reports (day, id);
 
--- Running totals in thousandths, one row per scope, period and metric.
+-- Running totals in thousandths. A total is the sum of its rows over
+-- shard (0-15): a report adds to the shard of its id, so concurrent saves
+-- rarely wait for each other's lock on the busiest totals (scope "all").
 CREATE TABLE tallies (
     scope  text NOT NULL,
     period text NOT NULL,
     metric text NOT NULL,
+    shard  smallint NOT NULL DEFAULT 0,
     milli  bigint NOT NULL,
-    PRIMARY KEY (scope, period, metric)
+    PRIMARY KEY (scope, period, metric, shard)
 );
 
 CREATE SEQUENCE followups_id_seq;
