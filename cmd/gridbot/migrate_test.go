@@ -164,6 +164,34 @@ func TestMigrate(t *testing.T) {
 	if err != nil || dup || r.ID != 32 {
 		t.Errorf("new report after the migration: id %d, dup %v, %v", r.ID, dup, err)
 	}
+
+	// check and backup work on the database with driver postgres; the
+	// backup is a bbolt file holding the same figures.
+	t.Setenv("GRIDBOT_STORAGE_DRIVER", "postgres")
+	t.Setenv("GRIDBOT_STORAGE_DSN", dsn)
+	var out, errs bytes.Buffer
+	if err := run(ctx, []string{"check"}, &out, &errs); err != nil || !strings.Contains(out.String(), "ok: every tally matches") {
+		t.Fatalf("check on postgres: %v\n%s%s", err, out.String(), errs.String())
+	}
+	copyPath := filepath.Join(t.TempDir(), "copy.db")
+	if err := run(ctx, []string{"backup", copyPath}, &out, &errs); err != nil {
+		t.Fatalf("backup of postgres: %v\n%s", err, errs.String())
+	}
+	cp, err := storage.Open(copyPath, storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cp.Close()
+	for _, p := range []string{"2026", "2026-11", "2026-10"} {
+		want, err1 := dst.Tally(ctx, flows.Scope{Kind: flows.ScopeAll}, p)
+		got, err2 := cp.Tally(ctx, flows.Scope{Kind: flows.ScopeAll}, p)
+		if err1 != nil || err2 != nil || fmt.Sprint(got) != fmt.Sprint(want) || len(got) == 0 {
+			t.Errorf("backup tally %s: %v (%v), want %v (%v)", p, got, err2, want, err1)
+		}
+	}
+	if n, last := count(cp); n != 32 || last.MsgKey != "new" {
+		t.Errorf("backup: %d reports, last %q; want 32, \"new\"", n, last.MsgKey)
+	}
 }
 
 func TestMigrateRefusals(t *testing.T) {
