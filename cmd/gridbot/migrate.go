@@ -24,7 +24,9 @@ differs).
 
 The schema is created in the database when it has none. Running it again
 is safe: records already copied are replaced by the source's, nothing is
-added twice. Progress goes to stderr.
+added twice, and tallies and kept notices are copied afresh. The database
+is meant for this installation only and not yet in service: no node may
+write to it during a migration. Progress goes to stderr.
 
 The bbolt file must not be in use: stop the bot first, or copy a running
 bot's store with "gridbot backup FILE" and migrate the copy (then run the
@@ -87,6 +89,9 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 	start := time.Now()
 	l := &progressLoader{Loader: dst.Loader(), w: stderr, every: 10000}
+	if err := l.Reset(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
 	err = src.Dump(ctx, l, func(kind string, n int) {
 		fmt.Fprintf(stderr, "  %-16s %d\n", kind+":", n)
 		l.kind, l.n = "", 0

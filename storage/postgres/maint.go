@@ -226,6 +226,15 @@ func (l *Loader) Flush(ctx context.Context) error {
 	return storage.Wrap("load store", err)
 }
 
+// Reset deletes the records a run copies as a whole rather than one by
+// one: tallies and kept notices. A source's tally that reached zero, or a
+// notice it has shown since, then leaves no trace of an earlier run. Call
+// it before the run.
+func (l *Loader) Reset(ctx context.Context) error {
+	_, err := l.db.pool.Exec(ctx, `DELETE FROM tallies; DELETE FROM notices`)
+	return storage.Wrap("load store", err)
+}
+
 func marshal(v any) ([]byte, error) { return json.Marshal(v) }
 
 // LoadWorker implements storage.Loader.
@@ -259,11 +268,18 @@ func (l *Loader) LoadReport(ctx context.Context, r flows.Report) error {
 		r.ID, nullable(r.MsgKey), r.Worker, r.Community, r.Grid, r.Day, r.CreatedAt, r.Void, data)
 }
 
-// LoadFollowUp implements storage.Loader.
+// LoadFollowUp implements storage.Loader. An open one first closes any
+// other open one with its key that an earlier run copied (the source has
+// reopened it since); that one's own record follows in the same run.
 func (l *Loader) LoadFollowUp(ctx context.Context, f flows.FollowUp) error {
 	data, err := marshal(f)
 	if err != nil {
 		return err
+	}
+	if !f.Closed {
+		if err := l.queue(ctx, `UPDATE followups SET closed = true WHERE key = $1 AND NOT closed AND id <> $2`, f.Key, f.ID); err != nil {
+			return err
+		}
 	}
 	return l.queue(ctx, `INSERT INTO followups (id, key, worker, community, grid, due, closed, data)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -273,12 +289,8 @@ func (l *Loader) LoadFollowUp(ctx context.Context, f flows.FollowUp) error {
 }
 
 // LoadTally implements storage.Loader: the stored value, as it was, in
-// shard 0 (any other shard of the total is emptied).
+// shard 0.
 func (l *Loader) LoadTally(ctx context.Context, e storage.TallyEntry) error {
-	if err := l.queue(ctx, `DELETE FROM tallies WHERE scope = $1 AND period = $2 AND metric = $3 AND shard <> 0`,
-		e.Scope, e.Period, e.Metric); err != nil {
-		return err
-	}
 	return l.queue(ctx, `INSERT INTO tallies (scope, period, metric, shard, milli) VALUES ($1, $2, $3, 0, $4)
 		ON CONFLICT (scope, period, metric, shard) DO UPDATE SET milli = excluded.milli`, e.Scope, e.Period, e.Metric, e.Milli)
 }
