@@ -32,7 +32,7 @@ func mustDue(t *testing.T, db Store, scope, until string, limit int) []flows.Fol
 	return fs
 }
 
-// TestFollowUpLifecycle follows one household through reports that open
+// testFollowUpLifecycle follows one household through reports that open
 // and close its follow-ups, then a hand-opened schedule through replace,
 // move and close by hand.
 func testFollowUpLifecycle(t *testing.T, d Driver) {

@@ -358,7 +358,7 @@ type fuWant struct {
 	reason   string
 }
 
-// TestVoidReportFollowUps voids reports with follow-up effects: the
+// testVoidReportFollowUps voids reports with follow-up effects: the
 // follow-up the report opened is closed (撤销) and the one it closed is
 // reopened exactly as it was, unless the schedule has moved on since.
 func testVoidReportFollowUps(t *testing.T, d Driver) {

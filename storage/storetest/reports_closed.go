@@ -8,7 +8,7 @@ import (
 	"gridbot/flows"
 )
 
-// TestSaveReportClosedFollowUp: the saved report says which open follow-up
+// testSaveReportClosedFollowUp: the saved report says which open follow-up
 // it closed (whatever the caller put there), a retry of its message gets
 // the same, and so does the report read back.
 func testSaveReportClosedFollowUp(t *testing.T, d Driver) {
