@@ -56,7 +56,7 @@ CREATE TABLE followups (
 CREATE UNIQUE INDEX followups_open_key ON followups (key) WHERE NOT closed;
 CREATE INDEX followups_open_due ON followups (due, id) WHERE NOT closed;
 CREATE INDEX followups_open_worker ON followups (worker, due, id) WHERE NOT closed;
-CREATE INDEX followups_open_community ON followups (community, grid, due, id) WHERE NOT closed;
+CREATE INDEX followups_open_community ON followups (community, due, id) WHERE NOT closed;
 
 -- One digest per worker per day, however many nodes run the reminders.
 CREATE TABLE digest_claims (
