@@ -66,6 +66,10 @@ type WebhookConfig struct {
 	Replies flows.KV // reply cache for retries; required
 	Log     *slog.Logger
 	Now     func() time.Time
+
+	// UserLock, when set, also orders one user's messages across nodes
+	// (several gridbot nodes on one database); nil: within this process only.
+	UserLock UserLocker
 }
 
 // Webhook is the http.Handler of the WeChat callback URL (/wechat). It
@@ -404,6 +408,10 @@ func (wh *Webhook) run(ctx context.Context, key string, m *wxMessage, c *call, p
 	// cache's read and write.
 	ctx, cancel := context.WithTimeout(ctx, wh.cfg.HandleTimeout+2*kvTimeout)
 	defer cancel()
+	// Across nodes: taken before the reply cache is read, so a retry that
+	// reached another node waits for the first handling and gets its reply.
+	unlock := wh.lockUser(ctx, m.FromUserName, key)
+	defer unlock()
 	text, cached := wh.cached(ctx, key)
 	if !cached {
 		text = wh.handle(ctx, m)

@@ -30,7 +30,9 @@ type Config struct {
 		ReplyWithin        Duration `toml:"reply_within"`
 	} `toml:"wechat"`
 	Storage struct {
-		Path string `toml:"path"`
+		Driver string `toml:"driver"` // "bbolt" or "postgres"
+		Path   string `toml:"path"`   // bbolt file
+		DSN    string `toml:"dsn"`    // postgres://…
 	} `toml:"storage"`
 	Redis struct {
 		Addr     string `toml:"addr"`
@@ -86,6 +88,7 @@ func DefaultConfig() Config {
 	c.WeChat.APIBase = "https://api.weixin.qq.com"
 	c.WeChat.TimestampWindow = Duration{5 * time.Minute}
 	c.WeChat.ReplyWithin = Duration{4 * time.Second}
+	c.Storage.Driver = "bbolt"
 	c.Storage.Path = "gridbot.db"
 	c.Session.Prefix = "gridbot:session:"
 	c.Session.TTL = Duration{30 * time.Minute}
@@ -194,8 +197,17 @@ func (c *Config) Validate() error {
 	if d := c.WeChat.ReplyWithin.Duration; d <= 0 || d >= 5*time.Second {
 		return bad("wechat.reply_within", "must be between 0 and 5s (WeChat waits 5s)")
 	}
-	if c.Storage.Path == "" {
-		return bad("storage.path", "must not be empty")
+	switch c.Storage.Driver {
+	case "bbolt":
+		if c.Storage.Path == "" {
+			return bad("storage.path", "must not be empty")
+		}
+	case "postgres":
+		if !strings.HasPrefix(c.Storage.DSN, "postgres://") && !strings.HasPrefix(c.Storage.DSN, "postgresql://") {
+			return bad("storage.dsn", "driver postgres needs a DSN such as postgres://gridbot@db.example:5432/gridbot")
+		}
+	default:
+		return bad("storage.driver", fmt.Sprintf("want bbolt or postgres, got %q", c.Storage.Driver))
 	}
 	if c.Redis.DB < 0 {
 		return bad("redis.db", "must not be negative")

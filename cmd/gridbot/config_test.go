@@ -71,6 +71,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"app id without secret", "[wechat]\napp_id = \"wx123\"", nil, "wechat.app_secret"},
 		{"reply_within too long", "[wechat]\nreply_within = \"6s\"", nil, "wechat.reply_within"},
 		{"bad toml", "[http\naddr=1", nil, "config"},
+		{"unknown driver", "[storage]\ndriver = \"mysql\"", nil, "storage.driver: want bbolt or postgres"},
+		{"postgres without dsn", "", []string{"GRIDBOT_STORAGE_DRIVER=postgres"}, "storage.dsn"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.label, func(t *testing.T) {

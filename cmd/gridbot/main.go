@@ -21,6 +21,7 @@ Usage:
   gridbot chat    [-server URL] [-openid ID]     talk to a running bot as one WeChat user, from a terminal
   gridbot check   [-config FILE]                 recompute every tally from the reports; exit 1 on a difference
   gridbot backup  [-config FILE] FILE            write a consistent copy of the store, also while the bot runs
+  gridbot migrate -from bbolt:FILE -to postgres:DSN  copy a bbolt store into PostgreSQL, then check it
   gridbot export  -scope S -period P -out FILE   download a ledger (台帐) as xlsx, csv or json
   gridbot summary -scope S -year YYYY            the year's figures as an annual work summary paragraph
   gridbot import  households FILE                import a household roster (xlsx or csv) and open its follow-ups
@@ -64,6 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCheck(ctx, rest, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, rest, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, rest, stdout, stderr)
 	case "export":
 		return runExport(ctx, rest, stdout, stderr)
 	case "summary":

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -15,12 +16,13 @@ import (
 )
 
 // check and backup work on the store file directly when no bot has it
-// open, and otherwise through the running bot's admin API.
+// open, and otherwise through the running bot's admin API. With driver
+// postgres they work on the database directly, also while bots run.
 
 // storeCommand parses the flags shared by check and backup and opens the
 // store when it is free; db is nil when the running bot holds it, and
 // client then reaches that bot.
-func storeCommand(name, usage string, args []string, stderr io.Writer, nargs int) (db *storage.DB, client *apiClient, cfg Config, rest []string, err error) {
+func storeCommand(ctx context.Context, name, usage string, args []string, stderr io.Writer, nargs int) (db Store, client *apiClient, cfg Config, rest []string, err error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var api apiFlags
@@ -41,12 +43,16 @@ func storeCommand(name, usage string, args []string, stderr io.Writer, nargs int
 	if cfg, err = ReadConfigFile(api.config, environ()); err != nil {
 		return
 	}
+	if cfg.Storage.Driver == "postgres" {
+		db, _, err = openStore(ctx, &cfg, 0)
+		return
+	}
 	path := cfg.Storage.Path
 	if !fileExists(path) {
 		err = fmt.Errorf("no store at %s (storage.path)", path)
 		return
 	}
-	db, err = storage.Open(path, storage.Options{Timeout: 300 * time.Millisecond})
+	db, _, err = openStore(ctx, &cfg, 300*time.Millisecond)
 	if !errors.Is(err, storage.ErrInUse) {
 		return
 	}
@@ -59,7 +65,7 @@ func storeCommand(name, usage string, args []string, stderr io.Writer, nargs int
 }
 
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	db, client, cfg, _, err := storeCommand("check", `Usage: gridbot check [-config FILE]
+	db, client, cfg, _, err := storeCommand(ctx, "check", `Usage: gridbot check [-config FILE]
 
 Reads every page of the store (a damaged file is reported with what to
 do), then recomputes every tally from the stored reports and lists each
@@ -75,7 +81,7 @@ open (then with the admin token: -token, api.token or GRIDBOT_API_TOKEN).
 	var diffs []string
 	if db != nil {
 		defer db.Close()
-		fmt.Fprintf(stderr, "checking %s\n", cfg.Storage.Path)
+		fmt.Fprintf(stderr, "checking %s\n", storeName(&cfg))
 		if diffs, err = db.Check(ctx); err != nil {
 			return err
 		}
@@ -105,21 +111,23 @@ open (then with the admin token: -token, api.token or GRIDBOT_API_TOKEN).
 }
 
 func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	db, client, cfg, rest, err := storeCommand("backup", `Usage: gridbot backup [-config FILE] FILE
+	db, client, cfg, rest, err := storeCommand(ctx, "backup", `Usage: gridbot backup [-config FILE] FILE
 
 Writes a consistent copy of the store to FILE, also while the bot runs
 (then through its admin API, with -token, api.token or GRIDBOT_API_TOKEN).
 The copy is a bbolt file that "gridbot serve" can open as storage.path; it
 is opened and every page read before it takes FILE's name. To restore: stop
 the bot, move the old file aside, copy FILE to storage.path, run
-"gridbot check", start the bot.
+"gridbot check", start the bot. With storage.driver postgres the copy is an
+export of one consistent snapshot of the database into that bbolt format;
+for PostgreSQL's own backups use pg_dump.
 
 `, args, stderr, 1)
 	if err != nil {
 		return err
 	}
 	out := rest[0]
-	if abs(out) == abs(cfg.Storage.Path) {
+	if cfg.Storage.Driver != "postgres" && abs(out) == abs(cfg.Storage.Path) {
 		if db != nil {
 			db.Close()
 		}
@@ -168,4 +176,21 @@ func abs(p string) string {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+// storeName names the configured store for messages, without the DSN's
+// password.
+func storeName(cfg *Config) string {
+	if cfg.Storage.Driver != "postgres" {
+		return cfg.Storage.Path
+	}
+	return dsnName(cfg.Storage.DSN)
+}
+
+// dsnName is a DSN without its user, password and parameters.
+func dsnName(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil {
+		return "postgres://" + u.Host + u.Path
+	}
+	return "the postgres database"
 }

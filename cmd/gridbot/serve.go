@@ -26,6 +26,9 @@ type Main struct {
 	ConfigPath string // "" when running on the embedded defaults
 	Log        *slog.Logger
 
+	// Store is the configured store (bbolt or PostgreSQL); DB is the same
+	// store when the driver is bbolt, nil otherwise.
+	Store   Store
 	DB      *storage.DB
 	Redis   *redis.Client // nil when no Redis is configured
 	Engine  *chat.Engine
@@ -94,20 +97,29 @@ func (m *Main) Run(ctx context.Context) error {
 	_ = level.UnmarshalText([]byte(cfg.Log.Level))
 	bot.QuietSDKLogs(level)
 
-	db, err := storage.Open(cfg.Storage.Path, storage.Options{})
+	if err := cfg.checkSeveralNodes(); err != nil {
+		return err
+	}
+	store, db, err := openStore(ctx, cfg, 0)
 	if err != nil {
 		return err
 	}
-	m.DB = db
+	m.Store, m.DB = store, db
 
-	kv := db.KV()
-	// Replies kept for WeChat's retries live in memory, with or without
-	// Redis: only this process can answer them (it holds the store's file
-	// lock), and after a restart a retry is handled again from the stored
-	// session, the report's MsgKey keeping it counted once. A commit or a
-	// round trip each would cost more than the rest of the message.
-	replies := storage.NewMemKV()
-	checks := []bot.HealthCheck{{Name: "storage", Check: db.Ping}}
+	var kv flows.KV
+	if db != nil {
+		kv = db.KV()
+	}
+	// With bbolt, replies kept for WeChat's retries live in memory, with or
+	// without Redis: only this process can answer them (it holds the
+	// store's file lock), and after a restart a retry is handled again from
+	// the stored session, the report's MsgKey keeping it counted once. A
+	// commit or a round trip each would cost more than the rest of the
+	// message. With PostgreSQL, several nodes answer: replies and the
+	// per-user lock are in Redis (see below).
+	var replies flows.KV = storage.NewMemKV()
+	var userLock bot.UserLocker
+	checks := []bot.HealthCheck{{Name: "storage", Check: store.Ping}}
 	if cfg.Redis.Addr != "" {
 		m.Redis = redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr, Password: cfg.Redis.Password, DB: cfg.Redis.DB})
 		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
@@ -117,6 +129,10 @@ func (m *Main) Run(ctx context.Context) error {
 			return fmt.Errorf("redis at %s (redis.addr): %w", cfg.Redis.Addr, err)
 		}
 		kv = storage.NewRedisKV(m.Redis)
+		if db == nil {
+			replies = kv
+			userLock = storage.NewRedisLocker(m.Redis, cfg.Session.Prefix+"lock:", 0)
+		}
 		// A write, not a PING: a Redis out of memory still answers PING
 		// but refuses every session write.
 		healthKey := cfg.Session.Prefix + "healthz"
@@ -151,32 +167,32 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 
 	m.Engine = &chat.Engine{
-		Store: db, Sessions: kv, Notices: db, Attempts: db, Catalog: catalog, Zone: cfg.Zone(),
+		Store: store, Sessions: kv, Notices: store, Attempts: store, Catalog: catalog, Zone: cfg.Zone(),
 		SessionPrefix: cfg.Session.Prefix, SessionTTL: cfg.Session.TTL.Duration, Log: m.Log,
 	}
 	m.Webhook, err = bot.NewWebhook(bot.WebhookConfig{
 		Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID, EncodingAESKey: cfg.WeChat.EncodingAESKey,
 		MaxSkew: cfg.WeChat.TimestampWindow.Duration, ReplyWithin: cfg.WeChat.ReplyWithin.Duration,
-		Handler: m.Engine, Pusher: m.Pusher, Replies: replies, ReplyPrefix: cfg.Session.Prefix + "reply:", Log: m.Log,
+		Handler: m.Engine, Pusher: m.Pusher, Replies: replies, ReplyPrefix: cfg.Session.Prefix + "reply:", UserLock: userLock, Log: m.Log,
 	})
 	if err != nil {
 		return err
 	}
 	m.Reminders = &bot.Reminders{
-		Store: db, Deliveries: db, Pusher: m.Pusher, Catalog: catalog, Zone: cfg.Zone(),
+		Store: store, Deliveries: store, Pusher: m.Pusher, Catalog: catalog, Zone: cfg.Zone(),
 		DailyAt: cfg.Reminders.DailyAt, EscalateAfterDays: cfg.Reminders.EscalateAfterDays,
 		TemplateID: cfg.WeChat.ReminderTemplateID, Log: m.Log,
 	}
 	m.Server = &bot.Server{
 		Addr:    cfg.HTTP.Addr,
 		Webhook: m.Webhook,
-		API:     &bot.API{Token: cfg.API.Token, Store: db, Reminders: m.Reminders, Log: m.Log},
+		API:     &bot.API{Token: cfg.API.Token, Store: store, Reminders: m.Reminders, Log: m.Log},
 		Health:  &bot.Health{Checks: checks, Log: m.Log},
 		Outbox:  m.Outbox,
 		Log:     m.Log,
 	}
 	if cfg.LocalMode() {
-		m.Server.Local = map[string]http.Handler{"/local/invite": &localInvite{Store: db, Now: time.Now}}
+		m.Server.Local = map[string]http.Handler{"/local/invite": &localInvite{Store: store, Now: time.Now}}
 	}
 	if err := m.Server.Open(); err != nil {
 		return err
@@ -199,7 +215,7 @@ func (m *Main) Run(ctx context.Context) error {
 func (m *Main) URL() string { return m.Server.URL() }
 
 // Close drains requests in flight, stops background work and closes
-// storage and Redis.
+// storage and Redis. A second Close does nothing.
 func (m *Main) Close() error {
 	var errs []error
 	if m.Server != nil {
@@ -211,12 +227,13 @@ func (m *Main) Close() error {
 		m.cancel()
 		<-m.bg
 	}
-	if m.DB != nil {
-		errs = append(errs, m.DB.Close())
+	if m.Store != nil {
+		errs = append(errs, m.Store.Close())
 	}
 	if m.Redis != nil {
 		errs = append(errs, m.Redis.Close())
 	}
+	m.Server, m.cancel, m.Store, m.DB, m.Redis = nil, nil, nil, nil, nil
 	return errors.Join(errs...)
 }
 
