@@ -9,11 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"gridbot/bot"
+	"gridbot/bot/console"
 	"gridbot/flows"
 	"gridbot/storage"
 )
@@ -34,6 +36,8 @@ type Main struct {
 	Webhook *bot.Webhook
 	// Reminders pushes the daily overdue digest.
 	Reminders *bot.Reminders
+	// Console is the web console under /console/.
+	Console *console.Console
 
 	cancel context.CancelFunc
 	bg     chan struct{}
@@ -47,7 +51,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprint(fs.Output(), `Usage: gridbot serve [-config FILE]
 
 Runs the bot: the WeChat callback on /wechat, the admin API on /api/v1,
-/healthz, and the daily reminder digest. Without a config file it runs on
+the web console on /console/, /healthz, and the daily reminder digest. Without a config file it runs on
 embedded defaults (bbolt ./gridbot.db, no Redis, local mode: pushes go to a
 local outbox that "gridbot chat" shows). Environment variables
 GRIDBOT_<SECTION>_<KEY> override any key. SIGTERM or Ctrl-C drains requests
@@ -148,10 +152,22 @@ func (m *Main) Run(ctx context.Context) error {
 		Store: db, Sessions: kv, Catalog: catalog, Zone: cfg.Zone(),
 		SessionPrefix: cfg.Session.Prefix, SessionTTL: cfg.Session.TTL.Duration, Log: m.Log,
 	}
+	api := &bot.API{Token: cfg.API.Token, Store: db, Log: m.Log}
+	m.Console = &console.Console{
+		Store: db, KV: kv, Ledger: api, Catalog: catalog, Zone: cfg.Zone(),
+		BaseURL: cfg.Console.BaseURL, KeyPrefix: cfg.Session.Prefix + "console:", Log: m.Log,
+		WeChat: &console.LocalWeChat{},
+	}
+	if m.Console.BaseURL == "" {
+		m.Console.BaseURL = localURL(cfg.HTTP.Addr)
+	}
+	if out, ok := m.Pusher.(*bot.Outbound); ok {
+		m.Console.WeChat = &console.SDKWeChat{OA: out.OfficialAccount(), AuthorizeBase: cfg.Console.AuthorizeBase}
+	}
 	m.Webhook, err = bot.NewWebhook(bot.WebhookConfig{
 		Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID, EncodingAESKey: cfg.WeChat.EncodingAESKey,
 		MaxSkew: cfg.WeChat.TimestampWindow.Duration, ReplyWithin: cfg.WeChat.ReplyWithin.Duration,
-		Handler: m.Engine, Pusher: m.Pusher, Replies: replies, ReplyPrefix: cfg.Session.Prefix + "reply:", Log: m.Log,
+		Handler: m.Console.Chat(m.Engine), Pusher: m.Pusher, Replies: replies, ReplyPrefix: cfg.Session.Prefix + "reply:", Log: m.Log,
 	})
 	if err != nil {
 		return err
@@ -161,10 +177,12 @@ func (m *Main) Run(ctx context.Context) error {
 		DailyAt: cfg.Reminders.DailyAt, EscalateAfterDays: cfg.Reminders.EscalateAfterDays,
 		TemplateID: cfg.WeChat.ReminderTemplateID, Log: m.Log,
 	}
+	api.Reminders = m.Reminders
 	m.Server = &bot.Server{
 		Addr:    cfg.HTTP.Addr,
 		Webhook: m.Webhook,
-		API:     &bot.API{Token: cfg.API.Token, Store: db, Reminders: m.Reminders, Log: m.Log},
+		API:     api,
+		Console: m.Console,
 		Health:  &bot.Health{Checks: checks, Log: m.Log},
 		Outbox:  m.Outbox,
 		Log:     m.Log,
@@ -185,6 +203,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}()
 	m.Log.Info("gridbot serving", "url", m.Server.URL(), "webhook", m.Server.URL()+"/wechat",
+		"console", strings.TrimRight(m.Console.BaseURL, "/")+console.Prefix,
 		"safe_mode", cfg.WeChat.EncodingAESKey != "")
 	return nil
 }
