@@ -109,6 +109,12 @@ func (c *Console) loadSession(w http.ResponseWriter, r *http.Request) *session {
 		return nil
 	}
 	s.id = id
+	idle := durationOr(c.SessionIdle, DefaultSessionIdle)
+	if c.now().Sub(s.Seen) > idle {
+		// The KV's TTL ends it too; this holds on any clock.
+		c.KV.Delete(r.Context(), id)
+		return nil
+	}
 	s.me, err = c.Store.Worker(r.Context(), s.OpenID)
 	if err != nil {
 		if codeOf(err) == flows.ENotFound {
@@ -118,7 +124,6 @@ func (c *Console) loadSession(w http.ResponseWriter, r *http.Request) *session {
 		}
 		return nil
 	}
-	idle := durationOr(c.SessionIdle, DefaultSessionIdle)
 	if now := c.now(); now.Sub(s.Seen) > time.Minute {
 		s.Seen = now
 		c.saveSession(r, &s, idle)
