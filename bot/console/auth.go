@@ -193,7 +193,8 @@ func safeNext(next string) string {
 	return next
 }
 
-// baseURL is the server's public URL, without a trailing slash.
+// baseURL is the server's public URL for a page's redirects: the
+// configured one, else the one the browser used.
 func (c *Console) baseURL(r *http.Request) string {
 	if c.BaseURL != "" {
 		return strings.TrimRight(c.BaseURL, "/")

@@ -108,7 +108,7 @@ func (c *Console) command(ctx context.Context, next bot.Handler, in flows.Inboun
 			c.log().Error("console: link write failed", "err", err)
 			return "", err
 		}
-		return strings.TrimRight(c.BaseURL, "/") + l, nil
+		return c.publicBase() + l, nil
 	}
 	switch cmd {
 	case cmdConsole:

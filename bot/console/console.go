@@ -28,6 +28,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gridbot/flows"
@@ -73,6 +74,7 @@ type Console struct {
 	once  sync.Once
 	mux   *http.ServeMux
 	pages map[string]*template.Template
+	base atomic.Pointer[string] // SetBaseURL's value
 	// linkMu makes taking a one-time link (read, then delete) atomic in
 	// this process, the only one serving the store.
 	linkMu sync.Mutex
@@ -133,6 +135,18 @@ func (c *Console) init() {
 		c.fail(w, r, s, http.StatusNotFound, "页面不存在。")
 	}))
 	c.mux = mux
+}
+
+// SetBaseURL replaces BaseURL while serving: `gridbot serve` without a
+// configured base_url learns its own address only once it listens.
+func (c *Console) SetBaseURL(u string) { c.base.Store(&u) }
+
+// publicBase is the server's public URL, "" when unknown.
+func (c *Console) publicBase() string {
+	if p := c.base.Load(); p != nil {
+		return strings.TrimRight(*p, "/")
+	}
+	return strings.TrimRight(c.BaseURL, "/")
 }
 
 func (c *Console) now() time.Time {

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -158,9 +157,6 @@ func (m *Main) Run(ctx context.Context) error {
 		BaseURL: cfg.Console.BaseURL, KeyPrefix: cfg.Session.Prefix + "console:", Log: m.Log,
 		WeChat: &console.LocalWeChat{},
 	}
-	if m.Console.BaseURL == "" {
-		m.Console.BaseURL = localURL(cfg.HTTP.Addr)
-	}
 	if out, ok := m.Pusher.(*bot.Outbound); ok {
 		m.Console.WeChat = &console.SDKWeChat{OA: out.OfficialAccount(), AuthorizeBase: cfg.Console.AuthorizeBase}
 	}
@@ -193,6 +189,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.Server.Open(); err != nil {
 		return err
 	}
+	if cfg.Console.BaseURL == "" {
+		m.Console.SetBaseURL(m.Server.URL()) // links in chat; pages use each request's Host
+	}
 	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
 	m.bg = make(chan struct{})
@@ -203,7 +202,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}()
 	m.Log.Info("gridbot serving", "url", m.Server.URL(), "webhook", m.Server.URL()+"/wechat",
-		"console", strings.TrimRight(m.Console.BaseURL, "/")+console.Prefix,
+		"console", m.Server.URL()+console.Prefix,
 		"safe_mode", cfg.WeChat.EncodingAESKey != "")
 	return nil
 }
