@@ -74,7 +74,7 @@ type Console struct {
 	once  sync.Once
 	mux   *http.ServeMux
 	pages map[string]*template.Template
-	base atomic.Pointer[string] // SetBaseURL's value
+	base  atomic.Pointer[string] // SetBaseURL's value
 	// linkMu makes taking a one-time link (read, then delete) atomic in
 	// this process, the only one serving the store.
 	linkMu sync.Mutex
