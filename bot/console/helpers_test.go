@@ -102,7 +102,13 @@ func (s *syncBuffer) String() string {
 // with Redis configured; otherwise in the embedded store.
 func newEnv(t testing.TB, redisKV bool) *env {
 	t.Helper()
-	db, err := storage.Open(filepath.Join(t.TempDir(), "gridbot.db"), storage.Options{})
+	return newEnvAt(t, filepath.Join(t.TempDir(), "gridbot.db"), redisKV)
+}
+
+// newEnvAt is newEnv with the store at path.
+func newEnvAt(t testing.TB, path string, redisKV bool) *env {
+	t.Helper()
+	db, err := storage.Open(path, storage.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
