@@ -96,7 +96,7 @@ func fill(b *testing.B, e *env, n int) {
 				w := workers[i%3]
 				r := flows.Report{MsgKey: fmt.Sprintf("bench:%d", i), Worker: w.OpenID, Community: w.Community, Grid: w.Grid,
 					Flow: []string{"visit", "inspection", "campaign"}[i%3], Kind: []string{"chronic", "sanitation", "publicity"}[i%3],
-					Day:    now.AddDate(0, 0, -(i*7)%365).Format("2006-01-02"), Target: fmt.Sprintf("%d-%d-%d", i%30, i%4+1, 100+i%50),
+					Day: now.AddDate(0, 0, -(i*7)%365).Format("2006-01-02"), Target: fmt.Sprintf("%d-%d-%d", i%30, i%4+1, 100+i%50),
 					Counts: map[string]float64{}, CreatedAt: now}
 				if r.Flow == "campaign" {
 					r.Counts["leaflets"] = float64(i % 100)
