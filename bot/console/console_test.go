@@ -283,3 +283,42 @@ func TestChatCommands(t *testing.T) {
 		t.Errorf("stranger 后台: %q", r)
 	}
 }
+
+// An admin sees everything, and may narrow it to a community, a grid or a
+// worker; the figures equal the API's for each.
+func TestAdminScope(t *testing.T) {
+	e := newEnv(t, false)
+	admin := flows.Worker{OpenID: "o-admin", Name: "周主任", Community: "街道", Grid: "机关", Role: flows.RoleAdmin, BoundAt: time.Now()}
+	if err := e.db.PutWorker(context.Background(), admin); err != nil {
+		t.Fatal(err)
+	}
+	e.save(wang, "visit", "chronic", today(), "1-1-101", nil)
+	e.save(zhao, "visit", "elderly", today(), "2-1-101", nil)
+	e.save(otherSp, "visit", "chronic", today(), "9-9-9", nil)
+	b := e.browser()
+	b.loginAs(admin.OpenID)
+	month := thisMonth()
+	for query, scope := range map[string]string{
+		"": "all",
+		"community=" + url.QueryEscape(community): "community:" + community,
+		"community=和平社区":                          "community:和平社区",
+		"grid=" + url.QueryEscape("第二网格"):         "grid:" + community + "/第二网格", // the one community with that grid
+		"worker=" + zhao.OpenID:                   "worker:" + zhao.OpenID,
+	} {
+		status, _, page := b.get("/console/?period=" + month + "&" + query)
+		if status != 200 {
+			t.Errorf("admin %q: %d", query, status)
+			continue
+		}
+		if got, want := metric(t, page, "visit"), fmt.Sprint(e.apiTally(scope, month)["visit"]); got != want {
+			t.Errorf("admin %q: visits %s, API %s for %s", query, got, want, scope)
+		}
+	}
+	_, _, page := b.get("/console/")
+	if !strings.Contains(page, "各社区记录数") || !strings.Contains(page, `<option value="和平社区"`) {
+		t.Error("admin dashboard lacks the communities")
+	}
+	if status, _, _ := b.get("/console/people"); status != 200 {
+		t.Errorf("admin 人员: %d", status)
+	}
+}

@@ -22,6 +22,8 @@ type view struct {
 	Filters   url.Values
 	Workers   []flows.Worker // the workers the user may see, by community, grid, name
 	Grids     []string       // the grids of Community (or of everything)
+	// Communities are those an admin may pick; nil for everyone else.
+	Communities []string
 }
 
 // viewOf resolves the request's filters against the user's role. A filter
@@ -49,6 +51,27 @@ func (c *Console) viewOf(ctx context.Context, q url.Values, s *session) (view, e
 	all, err := c.Store.Workers(ctx)
 	if err != nil {
 		return v, err
+	}
+	if me.Role == flows.RoleAdmin {
+		for _, w := range all {
+			if !slices.Contains(v.Communities, w.Community) {
+				v.Communities = append(v.Communities, w.Community)
+			}
+		}
+		slices.Sort(v.Communities)
+		if community == "" && grid != "" {
+			// A grid picked without its community: the one community that
+			// has it, when there is only one.
+			var has []string
+			for _, w := range all {
+				if w.Grid == grid && !slices.Contains(has, w.Community) {
+					has = append(has, w.Community)
+				}
+			}
+			if len(has) == 1 {
+				community = has[0]
+			}
+		}
 	}
 	v.Community, v.Filters = community, url.Values{}
 	if me.Role == flows.RoleAdmin && community != "" {
