@@ -30,6 +30,10 @@ func TestNoSessionNoPage(t *testing.T) {
 	if status != http.StatusFound || loc != "/console/login/oauth?next=%2Fconsole%2Ftodo" {
 		t.Errorf("inside WeChat: %d → %q, want web authorization", status, loc)
 	}
+	status, loc, _ = b.get("/console/login?next=/console/ledger", "User-Agent", "Mozilla/5.0 (Linux; Android 14) MicroMessenger/8.0.50")
+	if status != http.StatusFound || loc != "/console/login/oauth?next=%2Fconsole%2Fledger" {
+		t.Errorf("login page inside WeChat: %d → %q, want web authorization", status, loc)
+	}
 	for _, path := range []string{"/console/records/1/void", "/console/todo/1/move", "/console/todo/1/close", "/console/people/invite", "/console/logout"} {
 		if status, _, _ := b.post(path, url.Values{"reason": {"x"}}, false); status != http.StatusUnauthorized {
 			t.Errorf("POST %s without a session: %d, want 401", path, status)

@@ -282,6 +282,11 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next := safeNext(r.URL.Query().Get("next"))
+	if strings.Contains(r.UserAgent(), "MicroMessenger") && !c.isLocal() && r.URL.Query().Get("bye") == "" {
+		// Inside WeChat there is nothing to scan: authorize silently.
+		http.Redirect(w, r, "/console/login/oauth?next="+url.QueryEscape(next), http.StatusFound)
+		return
+	}
 	id := randomAlnum(24)
 	scene := LoginScenePrefix + id
 	qrTTL := durationOr(c.QRTTL, DefaultQRTTL)

@@ -39,6 +39,7 @@ type recordsData struct {
 	Rows     []recordRow
 	More     bool // more than maxListed matched
 	Matched  int
+	Voided   int // of Matched
 	Q        string
 }
 
@@ -80,6 +81,9 @@ func (c *Console) records(w http.ResponseWriter, r *http.Request, s *session) {
 				return nil
 			}
 			d.Matched++
+			if rep.Void {
+				d.Voided++
+			}
 			rows = append(rows, c.row(rep, names))
 			if len(rows) > 2*maxListed {
 				rows = slices.Delete(rows, 0, maxListed) // keep the newest: reports come in day order
