@@ -204,10 +204,21 @@ func TestRecordsTodoLedger(t *testing.T) {
 	e.save(wang, "visit", "chronic", old, "1-1-101", nil) // follow-up due 90 days later: overdue
 	e.save(zhao, "visit", "chronic", day, "2-2-202", nil)
 	e.save(wang, "campaign", "publicity", day, "", map[string]float64{"leaflets": 120})
+	insp := e.save(wang, "inspection", "sanitation", day, "菜市场", map[string]float64{"issues_found": 2})
+	if _, err := e.db.AttachToReport(context.Background(), insp.ID, &flows.Location{Lat: 30.27, Lng: 120.15, Label: "西湖菜市场"}, "http://mmbiz.example/p1.jpg"); err != nil {
+		t.Fatal(err)
+	}
 
 	b := e.browser()
 	b.loginAs(sup.OpenID)
-	_, _, page := b.get("/console/records?flow=visit&target=2-2")
+	// One report: its fields, counters, location and photos.
+	_, _, page := b.get(fmt.Sprintf("/console/records/%d", insp.ID))
+	for _, want := range []string{"巡查", "环境卫生", "菜市场", "发现问题", "2 处", "西湖菜市场", "纬度 30.27", "http://mmbiz.example/p1.jpg", "作废这条记录"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report page lacks %q", want)
+		}
+	}
+	_, _, page = b.get("/console/records?flow=visit&target=2-2")
 	if !strings.Contains(page, "2-2-202") || strings.Contains(page, "资料 120份") {
 		t.Errorf("filtered records: %.600s", page)
 	}

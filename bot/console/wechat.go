@@ -2,9 +2,11 @@ package console
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -57,7 +59,7 @@ func (s *SDKWeChat) AuthorizeURL(redirectURI, state string) string {
 func (s *SDKWeChat) OpenID(ctx context.Context, code string) (string, error) {
 	tok, err := s.OA.GetOauth().GetUserAccessTokenContext(ctx, code)
 	if err != nil {
-		return "", err
+		return "", scrub("web authorization", err)
 	}
 	if tok.OpenID == "" {
 		return "", fmt.Errorf("web authorization: no openid in the answer")
@@ -70,12 +72,26 @@ func (s *SDKWeChat) CreateQR(ctx context.Context, scene string, ttl time.Duratio
 	s.once.Do(func() { s.qr = s.OA.GetBasic() })
 	t, err := s.qr.GetQRTicket(basic.NewTmpQrRequest(ttl, scene))
 	if err != nil {
-		return "", err
+		return "", scrub("qrcode/create", err)
 	}
 	if t.URL == "" {
 		return "", fmt.Errorf("qrcode/create: no url in the answer")
 	}
 	return t.URL, nil
+}
+
+// secretRE finds credentials in the URLs the SDK puts in its errors
+// ("http get error : uri=…?appid=…&secret=…").
+var secretRE = regexp.MustCompile(`\b(secret|access_token|code|refresh_token)="?[^&\s,"]*"?`)
+
+// scrub makes an SDK error safe to log: no app secret, access token or
+// authorization code from the URL it may quote.
+func scrub(op string, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %s: %v", op, ue.Op, ue.Err)
+	}
+	return errors.New(op + ": " + secretRE.ReplaceAllString(err.Error(), "$1=…"))
 }
 
 // LocalWeChat stands in for WeChat in local mode (no app_id): its
