@@ -101,7 +101,7 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) init() {
-	c.pages = parsePages()
+	c.pages = parsePages(c.zone())
 	mux := http.NewServeMux()
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /console/static/", cacheForever(http.StripPrefix("/console/static/", http.FileServerFS(static))))

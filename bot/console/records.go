@@ -142,8 +142,9 @@ type recordData struct {
 	Row    recordRow
 	Fields []fieldRow
 	Void   *voidNote
-	Closes string // the follow-up the report closed, if any
 	Back   string
+	// Created and Voided are the report's times in the configured zone.
+	Created, Voided string
 }
 
 // record shows one report: its fields, counters, location and photos.
@@ -156,7 +157,11 @@ func (c *Console) record(w http.ResponseWriter, r *http.Request, s *session) {
 	if wk, err := c.Store.Worker(r.Context(), rep.Worker); err == nil {
 		names[wk.OpenID] = displayName(wk)
 	}
-	d := &recordData{Row: c.row(rep, names), Back: "/console/records?period=" + rep.Day[:7]}
+	d := &recordData{Row: c.row(rep, names), Back: "/console/records?period=" + rep.Day[:7],
+		Created: rep.CreatedAt.In(c.zone()).Format("2006-01-02 15:04")}
+	if rep.Void {
+		d.Voided = rep.VoidedAt.In(c.zone()).Format("2006-01-02 15:04")
+	}
 	f := c.cat().Flow(rep.Flow)
 	for k, val := range rep.Fields {
 		name := k

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	qrcode "github.com/skip2/go-qrcode"
 
@@ -65,9 +66,14 @@ var funcs = template.FuncMap{
 	"add":      func(a, b int) int { return a + b },
 }
 
-// parsePages parses each page template together with the layout.
-func parsePages() map[string]*template.Template {
-	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
+// parsePages parses each page template together with the layout; dates
+// are shown in zone.
+func parsePages(zone *time.Location) map[string]*template.Template {
+	fm := template.FuncMap{"date": func(t time.Time) string { return t.In(zone).Format("2006-01-02") }}
+	for k, v := range funcs {
+		fm[k] = v
+	}
+	layout := template.Must(template.New("layout.html").Funcs(fm).ParseFS(templateFS, "templates/layout.html"))
 	pages := map[string]*template.Template{}
 	for _, name := range []string{"login", "localauth", "error", "dashboard", "records", "record", "todo", "people", "invite", "ledger"} {
 		t := template.Must(layout.Clone())
