@@ -50,6 +50,13 @@ func TestOAuthLogin(t *testing.T) {
 	if status, _, body := b.get("/console/people"); status != 200 || !strings.Contains(body, "王芳") {
 		t.Fatalf("supervisor's 人员 page: %d", status)
 	}
+	// Where to go after it survives the trip, Chinese and all.
+	e.plat.SetOAuthUser(wang.OpenID)
+	w := e.browser()
+	status, at, _ := w.follow("/console/login/oauth?next=" + url.QueryEscape("/console/todo?grid=第一网格"))
+	if u, _ := url.Parse(at); status != 200 || u.Path != "/console/todo" || u.Query().Get("grid") != "第一网格" {
+		t.Errorf("after authorization with a next: %d at %s", status, at)
+	}
 
 	// A stranger (follows the account but is not bound) is refused.
 	s := e.browser()

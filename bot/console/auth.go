@@ -218,7 +218,8 @@ func (c *Console) isLocal() bool {
 func (c *Console) oauthStart(w http.ResponseWriter, r *http.Request) {
 	state := randomAlnum(32)
 	next := safeNext(r.URL.Query().Get("next"))
-	c.setCookie(w, r, oauthCookie, state+"|"+next, "/console/", 10*time.Minute)
+	// Escaped: a cookie carries no Chinese (a grid's name in next).
+	c.setCookie(w, r, oauthCookie, state+"|"+url.QueryEscape(next), "/console/", 10*time.Minute)
 	redirect := c.baseURL(r) + "/console/oauth/callback"
 	http.Redirect(w, r, c.WeChat.AuthorizeURL(redirect, state), http.StatusFound)
 }
@@ -231,6 +232,7 @@ func (c *Console) oauthCallback(w http.ResponseWriter, r *http.Request) {
 	var state, next string
 	if err == nil {
 		state, next, _ = strings.Cut(ck.Value, "|")
+		next, _ = url.QueryUnescape(next)
 	}
 	c.setCookie(w, r, oauthCookie, "", "/console/", -1)
 	if state == "" || subtle.ConstantTimeCompare([]byte(state), []byte(q.Get("state"))) != 1 {
