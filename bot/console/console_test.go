@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -227,6 +228,13 @@ func TestRecordsTodoLedger(t *testing.T) {
 		t.Error("records lack the campaign")
 	}
 
+	// The overdue count is the API's.
+	var overdue struct{ Followups []json.RawMessage }
+	e.apiGet("/api/v1/followups?status=overdue&scope="+url.QueryEscape("community:"+community), &overdue)
+	_, _, page = b.get("/console/")
+	if got := metric(t, page, "overdue"); got != fmt.Sprint(len(overdue.Followups)) || got != "1" {
+		t.Errorf("dashboard overdue %s, API %d, want 1", got, len(overdue.Followups))
+	}
 	_, _, page = b.get("/console/todo")
 	if !strings.Contains(page, "逾期") || !regexp.MustCompile(`data-metric="overdue">1<`).MatchString(page) {
 		t.Fatalf("todo page: %.800s", page)
@@ -267,6 +275,11 @@ func TestRecordsTodoLedger(t *testing.T) {
 		t.Errorf("XLSX ledger: %d", status)
 	}
 	_, _, page = b.get("/console/ledger?period=" + thisMonth()[:4])
+	var summary struct{ Paragraph string }
+	e.apiGet("/api/v1/summary?year="+thisMonth()[:4]+"&scope="+url.QueryEscape("community:"+community), &summary)
+	if !strings.Contains(page, summary.Paragraph) {
+		t.Errorf("ledger page's paragraph differs from the API's %q", summary.Paragraph)
+	}
 	visits := e.apiTally("community:"+community, thisMonth()[:4])["visit"]
 	if !strings.Contains(page, fmt.Sprintf("共入户走访%v户", visits)) || !strings.Contains(page, "复制这段话") {
 		t.Errorf("ledger page summary: %.800s", page)

@@ -218,6 +218,21 @@ func (e *env) apiTally(scope, period string) flows.Counts {
 	return body.Counts
 }
 
+// apiGet is GET path of the admin API, decoded into v.
+func (e *env) apiGet(path string, v any) {
+	e.t.Helper()
+	req, _ := http.NewRequest("GET", e.srv.URL()+path, nil)
+	req.Header.Set("Authorization", "Bearer "+testAPIToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(v) != nil {
+		e.t.Fatalf("GET %s: %s", path, resp.Status)
+	}
+}
+
 // browser is an HTTP client with its own cookies that does not follow
 // redirects on its own.
 type browser struct {
