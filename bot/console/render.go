@@ -185,6 +185,7 @@ func gzipWriter(w http.ResponseWriter, r *http.Request) http.ResponseWriter {
 	return &gzResponse{ResponseWriter: w}
 }
 
+// WriteHeader decides on compression from the content type, once.
 func (g *gzResponse) WriteHeader(status int) {
 	if !g.decided {
 		g.decided = true
@@ -203,6 +204,7 @@ func (g *gzResponse) WriteHeader(status int) {
 	g.ResponseWriter.WriteHeader(status)
 }
 
+// Write compresses when WriteHeader decided to.
 func (g *gzResponse) Write(b []byte) (int, error) {
 	if !g.decided {
 		if g.Header().Get("Content-Type") == "" {
