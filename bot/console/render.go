@@ -191,7 +191,7 @@ func (g *gzResponse) WriteHeader(status int) {
 		g.decided = true
 		h := g.Header()
 		ct := h.Get("Content-Type")
-		if h.Get("Content-Encoding") == "" && status != http.StatusNoContent && status != http.StatusNotModified &&
+		if h.Get("Content-Encoding") == "" && status != http.StatusNoContent && status != http.StatusNotModified && status != http.StatusPartialContent &&
 			(strings.HasPrefix(ct, "text/") || strings.HasPrefix(ct, "application/json") || strings.HasPrefix(ct, "image/svg") ||
 				strings.HasPrefix(ct, "application/javascript") || strings.HasPrefix(ct, "text/javascript")) {
 			h.Del("Content-Length")
