@@ -39,20 +39,29 @@ func (a *API) getReports(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	format := strings.ToLower(q.Get("format"))
-	if format == "" {
-		format = "json"
-	}
-	ctype, ok := ledgerTypes[format]
-	if !ok {
-		a.writeError(w, r, flows.Errorf(flows.EInvalid, "format %q: want json, csv or xlsx", q.Get("format")))
-		return
-	}
 	includeVoid, err := boolParam(q, "include_void")
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
+	a.WriteLedger(w, r, scope, period, q.Get("format"), includeVoid)
+}
+
+// WriteLedger answers the ledger of scope and period as a download in
+// format ("json", the default, "csv" or "xlsx"). It checks no credentials:
+// the caller has decided that the scope may be seen (the admin API by its
+// token, the web console by the user's role).
+func (a *API) WriteLedger(w http.ResponseWriter, r *http.Request, scope flows.Scope, period, format string, includeVoid bool) {
+	format = strings.ToLower(format)
+	if format == "" {
+		format = "json"
+	}
+	ctype, ok := ledgerTypes[format]
+	if !ok {
+		a.writeError(w, r, flows.Errorf(flows.EInvalid, "format %q: want json, csv or xlsx", format))
+		return
+	}
+	var err error
 	ctx := r.Context()
 	layout := &ledgerLayout{cat: a.ledgerCatalog(), includeVoid: includeVoid}
 	if err := a.scopeKnown(ctx, scope, period); err != nil {

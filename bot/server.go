@@ -15,6 +15,7 @@ import (
 //	/wechat        the WeChat callback (Webhook)
 //	/api/v1/...    the admin API (API)
 //	/healthz       the health check (Health)
+//	/console/      the web console (Console; only when set)
 //	/local/outbox  pushes kept in local mode (Outbox; only when set)
 //
 // Fill in the fields, call Open, and Shutdown on SIGTERM. Zero timeouts
@@ -25,6 +26,9 @@ type Server struct {
 	API     *API     // nil: no admin API
 	Health  *Health  // nil: /healthz always answers 200
 	Outbox  *Outbox  // set only in local mode
+	// Console is the web console (package bot/console), served under
+	// /console/; nil: none.
+	Console http.Handler
 	// Local holds more local-mode endpoints by pattern (e.g.
 	// "/local/invite", which `gridbot chat` uses to bind its demo user).
 	Local map[string]http.Handler
@@ -51,6 +55,9 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("/healthz", s.Health)
 	} else {
 		mux.Handle("/healthz", &Health{})
+	}
+	if s.Console != nil {
+		mux.Handle("/console/", s.Console)
 	}
 	if s.Outbox != nil {
 		mux.Handle("/local/outbox", s.Outbox)

@@ -2,7 +2,8 @@
 // Client builds inbound webhook requests signed (and in safe mode
 // encrypted) as the WeChat platform sends them and decodes the replies;
 // Platform is a fake WeChat API server (token, customer-service and
-// template messages, menu) that records what it receives.
+// template messages, menu, parametric QR codes, and the web authorization
+// of pages opened in WeChat) that records what it receives.
 //
 // The client side imports nothing test-only: `gridbot chat` uses it.
 package wxtest
@@ -62,6 +63,9 @@ type Message struct {
 	// delivery status ("success", "failed:user block", "failed: system failed").
 	TemplateMsgID int64
 	Status        string
+	// Ticket is the QR code's ticket on subscribe and SCAN events from a
+	// parametric QR code.
+	Ticket string
 }
 
 func (c *Client) now() time.Time {
@@ -96,6 +100,18 @@ func (c *Client) Location(openID string, lat, lng float64, label string, msgID i
 // repeat the same CreateTime.
 func (c *Client) Event(openID, event, key string, createTime int64) *http.Request {
 	return c.Message(Message{FromUserName: openID, MsgType: "event", Event: event, EventKey: key, CreateTime: createTime})
+}
+
+// Scan is the event WeChat sends when a user scans a parametric QR code
+// with the given scene: SCAN with EventKey scene from a follower, or, when
+// subscribe is true (the user followed the account from the scan),
+// subscribe with EventKey "qrscene_"+scene.
+func (c *Client) Scan(openID, scene, ticket string, subscribe bool, createTime int64) *http.Request {
+	m := Message{FromUserName: openID, MsgType: "event", Event: "SCAN", EventKey: scene, Ticket: ticket, CreateTime: createTime}
+	if subscribe {
+		m.Event, m.EventKey = "subscribe", "qrscene_"+scene
+	}
+	return c.Message(m)
 }
 
 // LocationEvent is the LOCATION event WeChat sends when a user shares their
@@ -156,6 +172,9 @@ func (m Message) XML(account string) []byte {
 			cdata(&b, "Status", m.Status)
 		default:
 			cdata(&b, "EventKey", m.EventKey)
+			if m.Ticket != "" {
+				cdata(&b, "Ticket", m.Ticket)
+			}
 		}
 	default:
 		cdata(&b, "Content", m.Content)

@@ -17,6 +17,12 @@ const (
 	PathCustomSend   = "/cgi-bin/message/custom/send"
 	PathTemplateSend = "/cgi-bin/message/template/send"
 	PathMenuCreate   = "/cgi-bin/menu/create"
+	PathQRCreate     = "/cgi-bin/qrcode/create"
+	// PathAuthorize is the browser-facing web authorization page (on
+	// open.weixin.qq.com in WeChat); the Platform's URL serves it too, so
+	// it is also the authorize base to configure.
+	PathAuthorize     = "/connect/oauth2/authorize"
+	PathOAuthExchange = "/sns/oauth2/access_token"
 )
 
 // errmsgs are WeChat's messages for the codes tests use.
@@ -25,6 +31,8 @@ var errmsgs = map[int]string{
 	40001: "invalid credential, access_token is invalid or not latest",
 	40013: "invalid appid",
 	40014: "invalid access_token",
+	40029: "invalid code",
+	40163: "code been used",
 	40125: "invalid appsecret",
 	42001: "access_token expired",
 	43004: "require subscribe",
@@ -60,6 +68,21 @@ type Platform struct {
 	templates []TemplateMessage
 	menus     []json.RawMessage
 	changed   chan struct{} // closed and replaced on every recorded message
+
+	oauthUser string            // the openid of the user "in WeChat's browser"
+	codeSeq   int               // OAuth codes issued
+	codes     map[string]string // unused OAuth code → openid
+	usedCodes map[string]bool
+	qrs       []QRCode
+}
+
+// QRCode is a parametric QR code the platform issued (qrcode/create).
+type QRCode struct {
+	Scene         string // scene_str, or scene_id as decimal
+	Action        string // QR_STR_SCENE, QR_SCENE, QR_LIMIT_STR_SCENE, ...
+	ExpireSeconds int
+	Ticket        string
+	URL           string // the code's content, as WeChat answers it
 }
 
 // CustomMessage is a customer-service message the platform received.
@@ -83,10 +106,12 @@ type TemplateMessage struct {
 // ends; with nil, call Close.
 func NewPlatform(t Cleaner) *Platform {
 	p := &Platform{
-		valid:    make(map[string]bool),
-		calls:    make(map[string]int),
-		failures: make(map[string][]int),
-		changed:  make(chan struct{}),
+		valid:     make(map[string]bool),
+		calls:     make(map[string]int),
+		failures:  make(map[string][]int),
+		changed:   make(chan struct{}),
+		codes:     make(map[string]string),
+		usedCodes: make(map[string]bool),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc(PathToken, p.token)
@@ -94,6 +119,9 @@ func NewPlatform(t Cleaner) *Platform {
 	mux.HandleFunc(PathCustomSend, p.customSend)
 	mux.HandleFunc(PathTemplateSend, p.templateSend)
 	mux.HandleFunc(PathMenuCreate, p.menuCreate)
+	mux.HandleFunc(PathQRCreate, p.qrCreate)
+	mux.HandleFunc(PathAuthorize, p.authorize)
+	mux.HandleFunc(PathOAuthExchange, p.oauthExchange)
 	p.srv = httptest.NewServer(mux)
 	p.URL = p.srv.URL
 	if t != nil {

@@ -25,6 +25,8 @@ const chatHelp = `输入文字即发送给机器人，如：走访、本月统�
   /img URL           发送图片
   /click KEY         点击菜单，如 /click STATS_MONTH
   /sub  /unsub       关注 / 取消关注
+  /scan 场景值        扫带参数二维码，如后台登录页显示的 /scan login_…
+  /subscan 场景值     未关注时扫码（先关注再带场景值）
   /quit              退出（也可 Ctrl-D）
 `
 
@@ -231,6 +233,14 @@ func parseChatLine(line string) (m *wxtest.Message, quit bool, err error) {
 		return &wxtest.Message{MsgType: "event", Event: "CLICK", EventKey: arg}, false, nil
 	case "/sub":
 		return &wxtest.Message{MsgType: "event", Event: "subscribe"}, false, nil
+	case "/scan", "/subscan":
+		if arg == "" || strings.ContainsAny(arg, " \t") || len(arg) > 64 {
+			return nil, false, fmt.Errorf("用法：%s 场景值，如 %s login_abc（场景值见后台登录页或邀请页）", cmd, cmd)
+		}
+		if cmd == "/subscan" {
+			return &wxtest.Message{MsgType: "event", Event: "subscribe", EventKey: "qrscene_" + arg}, false, nil
+		}
+		return &wxtest.Message{MsgType: "event", Event: "SCAN", EventKey: arg}, false, nil
 	case "/unsub":
 		return &wxtest.Message{MsgType: "event", Event: "unsubscribe"}, false, nil
 	}

@@ -42,6 +42,14 @@ type Config struct {
 	API struct {
 		Token string `toml:"token"`
 	} `toml:"api"`
+	// Console is the supervisors' web console under /console/.
+	Console struct {
+		// BaseURL is the public URL of the server, as phones reach it: the
+		// links the bot sends ("后台") and the web authorization's redirect.
+		BaseURL string `toml:"base_url"`
+		// AuthorizeBase is the host of WeChat's web authorization page.
+		AuthorizeBase string `toml:"authorize_base"`
+	} `toml:"console"`
 	Session struct {
 		Prefix string   `toml:"prefix"`
 		TTL    Duration `toml:"ttl"`
@@ -86,6 +94,7 @@ func DefaultConfig() Config {
 	c.HTTP.Addr = "127.0.0.1:8080"
 	c.WeChat.Token = "gridbot"
 	c.WeChat.APIBase = "https://api.weixin.qq.com"
+	c.Console.AuthorizeBase = "https://open.weixin.qq.com"
 	c.WeChat.TimestampWindow = Duration{5 * time.Minute}
 	c.WeChat.ReplyWithin = Duration{4 * time.Second}
 	c.Storage.Driver = "bbolt"
@@ -190,6 +199,12 @@ func (c *Config) Validate() error {
 	}
 	if !strings.HasPrefix(c.WeChat.APIBase, "http://") && !strings.HasPrefix(c.WeChat.APIBase, "https://") {
 		return bad("wechat.api_base", "must be an http(s) URL")
+	}
+	if u := c.Console.BaseURL; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		return bad("console.base_url", "must be an http(s) URL, e.g. https://bot.example.com")
+	}
+	if !strings.HasPrefix(c.Console.AuthorizeBase, "http://") && !strings.HasPrefix(c.Console.AuthorizeBase, "https://") {
+		return bad("console.authorize_base", "must be an http(s) URL")
 	}
 	if c.WeChat.TimestampWindow.Duration <= 0 {
 		return bad("wechat.timestamp_window", "must be positive")

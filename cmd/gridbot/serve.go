@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"gridbot/bot"
+	"gridbot/bot/console"
 	"gridbot/flows"
 	"gridbot/flows/chat"
 	"gridbot/storage"
@@ -38,6 +39,8 @@ type Main struct {
 	Webhook *bot.Webhook
 	// Reminders pushes the daily overdue digest.
 	Reminders *bot.Reminders
+	// Console is the web console under /console/.
+	Console *console.Console
 
 	cancel context.CancelFunc
 	bg     chan struct{}
@@ -51,7 +54,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprint(fs.Output(), `Usage: gridbot serve [-config FILE]
 
 Runs the bot: the WeChat callback on /wechat, the admin API on /api/v1,
-/healthz, and the daily reminder digest. Without a config file it runs on
+the web console on /console/, /healthz, and the daily reminder digest. Without a config file it runs on
 embedded defaults (bbolt ./gridbot.db, no Redis, local mode: pushes go to a
 local outbox that "gridbot chat" shows). Environment variables
 GRIDBOT_<SECTION>_<KEY> override any key. SIGTERM or Ctrl-C drains requests
@@ -170,10 +173,19 @@ func (m *Main) Run(ctx context.Context) error {
 		Store: store, Sessions: kv, Notices: store, Attempts: store, Catalog: catalog, Zone: cfg.Zone(),
 		SessionPrefix: cfg.Session.Prefix, SessionTTL: cfg.Session.TTL.Duration, Log: m.Log,
 	}
+	api := &bot.API{Token: cfg.API.Token, Store: store, Log: m.Log}
+	m.Console = &console.Console{
+		Store: store, KV: kv, Ledger: api, Catalog: catalog, Zone: cfg.Zone(),
+		BaseURL: cfg.Console.BaseURL, KeyPrefix: cfg.Session.Prefix + "console:", Log: m.Log,
+		WeChat: &console.LocalWeChat{},
+	}
+	if out, ok := m.Pusher.(*bot.Outbound); ok {
+		m.Console.WeChat = &console.SDKWeChat{OA: out.OfficialAccount(), AuthorizeBase: cfg.Console.AuthorizeBase}
+	}
 	m.Webhook, err = bot.NewWebhook(bot.WebhookConfig{
 		Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID, EncodingAESKey: cfg.WeChat.EncodingAESKey,
 		MaxSkew: cfg.WeChat.TimestampWindow.Duration, ReplyWithin: cfg.WeChat.ReplyWithin.Duration,
-		Handler: m.Engine, Pusher: m.Pusher, Replies: replies, ReplyPrefix: cfg.Session.Prefix + "reply:", UserLock: userLock, Log: m.Log,
+		Handler: m.Console.Chat(m.Engine), Pusher: m.Pusher, Replies: replies, ReplyPrefix: cfg.Session.Prefix + "reply:", UserLock: userLock, Log: m.Log,
 	})
 	if err != nil {
 		return err
@@ -183,10 +195,12 @@ func (m *Main) Run(ctx context.Context) error {
 		DailyAt: cfg.Reminders.DailyAt, EscalateAfterDays: cfg.Reminders.EscalateAfterDays,
 		TemplateID: cfg.WeChat.ReminderTemplateID, Log: m.Log,
 	}
+	api.Reminders = m.Reminders
 	m.Server = &bot.Server{
 		Addr:    cfg.HTTP.Addr,
 		Webhook: m.Webhook,
-		API:     &bot.API{Token: cfg.API.Token, Store: store, Reminders: m.Reminders, Log: m.Log},
+		API:     api,
+		Console: m.Console,
 		Health:  &bot.Health{Checks: checks, Log: m.Log},
 		Outbox:  m.Outbox,
 		Log:     m.Log,
@@ -196,6 +210,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	if err := m.Server.Open(); err != nil {
 		return err
+	}
+	if cfg.Console.BaseURL == "" {
+		m.Console.SetBaseURL(m.Server.URL()) // links in chat; pages use each request's Host
 	}
 	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
@@ -207,6 +224,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}()
 	m.Log.Info("gridbot serving", "url", m.Server.URL(), "webhook", m.Server.URL()+"/wechat",
+		"console", m.Server.URL()+console.Prefix,
 		"safe_mode", cfg.WeChat.EncodingAESKey != "")
 	return nil
 }
