@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -451,5 +452,39 @@ func TestCheckHouseholds(t *testing.T) {
 	}
 	if strings.Join(diffs, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("diffs:\n%s\nwant:\n%s", strings.Join(diffs, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// The benchmarks' fill writes the counters n SaveReports and a
+// PutHouseholds would: the same tallies and coverage, and Check finds
+// nothing to correct.
+func TestFillMatchesCheck(t *testing.T) {
+	ctx := context.Background()
+	const n = 3000
+	filled := fillReports(t, filepath.Join(t.TempDir(), "fill.db"), n, true, coverageRoster())
+	defer filled.Close()
+	mustCheck(t, filled)
+	saved := newTestDB(t)
+	saved.bolt.NoSync = true // the same writes, without waiting for the disk
+	for i := range n {
+		r := benchReport(i)
+		r.FollowKey, r.NextDue, r.Household = "", "", r.Target != ""
+		mustSave(t, saved, r)
+	}
+	if _, err := saved.PutHouseholds(ctx, coverageRoster()); err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range []string{"all", "community:c3", "grid:c3/g0", "worker:w7"} {
+		for _, p := range []string{"2026", "2026-03", "2026-03-05"} {
+			if a, b := mustTally(t, filled, sc, p), mustTally(t, saved, sc, p); !sameCounts(a, b) || (sc == "all" && a["visit.households"] == 0) {
+				t.Errorf("%s %s: filled %v, saved %v", sc, p, a, b)
+			}
+			if sc == "worker:w7" {
+				continue
+			}
+			if a, b := covLine(mustCoverage(t, filled, sc, p)), covLine(mustCoverage(t, saved, sc, p)); a != b {
+				t.Errorf("coverage %s %s: filled %s, saved %s", sc, p, a, b)
+			}
+		}
 	}
 }

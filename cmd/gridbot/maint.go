@@ -61,7 +61,8 @@ func storeCommand(name, usage string, args []string, stderr io.Writer, nargs int
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	db, client, cfg, _, err := storeCommand("check", `Usage: gridbot check [-config FILE]
 
-Recomputes every tally from the stored reports and lists each difference.
+Recomputes every tally, the distinct households (户) and the roster coverage
+from the stored reports and roster, and lists each difference.
 Exit status 0 when the store is consistent, 1 when a tally differs.
 Works on the store file, or through the running bot when it has the file
 open (then with the admin token: -token, api.token or GRIDBOT_API_TOKEN).
