@@ -121,9 +121,10 @@ type Report struct {
 // of Kind and due NextDue, opened when NextDue is set.
 //
 // Storage leaves a schedule as it is, and says why on the saved report,
-// in two cases: the open follow-up belongs to a worker of another grid of
-// the same community (Foreign, Owner, OwnerGrid: the chat says
-// "该户属于3网格（张三），随访未变更"; a supervisor can move it), or it was
+// in two cases: the open follow-up belongs to another grid of the same
+// community and was not handed to the reporting worker (Foreign, Owner,
+// OwnerGrid: the chat says "该户属于3网格（张三），随访未变更"; a supervisor
+// can move it to the worker with MoveFollowUp), or it was
 // set by a report done after this one's Day (Stale: a back-dated report
 // neither closes nor moves a newer schedule).
 type FollowEffect struct {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -133,7 +134,10 @@ func fillDB(b testing.TB, path string, n int, put func(tx *bolt.Tx, i int) error
 // SaveReports produce (TestFillMatchesCheck), built in a fraction of the
 // time.
 func fillReports(b testing.TB, path string, n int, households bool, roster []flows.Household) *DB {
-	sums, hh := map[string]int64{}, map[string]int64{}
+	// Sized for benchReport's keys (about one distinct household counter
+	// per report); fewer collections while the maps grow.
+	sums, hh := make(map[string]int64, 1024+n/8), make(map[string]int64, 1024+n*3/2)
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	put := func(tx *bolt.Tx, i int) error {
 		r := benchReport(i)
 		r.FollowKey, r.NextDue = "", ""
@@ -150,7 +154,9 @@ func fillReports(b testing.TB, path string, n int, households bool, roster []flo
 			return err
 		}
 		return reportHouseholds(&r, func(_ flows.Scope, _, _ string, key, tally []byte) error {
-			if hh[string(key)]++; hh[string(key)] == 1 {
+			k := string(key)
+			c := hh[k] + 1
+			if hh[k] = c; c == 1 {
 				sums[string(tally)] += flows.Milli
 			}
 			return nil

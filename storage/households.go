@@ -98,7 +98,8 @@ func addHouseholds(tx *bolt.Tx, r *flows.Report, sign int64) error {
 	return reportHouseholds(r, func(s flows.Scope, period, metric string, key, tally []byte) error {
 		old := getCount(hh, key)
 		n := old + sign
-		if err := putCount(hh, key, n); err != nil {
+		err := putCount(hh, key, n)
+		if err != nil {
 			return err
 		}
 		switch {

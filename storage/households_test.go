@@ -278,11 +278,14 @@ func TestForeignGridFollowUpUntouched(t *testing.T) {
 		t.Fatal(err)
 	}
 	still("after the void")
-	// A worker of the same grid closes it as before.
-	r = hhVisit("m2", "w9", "g3", "3-2-201", "2026-11-06", "chronic")
+	// Once a supervisor has handed it to w1, w1's visit closes it.
+	if _, err := db.MoveFollowUp(ctx, owned.ID, "w1"); err != nil {
+		t.Fatal(err)
+	}
+	r = hhVisit("m2", "w1", "g1", "3-2-201", "2026-11-06", "chronic")
 	r.FollowKey, r.NextDue = key, "2027-02-04"
-	if s := mustSave(t, db, r); s.ClosedFollowUp != owned.ID || s.Follows[0].Opened == 0 {
-		t.Fatalf("same grid's visit: %+v", s.Follows)
+	if s := mustSave(t, db, r); s.ClosedFollowUp != owned.ID || s.Follows[0].Opened == 0 || s.Follows[0].Foreign != 0 {
+		t.Fatalf("visit after the move: %+v", s.Follows)
 	}
 }
 

@@ -121,7 +121,7 @@ func openFollowUpOf(tx *bolt.Tx, key string) (f flows.FollowUp, ok bool, err err
 // applyEffect applies one follow-up effect of the report r (already
 // given its id) and records on e what it did: the open follow-up of e.Key
 // is closed and the next one opened, unless it belongs to another grid of
-// the community (Foreign) or was set by a report done after r.Day (Stale);
+// the community and was not handed to r's worker (Foreign) or was set by a report done after r.Day (Stale);
 // then nothing changes and e.NextDue is cleared (nothing was scheduled).
 func applyEffect(tx *bolt.Tx, r *flows.Report, e *flows.FollowEffect) error {
 	open, ok, err := openFollowUpOf(tx, e.Key)
@@ -129,7 +129,7 @@ func applyEffect(tx *bolt.Tx, r *flows.Report, e *flows.FollowEffect) error {
 		return err
 	}
 	if ok {
-		if open.Community == r.Community && open.Grid != r.Grid {
+		if open.Community == r.Community && open.Grid != r.Grid && open.Worker != r.Worker {
 			e.Foreign, e.Owner, e.OwnerGrid, e.NextDue = open.ID, open.Worker, open.Grid, ""
 			return nil
 		}
