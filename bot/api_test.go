@@ -242,7 +242,17 @@ func TestAPIHouseholdsAndCoverage(t *testing.T) {
 			`"households":0,"visited":0,"visit_rate":0,"tags":{}`},
 		{"coverage of a worker", "GET", "/api/v1/coverage?scope=worker:oWang&period=2026", "", "", 400, `grids, communities or all`},
 		{"coverage without period", "GET", "/api/v1/coverage?scope=all", "", "", 400, `period`},
+		{"the JSON ledger carries every kind", "GET", "/api/v1/reports?scope=all&period=2026-11-05", "", "", 200,
+			`"kind":"chronic","day":"2026-11-05","target":"3-2-201","created_at":"2026-11-28T09:00:00Z","kinds":["chronic","elderly"],"household":true}`},
 	})
+	// The CSV ledger names them all in its 类型 column.
+	req := httptest.NewRequest("GET", "/api/v1/reports?scope=all&period=2026-11-05&format=csv", nil)
+	req.Header.Set("Authorization", "Bearer "+apiToken)
+	rec := httptest.NewRecorder()
+	api.ServeHTTP(rec, req)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), ",慢病随访、老年人探访,") {
+		t.Fatalf("CSV ledger: %d\n%s", rec.Code, rec.Body.String())
+	}
 }
 
 func TestAPIErrorStatuses(t *testing.T) {
