@@ -51,7 +51,9 @@ type Managed struct {
 // quarterly face-to-face follow-up: a patient with ManagedVisits chronic
 // visits (visit kind ChronicKind) in a year is managed (规范管理). Which
 // roster tags are chronic patients is ManagedTags, after CanonicalTag.
+// Visits of flow VisitFlow (any kind) count for the visit rate (入户率).
 const (
+	VisitFlow     = "visit"
 	ChronicKind   = "chronic"
 	ManagedVisits = 4
 )

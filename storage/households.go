@@ -44,9 +44,6 @@ const (
 	covFollowUps  = "followups." // + tag: chronic visits to the tag's patients (year)
 )
 
-// visitFlow is the flow whose visits count for the visit rate (入户率).
-const visitFlow = "visit"
-
 // hhKey is scope + "\x00" + household id + "\x00" + period + "\x00" + metric.
 func hhKey(scope, hid, period, metric string) []byte {
 	k := make([]byte, 0, len(scope)+len(hid)+len(period)+len(metric)+3)
@@ -134,9 +131,9 @@ func rosterDeltas(rec *rosterRec, period, metric string, old, n int64, fn func(k
 		}
 	}
 	switch {
-	case metric == visitFlow:
+	case metric == flows.VisitFlow:
 		add(covVisited, b2i(n > 0)-b2i(old > 0))
-	case metric == visitFlow+"."+flows.ChronicKind && len(period) == 4:
+	case metric == flows.VisitFlow+"."+flows.ChronicKind && len(period) == 4:
 		for _, t := range flows.CanonicalTags(rec.Tags) {
 			if !isManagedTag(t) {
 				continue
