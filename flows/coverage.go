@@ -1,5 +1,43 @@
 package flows
 
+// HouseholdID is the identity of the report's household across
+// communities ("幸福社区/3-2-201"), "" when the report is not a household
+// visit (no Household, no Target). Within a community a household is its
+// Target, which carries the estate when one was given (rule: 阳光花园5-1-101
+// and 5-1-101 are different households).
+func (r *Report) HouseholdID() string {
+	if !r.Household || r.Target == "" {
+		return ""
+	}
+	return HouseholdID(r.Community, r.Target)
+}
+
+// HouseholdID joins a community and a household number into one identity.
+func HouseholdID(community, household string) string {
+	return community + "/" + household
+}
+
+// DistinctMetrics returns the metrics in which the report's household is
+// counted distinct (户) beside its visits (户次): the flow and flow.kind for
+// each kind ("visit", "visit.chronic"); storage keeps <metric>.households.
+// Nil when the report is not a household visit.
+func (r *Report) DistinctMetrics() []string {
+	if r.HouseholdID() == "" {
+		return nil
+	}
+	kinds := r.AllKinds()
+	m := make([]string, 0, 1+len(kinds))
+	m = append(m, r.Flow)
+	for _, k := range kinds {
+		m = append(m, r.Flow+"."+k)
+	}
+	return m
+}
+
+// HouseholdsSuffix is appended to a metric for its distinct households:
+// "visit" counts visits (户次), "visit.households" households (户).
+const HouseholdsSuffix = ".households"
+
 // Household is one household of the roster (花名册) a community imports
 // with `gridbot import households`: its identity within the community
 // (Household, normalised, with the estate when the roster gives one), the
