@@ -43,6 +43,7 @@ func (a *API) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/workers", a.getWorkers)
 	mux.HandleFunc("POST /api/v1/invites", a.postInvite)
 	mux.HandleFunc("GET /api/v1/tallies", a.getTallies)
+	mux.HandleFunc("GET /api/v1/coverage", a.getCoverage)
 	// Follow-ups, reminders and roster import (reminders_api.go).
 	mux.HandleFunc("GET /api/v1/followups", a.getFollowUps)
 	mux.HandleFunc("POST /api/v1/followups/{id}", a.postFollowUp)
@@ -276,6 +277,23 @@ func (a *API) getTallies(w http.ResponseWriter, r *http.Request) {
 		counts = flows.Counts{}
 	}
 	writeJSON(w, http.StatusOK, tallyResponse{Scope: scope.String(), Period: period, Counts: counts})
+}
+
+// getCoverage answers GET /api/v1/coverage?scope=…&period=… with the
+// roster figures (flows.Coverage): 入户率 of the period and 规范管理 of its
+// year, for a grid, a community or all.
+func (a *API) getCoverage(w http.ResponseWriter, r *http.Request) {
+	scope, period, err := scopePeriod(r.URL.Query())
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	cv, err := a.Store.Coverage(r.Context(), scope, period)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, cv)
 }
 
 // tallyResponse is the body of GET /api/v1/tallies, fields in this order.

@@ -197,6 +197,64 @@ func TestAPITallies(t *testing.T) {
 	})
 }
 
+// TestAPIHouseholdsAndCoverage reads distinct households in
+// /api/v1/tallies and the roster figures of /api/v1/coverage.
+func TestAPIHouseholdsAndCoverage(t *testing.T) {
+	api, store := newAPI(t)
+	ctx := context.Background()
+	if _, err := store.PutHouseholds(ctx, []flows.Household{
+		{Community: "幸福社区", Grid: "3", Household: "3-2-201", Tags: []string{"高血压"}},
+		{Community: "幸福社区", Grid: "3", Household: "3-2-202", Tags: []string{"糖尿病", "独居老人"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	visit := func(msg, target, day string, kinds ...string) flows.Report {
+		r := flows.Report{MsgKey: msg, Worker: "oWang", Community: "幸福社区", Grid: "3", Flow: "visit", Kind: kinds[0],
+			Day: day, Target: target, Household: true, CreatedAt: api.Now()}
+		if len(kinds) > 1 {
+			r.Kinds = kinds
+		}
+		return r
+	}
+	reports := []flows.Report{
+		visit("m1", "3-2-201", "2026-08-05", "chronic"),
+		visit("m2", "3-2-201", "2026-09-05", "chronic"),
+		visit("m3", "3-2-201", "2026-10-05", "chronic"),
+		visit("m4", "3-2-201", "2026-11-05", "chronic", "elderly"),
+		visit("m5", "3-2-201", "2026-11-06", "chronic"),
+		{MsgKey: "m6", Worker: "oWang", Community: "幸福社区", Grid: "3", Flow: "visit", Kind: "other", Times: 3,
+			Day: "2026-11-07", CreatedAt: api.Now()},
+	}
+	for _, r := range reports {
+		if _, _, err := store.SaveReport(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runAPICases(t, api, []apiCase{
+		{"households beside visits", "GET", "/api/v1/tallies?scope=grid:幸福社区/3&period=2026-11", "", "", 200,
+			`"counts":{"visit":5,"visit.chronic":2,"visit.chronic.households":1,"visit.elderly":1,"visit.elderly.households":1,"visit.households":1,"visit.other":3}`},
+		{"coverage of the month", "GET", "/api/v1/coverage?scope=community:幸福社区&period=2026-11", "", "", 200,
+			`{"scope":"community:幸福社区","period":"2026-11","households":2,"visited":1,"visit_rate":0.5,` +
+				`"tags":{"独居老人":1,"糖尿病":1,"高血压":1},"year":"2026","managed":[` +
+				`{"tag":"高血压","patients":1,"managed":1,"rate":1,"followups":5},` +
+				`{"tag":"糖尿病","patients":1,"managed":0,"rate":0,"followups":0}]}`},
+		{"coverage of an empty grid", "GET", "/api/v1/coverage?scope=grid:幸福社区/9&period=2026", "", "", 200,
+			`"households":0,"visited":0,"visit_rate":0,"tags":{}`},
+		{"coverage of a worker", "GET", "/api/v1/coverage?scope=worker:oWang&period=2026", "", "", 400, `grids, communities or all`},
+		{"coverage without period", "GET", "/api/v1/coverage?scope=all", "", "", 400, `period`},
+		{"the JSON ledger carries every kind", "GET", "/api/v1/reports?scope=all&period=2026-11-05", "", "", 200,
+			`"kind":"chronic","day":"2026-11-05","target":"3-2-201","created_at":"2026-11-28T09:00:00Z","kinds":["chronic","elderly"],"household":true}`},
+	})
+	// The CSV ledger names them all in its 类型 column.
+	req := httptest.NewRequest("GET", "/api/v1/reports?scope=all&period=2026-11-05&format=csv", nil)
+	req.Header.Set("Authorization", "Bearer "+apiToken)
+	rec := httptest.NewRecorder()
+	api.ServeHTTP(rec, req)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), ",慢病随访、老年人探访,") {
+		t.Fatalf("CSV ledger: %d\n%s", rec.Code, rec.Body.String())
+	}
+}
+
 func TestAPIErrorStatuses(t *testing.T) {
 	var logs logBuffer
 	api := &API{Log: logs.logger()}

@@ -199,6 +199,7 @@ func (a *API) postHouseholdsImport(w http.ResponseWriter, r *http.Request) {
 	open := map[string]map[string]flows.FollowUp{} // community/grid → key → open follow-up
 	res := flows.ImportResult{Errors: []flows.RowError{}}
 	var toOpen []flows.FollowUp
+	var roster []flows.Household
 	for _, row := range req.Rows {
 		reason := checkRow(&row, today)
 		var planned []flows.FollowUp
@@ -214,6 +215,7 @@ func (a *API) postHouseholdsImport(w http.ResponseWriter, r *http.Request) {
 			res.Errors = append(res.Errors, flows.RowError{Line: row.Line, Reason: reason})
 			continue
 		}
+		roster = append(roster, flows.Household{Community: row.Community, Grid: row.Grid, Household: row.Household, Tags: row.Tags})
 		gk := row.Community + "/" + row.Grid
 		if open[gk] == nil {
 			fs, err := a.Store.FollowUps(ctx, flows.Scope{Kind: flows.ScopeGrid, ID: gk}, false)
@@ -243,6 +245,12 @@ func (a *API) postHouseholdsImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res.Opened = len(toOpen)
+	if len(roster) > 0 {
+		if res.Roster, err = a.Store.PutHouseholds(ctx, roster); err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, res)
 }
 

@@ -111,7 +111,7 @@ func TestHouseholdsImport(t *testing.T) {
 		{Line: 8, Reason: "上次随访日期「2026/11/01」应为 YYYY-MM-DD"},
 		{Line: 9, Reason: "缺少户号"},
 	}
-	if res.Opened != 4 || res.Unchanged != 0 || !slices.Equal(res.Errors, wantErrs) {
+	if res.Opened != 4 || res.Unchanged != 0 || res.Roster != 3 || !slices.Equal(res.Errors, wantErrs) {
 		t.Fatalf("first import: %+v", res)
 	}
 	due := func(scope string) []string {

@@ -82,16 +82,21 @@ func (l *ledgerLayout) tail() []ledgerCol {
 	return cols
 }
 
+// kindName names the report's kinds, all of them for a report of several
+// ("慢病随访、老年人探访").
 func (l *ledgerLayout) kindName(r *flows.Report) string {
-	if r.Kind == "" {
-		return ""
-	}
-	if f := l.cat.Flow(r.Flow); f != nil {
-		if k := f.Kind(r.Kind); k != nil {
-			return k.Name
+	kinds := r.AllKinds()
+	names := make([]string, len(kinds))
+	f := l.cat.Flow(r.Flow)
+	for i, kind := range kinds {
+		names[i] = kind
+		if f != nil {
+			if k := f.Kind(kind); k != nil {
+				names[i] = k.Name
+			}
 		}
 	}
-	return r.Kind
+	return strings.Join(names, "、")
 }
 
 // fieldCols is a flow's own columns: its fields other than the target,

@@ -84,16 +84,93 @@ type Report struct {
 	Void      bool               `json:"void,omitempty"`
 	VoidedAt  time.Time          `json:"voided_at,omitzero"`
 
-	// Follow-up effect, decided by the conversation and applied by storage in
-	// the same transaction as the report. When FollowKey is set, any open
-	// follow-up with that key is closed by this report, and when NextDue is
-	// also set a new one is opened, due that day.
+	// Kinds lists every kind of a report of several kinds at once
+	// ("走访 7-2-306 慢病 老人"), Kind first; empty when it has one kind or
+	// none (Kind alone). Use AllKinds to read either form.
+	Kinds []string `json:"kinds,omitempty"`
+	// Times is how many sessions or visits the report stands for: a
+	// campaign "讲座2场" is 2, "走访3户 不登记户号" is 3 visits with no
+	// household. 0 means 1. A household report (Household) is one visit.
+	Times int `json:"times,omitempty"`
+	// Household says Target is a household (户): the report then counts
+	// in the distinct-household tallies (visit.households,
+	// visit.<kind>.households) and in the roster coverage. Place targets
+	// (inspections) leave it false.
+	Household bool `json:"household,omitempty"`
+
+	// Follows is the follow-up effect, decided by the conversation and
+	// applied by storage in the same transaction as the report: for each
+	// entry, the open follow-up with its Key is closed by this report and,
+	// when NextDue is set, a new one of Kind is opened, due that day. See
+	// FollowEffect for the cases where storage leaves a schedule alone.
+	Follows []FollowEffect `json:"follows,omitempty"`
+	// FollowKey and NextDue are the one-effect form of Follows, kept for
+	// callers that schedule a single kind: when Follows is empty and
+	// FollowKey is set, storage reads them as Follows{{Key: FollowKey,
+	// Kind: Kind, NextDue: NextDue}}. On a saved report they mirror
+	// Follows[0].
 	FollowKey string `json:"follow_key,omitempty"`
 	NextDue   string `json:"next_due,omitempty"`
-	// ClosedFollowUp is the id of the open follow-up this report closed,
-	// 0 when it closed none. Set by storage on the saved report (and on
-	// reports read back); ignored on input.
+	// ClosedFollowUp is the id of the first open follow-up this report
+	// closed, 0 when it closed none. Set by storage on the saved report (and
+	// on reports read back); ignored on input. Follows[i].Closed has all.
 	ClosedFollowUp uint64 `json:"closed_followup,omitempty"`
+}
+
+// FollowEffect is one schedule a report acts on: the follow-up of Key
+// (FollowKey of the household, flow and kind) is closed, and the next one,
+// of Kind and due NextDue, opened when NextDue is set.
+//
+// Storage leaves a schedule as it is, and says why on the saved report,
+// in two cases: the open follow-up belongs to another grid of the same
+// community and was not handed to the reporting worker (Foreign, Owner,
+// OwnerGrid: the chat says "该户属于3网格（张三），随访未变更"; a supervisor
+// can move it to the worker with MoveFollowUp), or it was
+// set by a report done after this one's Day (Stale: a back-dated report
+// neither closes nor moves a newer schedule).
+type FollowEffect struct {
+	Key     string `json:"key"`
+	Kind    string `json:"kind,omitempty"`
+	NextDue string `json:"next_due,omitempty"` // "2006-01-02"; "" closes only
+
+	// Set by storage on the saved report; ignored on input.
+	Closed    uint64 `json:"closed,omitempty"`  // id of the follow-up it closed
+	Opened    uint64 `json:"opened,omitempty"`  // id of the follow-up it opened
+	Foreign   uint64 `json:"foreign,omitempty"` // id of another grid's open follow-up, left as it was
+	Owner     string `json:"owner,omitempty"`   // that follow-up's worker (openid)
+	OwnerGrid string `json:"owner_grid,omitempty"`
+	Stale     bool   `json:"stale,omitempty"`
+}
+
+// AllKinds returns the report's kinds: Kinds, or Kind alone, or none.
+func (r *Report) AllKinds() []string {
+	if len(r.Kinds) > 0 {
+		return r.Kinds
+	}
+	if r.Kind != "" {
+		return []string{r.Kind}
+	}
+	return nil
+}
+
+// TimesOr1 is Times, with 0 read as 1.
+func (r *Report) TimesOr1() int {
+	if r.Times <= 0 {
+		return 1
+	}
+	return r.Times
+}
+
+// Effects returns the report's follow-up effect: Follows, or the
+// one-effect form FollowKey/NextDue, or none.
+func (r *Report) Effects() []FollowEffect {
+	if len(r.Follows) > 0 {
+		return r.Follows
+	}
+	if r.FollowKey != "" {
+		return []FollowEffect{{Key: r.FollowKey, Kind: r.Kind, NextDue: r.NextDue, Closed: r.ClosedFollowUp}}
+	}
+	return nil
 }
 
 // Milli is the fixed-point scale of stored tallies: counters may carry
@@ -101,13 +178,18 @@ type Report struct {
 const Milli = 1000
 
 // Metrics returns what the report adds to the tallies, in thousandths:
-// 1 for the flow, 1 for flow.kind, and each counter's value. It is the one
-// definition used both when saving and when `gridbot check` recomputes.
+// Times (default 1) for the flow and for flow.kind of each of its kinds,
+// and each counter's value. It is the one definition used both when saving
+// and when `gridbot check` recomputes. The distinct households
+// (<metric>.households) are not in it: they depend on the other reports
+// (see DistinctMetrics).
 func (r *Report) Metrics() map[string]int64 {
-	m := make(map[string]int64, 2+len(r.Counts))
-	m[r.Flow] += Milli
-	if r.Kind != "" {
-		m[r.Flow+"."+r.Kind] += Milli
+	kinds := r.AllKinds()
+	m := make(map[string]int64, 1+len(kinds)+len(r.Counts))
+	n := int64(r.TimesOr1()) * Milli
+	m[r.Flow] += n
+	for _, k := range kinds {
+		m[r.Flow+"."+k] += n
 	}
 	for k, v := range r.Counts {
 		if v != 0 {
@@ -318,6 +400,22 @@ type Store interface {
 	MoveFollowUp(ctx context.Context, id uint64, worker string) (FollowUp, error)
 	// CloseFollowUp closes an open follow-up by hand with a reason.
 	CloseFollowUp(ctx context.Context, id uint64, reason string, at time.Time) (FollowUp, error)
+
+	// HouseholdVisits returns how many reports that are not void count
+	// the household (a Report with Household set, in community) in metric
+	// ("visit", "visit.chronic") within period ("2026-12-04", "2026-12",
+	// "2026"): "今天已记过 3-2-201 的慢病随访" is HouseholdVisits(c,
+	// "3-2-201", "visit.chronic", today) > 0. One indexed read.
+	HouseholdVisits(ctx context.Context, community, household, metric, period string) (int, error)
+	// PutHouseholds adds roster households, or replaces those already on
+	// the roster (same community and household: grid and tags are
+	// updated), with the coverage counts they touch, in one transaction.
+	// It returns how many were new.
+	PutHouseholds(ctx context.Context, hs []Household) (added int, err error)
+	// Coverage returns the roster figures of a grid, community or all
+	// (EInvalid for a worker) for a period: 入户率 of the period and
+	// 规范管理 of its year. Its cost does not follow the number of reports.
+	Coverage(ctx context.Context, scope Scope, period string) (Coverage, error)
 }
 
 // KV is a small expiring key-value store: conversation sessions and the

@@ -30,6 +30,7 @@ type RowError struct {
 type ImportResult struct {
 	Opened    int        `json:"opened"`    // follow-ups opened (or moved to a later due date)
 	Unchanged int        `json:"unchanged"` // already open with the same or a later due date
+	Roster    int        `json:"roster"`    // households new on the roster (others updated)
 	Errors    []RowError `json:"errors,omitempty"`
 }
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -18,7 +20,8 @@ import (
 
 // benchReport is the i-th report of a synthetic year: 500 workers in 50
 // grids of 10 communities, mostly household visits (with their follow-up
-// schedule), one in ten a campaign with counters.
+// schedule, counted in the distinct households), one in ten a campaign
+// with counters.
 func benchReport(i int) flows.Report {
 	worker := i % 500
 	community, grid := fmt.Sprintf("c%d", worker%10), fmt.Sprintf("g%d", worker%50/10)
@@ -33,7 +36,7 @@ func benchReport(i int) flows.Report {
 		return r
 	}
 	r.Flow, r.Kind = "visit", []string{"chronic", "elderly", "maternal", "floating", "other"}[i%5]
-	r.Target = fmt.Sprintf("%d-%d-%d", i%30, i%4, i%600)
+	r.Target, r.Household = fmt.Sprintf("%d-%d-%d", i%30, i%4, i%600), true
 	r.Fields = map[string]string{"bp": "150/95", "note": "按时服药"}
 	r.FollowKey = flows.FollowKey(community, r.Flow, r.Kind, r.Target)
 	r.NextDue = time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i%90).Format(time.DateOnly)
@@ -84,7 +87,7 @@ func BenchmarkSaveReport(b *testing.B) {
 // transactions and without fsync (only the fill: the benchmark then reads
 // with the normal settings), then runs after in the same mode. The caller
 // closes the database.
-func fillDB(b *testing.B, path string, n int, put func(tx *bolt.Tx, i int) error, after func(db *DB) error) *DB {
+func fillDB(b testing.TB, path string, n int, put func(tx *bolt.Tx, i int) error, after func(db *DB) error) *DB {
 	b.Helper()
 	db, err := Open(path, Options{})
 	if err != nil {
@@ -122,32 +125,51 @@ func fillDB(b *testing.B, path string, n int, put func(tx *bolt.Tx, i int) error
 }
 
 // fillReports fills a store with n benchReports, without their follow-up
-// effect (it does not touch what Tally reads). Each report is written with
-// its record and indexes as SaveReport does; its tally deltas (the same
-// reportTallies enumeration) are summed in memory and written once, in key
-// order, at the end: the tallies are what n SaveReports produce, built in
-// a fraction of the time.
-func fillReports(b *testing.B, path string, n int) *DB {
-	sums := map[string]int64{}
+// effect (it does not touch what Tally reads), as household visits when
+// households is true, and then with the roster when it is not nil. Each
+// report is written with its record and indexes as SaveReport does; its
+// tally and distinct-household deltas (the same reportTallies and
+// reportHouseholds enumerations) are summed in memory and written once,
+// in key order, at the end; the roster goes in last, reading the
+// household counts as PutHouseholds does. The counters are what n
+// SaveReports produce (TestFillMatchesCheck), built in a fraction of the
+// time.
+func fillReports(b testing.TB, path string, n int, households bool, roster []flows.Household) *DB {
+	// Sized for benchReport's keys (about one distinct household counter
+	// per report); fewer collections while the maps grow.
+	sums, hh := make(map[string]int64, 1024+n/8), make(map[string]int64, 1024+n*3/2)
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	put := func(tx *bolt.Tx, i int) error {
 		r := benchReport(i)
 		r.FollowKey, r.NextDue = "", ""
+		r.Household = households && r.Target != ""
 		r, _, err := putReport(tx, r)
 		if err != nil {
 			return err
 		}
-		return reportTallies(&r, func(key []byte, v int64) error {
+		err = reportTallies(&r, func(key []byte, v int64) error {
 			sums[string(key)] += v
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		return reportHouseholds(&r, func(_ flows.Scope, _, _ string, key, tally []byte) error {
+			k := string(key)
+			c := hh[k] + 1
+			if hh[k] = c; c == 1 {
+				sums[string(tally)] += flows.Milli
+			}
+			return nil
+		})
 	}
-	writeSums := func(db *DB) error {
-		keys := slices.Sorted(maps.Keys(sums))
+	writeSorted := func(db *DB, bucket []byte, m map[string]int64) error {
+		keys := slices.Sorted(maps.Keys(m))
 		for lo := 0; lo < len(keys); lo += 20_000 {
 			err := db.bolt.Update(func(tx *bolt.Tx) error {
-				tb := tx.Bucket(talliesBucket)
+				tb := tx.Bucket(bucket)
 				for _, k := range keys[lo:min(lo+20_000, len(keys))] {
-					if err := addTally(tb, []byte(k), sums[k]); err != nil {
+					if err := addTally(tb, []byte(k), m[k]); err != nil {
 						return err
 					}
 				}
@@ -159,7 +181,27 @@ func fillReports(b *testing.B, path string, n int) *DB {
 		}
 		return nil
 	}
-	return fillDB(b, path, n, put, writeSums)
+	after := func(db *DB) error {
+		if err := writeSorted(db, talliesBucket, sums); err != nil {
+			return err
+		}
+		if err := writeSorted(db, hhVisitsBucket, hh); err != nil {
+			return err
+		}
+		return db.bolt.Update(func(tx *bolt.Tx) error {
+			for _, h := range roster {
+				rec := rosterRec{Community: h.Community, Grid: h.Grid, Household: h.Household, Tags: h.Tags}
+				if err := putRecord(tx, rosterBucket, rosterKey(h.Community, h.Household), &rec); err != nil {
+					return err
+				}
+				if err := rosterContribution(tx, &rec, 1); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	return fillDB(b, path, n, put, after)
 }
 
 // BenchmarkTallyMonth reads a month's totals of all reports from a store
@@ -176,7 +218,7 @@ func BenchmarkTallyMonth(b *testing.B) {
 		b.Run(fmt.Sprintf("reports=%d", n), func(b *testing.B) {
 			db := stores[n]
 			if db == nil {
-				db = fillReports(b, filepath.Join(dir, fmt.Sprintf("tally-%d.db", n)), n)
+				db = fillReports(b, filepath.Join(dir, fmt.Sprintf("tally-%d.db", n)), n, false, nil)
 				stores[n] = db
 			}
 			ctx := context.Background()
@@ -237,6 +279,102 @@ func BenchmarkDueFollowUps(b *testing.B) {
 					b.Fatalf("%d due, %v", len(fs), err)
 				}
 			}
+		})
+	}
+}
+
+// coverageRoster is the roster of the bench stores: the 600 households of
+// benchReport's visits in each of the 10 communities, in 5 grids, tagged
+// 高血压 or 糖尿病 (and 独居老人 for one in three).
+func coverageRoster() []flows.Household {
+	var hs []flows.Household
+	for c := range 10 {
+		for h := range 600 {
+			tags := []string{[]string{"高血压", "糖尿病"}[h%2]}
+			if h%3 == 0 {
+				tags = append(tags, "独居老人")
+			}
+			hs = append(hs, flows.Household{Community: fmt.Sprintf("c%d", c), Grid: fmt.Sprintf("g%d", h%5),
+				Household: fmt.Sprintf("%d-%d-%d", h%30, h%4, h), Tags: tags})
+		}
+	}
+	return hs
+}
+
+// benchStores keeps the big stores of the read benchmarks for the whole
+// test process: each is built once, and with -count N the sizes are
+// measured in turn N times (the machine's load drifts within minutes, so
+// sizes measured minutes apart are not comparable). TestMain removes them.
+var benchStores = struct {
+	sync.Mutex
+	dir string
+	dbs map[string]*DB
+}{dbs: map[string]*DB{}}
+
+// benchStore returns the store name, built by build at a path in the
+// shared directory the first time.
+func benchStore(b *testing.B, name string, build func(path string) *DB) *DB {
+	benchStores.Lock()
+	defer benchStores.Unlock()
+	if db := benchStores.dbs[name]; db != nil {
+		return db
+	}
+	if benchStores.dir == "" {
+		dir, err := os.MkdirTemp("", "gridbot-bench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchStores.dir = dir
+	}
+	db := build(filepath.Join(benchStores.dir, name+".db"))
+	benchStores.dbs[name] = db
+	return db
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, db := range benchStores.dbs {
+		db.Close()
+	}
+	if benchStores.dir != "" {
+		os.RemoveAll(benchStores.dir)
+	}
+	os.Exit(code)
+}
+
+// BenchmarkHouseholdsMonth reads a month's distinct households (the
+// tallies with visit.households) and a community's coverage (入户率,
+// 规范管理) from a store of 1k and of 1M household reports: the cost must
+// not follow the number of reports. Run it with -count 5 or more: the
+// stores are built once (about 4 minutes for 1M on a busy 2-core machine)
+// and the two sizes are then measured in turn.
+func BenchmarkHouseholdsMonth(b *testing.B) {
+	for _, n := range []int{1000, 1_000_000} {
+		b.Run(fmt.Sprintf("reports=%d", n), func(b *testing.B) {
+			db := benchStore(b, fmt.Sprintf("hh-%d", n), func(path string) *DB {
+				return fillReports(b, path, n, true, coverageRoster())
+			})
+			ctx := context.Background()
+			all := flows.Scope{Kind: flows.ScopeAll}
+			community := flows.Scope{Kind: flows.ScopeCommunity, ID: "c3"}
+			var c flows.Counts
+			var cv flows.Coverage
+			b.ResetTimer()
+			for b.Loop() {
+				var err error
+				if c, err = db.Tally(ctx, all, "2026-11"); err != nil {
+					b.Fatal(err)
+				}
+				if cv, err = db.Coverage(ctx, community, "2026-11"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			if c["visit.households"] == 0 || cv.Households != 600 || cv.Visited == 0 {
+				b.Fatalf("empty figures: %v %+v", c, cv)
+			}
+			b.ReportMetric(c["visit.households"], "households")
+			b.ReportMetric(float64(cv.Visited), "visited")
 		})
 	}
 }

@@ -64,6 +64,7 @@ var buckets = [][]byte{
 	followUpsDueBucket,
 	kvBucket,
 	digestClaimsBucket, digestAttemptsBucket, noticesBucket, digestStateBucket, // storage/reminders.go
+	hhVisitsBucket, rosterBucket, coverageBucket, // storage/households.go
 }
 
 // ErrInUse matches (errors.Is) Open's error when another process holds the

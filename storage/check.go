@@ -15,11 +15,13 @@ import (
 
 // Check first reads every page of the file (a damaged one is an error
 // matching ErrCorrupt, which names the problems and what to do), then
-// recomputes every tally from the reports that are not void and returns
-// one line per difference with the stored tallies, e.g.
-// "all 2026-11 visit: stored 3, recomputed 2". No diffs means the tallies
-// are right. The tallies are recomputed in one read transaction, so
-// writers go on meanwhile (they wait only for bbolt's page check).
+// recomputes every tally from the reports that are not void, and the
+// distinct-household counts and roster coverage from them and the roster,
+// and returns one line per difference with what is stored, e.g.
+// "all 2026-11 visit: stored 3, recomputed 2" or "households all 2026-11
+// visit: …". No diffs means the counts are right. It runs in one read
+// transaction, so writers go on meanwhile (they wait only for bbolt's page
+// check).
 func (db *DB) Check(ctx context.Context) (diffs []string, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -28,7 +30,7 @@ func (db *DB) Check(ctx context.Context) (diffs []string, err error) {
 		return nil, err
 	}
 	err = db.view(func(tx *bolt.Tx) error {
-		want := map[string]int64{}
+		want, hh := map[string]int64{}, map[string]int64{}
 		n := 0
 		err := tx.Bucket(reportsBucket).ForEach(func(k, v []byte) error {
 			if n++; n%4096 == 0 {
@@ -44,38 +46,30 @@ func (db *DB) Check(ctx context.Context) (diffs []string, err error) {
 				return nil
 			}
 			r := rec.report()
-			return reportTallies(&r, func(key []byte, v int64) error {
+			err := reportTallies(&r, func(key []byte, v int64) error {
 				want[string(key)] += v
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			return reportHouseholds(&r, func(_ flows.Scope, _, _ string, key, tally []byte) error {
+				if hh[string(key)]++; hh[string(key)] == 1 {
+					want[string(tally)] += flows.Milli
+				}
 				return nil
 			})
 		})
 		if err != nil {
 			return err
 		}
-		err = tx.Bucket(talliesBucket).ForEach(func(k, v []byte) error {
-			key := string(k)
-			if len(v) != 8 {
-				diffs = append(diffs, fmt.Sprintf("%s: stored value of %d bytes, recomputed %s",
-					readableKey(key), len(v), formatMilli(want[key])))
-				delete(want, key)
-				return nil
-			}
-			got := int64(binary.BigEndian.Uint64(v))
-			if w := want[key]; got != w {
-				diffs = append(diffs, fmt.Sprintf("%s: stored %s, recomputed %s",
-					readableKey(key), formatMilli(got), formatMilli(w)))
-			}
-			delete(want, key)
-			return nil
-		})
+		cov, err := recomputeCoverage(tx, hh)
 		if err != nil {
 			return err
 		}
-		for key, w := range want {
-			if w != 0 {
-				diffs = append(diffs, fmt.Sprintf("%s: stored 0, recomputed %s", readableKey(key), formatMilli(w)))
-			}
-		}
+		diffs = append(diffs, compareCounts(tx.Bucket(talliesBucket), "", want, formatMilli)...)
+		diffs = append(diffs, compareCounts(tx.Bucket(hhVisitsBucket), "households ", hh, formatInt)...)
+		diffs = append(diffs, compareCounts(tx.Bucket(coverageBucket), "coverage ", cov, formatInt)...)
 		return nil
 	})
 	if err != nil {
@@ -84,6 +78,74 @@ func (db *DB) Check(ctx context.Context) (diffs []string, err error) {
 	sort.Strings(diffs)
 	return diffs, nil
 }
+
+// recomputeCoverage recomputes the coverage counters from the roster and
+// the recomputed household counts hh.
+func recomputeCoverage(tx *bolt.Tx, hh map[string]int64) (map[string]int64, error) {
+	// The community-scope counts of each household: hid → keys.
+	byHousehold := map[string][]string{}
+	for key := range hh {
+		parts := strings.SplitN(key, "\x00", 4)
+		if len(parts) == 4 && strings.HasPrefix(parts[0], string(flows.ScopeCommunity)+":") {
+			byHousehold[parts[1]] = append(byHousehold[parts[1]], key)
+		}
+	}
+	cov := map[string]int64{}
+	add := func(key []byte, d int64) error {
+		cov[string(key)] += d
+		return nil
+	}
+	err := tx.Bucket(rosterBucket).ForEach(func(k, v []byte) error {
+		var rec rosterRec
+		if err := decode(v, &rec); err != nil {
+			return fmt.Errorf("roster %q: %w", k, err)
+		}
+		if err := rosterStock(&rec, 1, add); err != nil {
+			return err
+		}
+		for _, key := range byHousehold[flows.HouseholdID(rec.Community, rec.Household)] {
+			parts := strings.SplitN(key, "\x00", 4)
+			if parts[0] != (flows.Scope{Kind: flows.ScopeCommunity, ID: rec.Community}).String() {
+				continue
+			}
+			if err := rosterDeltas(&rec, parts[2], parts[3], 0, hh[key], add); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return cov, err
+}
+
+// compareCounts lists the differences between the 8-byte counters of b
+// and want (consumed), each line prefixed with label.
+func compareCounts(b *bolt.Bucket, label string, want map[string]int64, format func(int64) string) []string {
+	var diffs []string
+	b.ForEach(func(k, v []byte) error {
+		key := string(k)
+		if len(v) != 8 {
+			diffs = append(diffs, fmt.Sprintf("%s%s: stored value of %d bytes, recomputed %s",
+				label, readableKey(key), len(v), format(want[key])))
+			delete(want, key)
+			return nil
+		}
+		got := int64(binary.BigEndian.Uint64(v))
+		if w := want[key]; got != w {
+			diffs = append(diffs, fmt.Sprintf("%s%s: stored %s, recomputed %s",
+				label, readableKey(key), format(got), format(w)))
+		}
+		delete(want, key)
+		return nil
+	})
+	for key, w := range want {
+		if w != 0 {
+			diffs = append(diffs, fmt.Sprintf("%s%s: stored 0, recomputed %s", label, readableKey(key), format(w)))
+		}
+	}
+	return diffs
+}
+
+func formatInt(n int64) string { return strconv.FormatInt(n, 10) }
 
 // readableKey turns a tally key "all\x002026-11\x00visit" into "all 2026-11 visit".
 func readableKey(k string) string {

@@ -95,7 +95,7 @@ func (db *DB) Dump(ctx context.Context, l Loader, progress func(kind string, n i
 	if progress == nil {
 		progress = func(string, int) {}
 	}
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		each := func(kind string, bucket []byte, fn func(k, v []byte) error) error {
 			n := 0
 			err := tx.Bucket(bucket).ForEach(func(k, v []byte) error {

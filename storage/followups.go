@@ -131,39 +131,51 @@ func reopenFollowUp(tx *bolt.Tx, f *flows.FollowUp) error {
 	return indexDue(tx, f, false)
 }
 
-// undoFollowUpEffect reverses the follow-up effect of the report rec, which
-// is being voided at at: the follow-up it opened, if still open, is closed
-// (ReasonVoided, ClosedBy 0), and the one it closed is reopened as it was.
-// The closed one stays closed when the key's schedule has moved on since
-// the report: another follow-up with the key is open, or the one the
-// report opened has been closed by a later report or by hand. Old records
-// (Rev 0) do not say which follow-up they closed; it stays closed.
-func undoFollowUpEffect(tx *bolt.Tx, rec *reportRec, at time.Time) error {
-	if rec.FollowKey == "" {
-		return nil
+// undoFollowUpEffects reverses the follow-up effects of the report rec,
+// which is being voided at at; effects that changed nothing (Foreign,
+// Stale) are skipped. See undoFollowUpEffect.
+func undoFollowUpEffects(tx *bolt.Tx, rec *reportRec, at time.Time) error {
+	for _, e := range rec.effects() {
+		if e.Foreign != 0 || e.Stale {
+			continue
+		}
+		if err := undoFollowUpEffect(tx, rec.ID, &e, at); err != nil {
+			return err
+		}
 	}
-	if id := tx.Bucket(followUpsOpenBucket).Get([]byte(rec.FollowKey)); id != nil {
-		f, err := getFollowUp(tx, btoi(id))
+	return nil
+}
+
+// undoFollowUpEffect reverses one follow-up effect e of report id: the
+// follow-up it opened, if still open, is closed (ReasonVoided, ClosedBy
+// 0), and the one it closed is reopened as it was. The closed one stays
+// closed when the key's schedule has moved on since the report: another
+// follow-up with the key is open, or the one the report opened has been
+// closed by a later report or by hand. Old records (Rev 0) do not say
+// which follow-up they closed (e.Closed 0); it stays closed.
+func undoFollowUpEffect(tx *bolt.Tx, id uint64, e *flows.FollowEffect, at time.Time) error {
+	if open := tx.Bucket(followUpsOpenBucket).Get([]byte(e.Key)); open != nil {
+		f, err := getFollowUp(tx, btoi(open))
 		if err != nil {
 			return err
 		}
-		if f.OpenedBy != rec.ID {
+		if f.OpenedBy != id {
 			return nil // opened since, by another report or by hand
 		}
 		if err := closeFollowUp(tx, &f, 0, at, ReasonVoided); err != nil {
 			return err
 		}
-	} else if rec.NextDue != "" {
+	} else if e.NextDue != "" {
 		return nil // the follow-up the report opened was closed since
 	}
-	if rec.Rev < reportRev2 || rec.ClosedFollowUp == 0 {
+	if e.Closed == 0 {
 		return nil
 	}
-	f, err := getFollowUp(tx, rec.ClosedFollowUp)
+	f, err := getFollowUp(tx, e.Closed)
 	if err != nil {
 		return err
 	}
-	if !f.Closed || f.ClosedBy != rec.ID || f.Key != rec.FollowKey {
+	if !f.Closed || f.ClosedBy != id || f.Key != e.Key {
 		return nil
 	}
 	return reopenFollowUp(tx, &f)

@@ -203,7 +203,7 @@ func TestReadsOfDamagedPages(t *testing.T) {
 // and `gridbot check` pay.
 func BenchmarkVerify(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "verify.db")
-	db := fillReports(b, path, 100_000)
+	db := fillReports(b, path, 100_000, false, nil)
 	defer db.Close()
 	st, err := os.Stat(path)
 	if err != nil {
@@ -222,7 +222,7 @@ func BenchmarkVerify(b *testing.B) {
 // BenchmarkOpen opens (and so verifies) a store of 100k reports.
 func BenchmarkOpen(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "open.db")
-	fillReports(b, path, 100_000).Close()
+	fillReports(b, path, 100_000).Close(, false, nil)
 	st, err := os.Stat(path)
 	if err != nil {
 		b.Fatal(err)

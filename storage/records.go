@@ -84,23 +84,51 @@ type reportRec struct {
 	// follow-up they closed.
 	Rev int `json:"rev,omitempty"`
 	// ClosedFollowUp is the id of the follow-up the report closed when it
-	// was saved, 0 when it closed none (from reportRev2 on). VoidReport
-	// reopens it.
+	// was saved, 0 when it closed none (reportRev2 only; reportRev3 keeps
+	// it in Follows). VoidReport reopens it.
 	ClosedFollowUp uint64 `json:"closed_followup,omitempty"`
+
+	// From reportRev3 on: several kinds, times, household, and the
+	// follow-up effects (instead of FollowKey, NextDue and ClosedFollowUp).
+	Kinds     []string    `json:"kinds,omitempty"`
+	Times     int         `json:"times,omitempty"`
+	Household bool        `json:"hh,omitempty"`
+	Follows   []followRec `json:"follows,omitempty"`
 }
 
-// reportRev2 is the report record revision that adds ClosedFollowUp.
-// Older records decode unchanged, with Rev 0.
-const reportRev2 = 2
+// followRec is the stored form of a flows.FollowEffect.
+type followRec struct {
+	Key       string `json:"key"`
+	Kind      string `json:"kind,omitempty"`
+	NextDue   string `json:"next_due,omitempty"`
+	Closed    uint64 `json:"closed,omitempty"`
+	Opened    uint64 `json:"opened,omitempty"`
+	Foreign   uint64 `json:"foreign,omitempty"`
+	Owner     string `json:"owner,omitempty"`
+	OwnerGrid string `json:"owner_grid,omitempty"`
+	Stale     bool   `json:"stale,omitempty"`
+}
 
-// toReportRec is the stored form of a new report, at revision reportRev2;
-// the caller sets ClosedFollowUp.
+// Report record revisions. reportRev2 adds ClosedFollowUp; reportRev3 adds
+// Kinds, Times, Household and Follows. Older records decode unchanged:
+// one kind, once, not a household for the distinct counts (they were
+// saved before households were counted), their one effect in FollowKey.
+const (
+	reportRev2 = 2
+	reportRev3 = 3
+)
+
+// toReportRec is the stored form of a new report, at revision reportRev3;
+// r.Follows holds its effects as applied.
 func toReportRec(r *flows.Report) reportRec {
-	rec := reportRec{Rev: reportRev2,
+	rec := reportRec{Rev: reportRev3,
 		ID: r.ID, MsgKey: r.MsgKey, Worker: r.Worker, Community: r.Community, Grid: r.Grid,
 		Flow: r.Flow, Kind: r.Kind, Day: r.Day, Target: r.Target, Fields: r.Fields, Counts: r.Counts,
 		Images: r.Images, CreatedAt: r.CreatedAt, Void: r.Void, VoidedAt: r.VoidedAt,
-		FollowKey: r.FollowKey, NextDue: r.NextDue,
+		Kinds: r.Kinds, Times: r.Times, Household: r.Household,
+	}
+	for _, f := range r.Follows {
+		rec.Follows = append(rec.Follows, followRec(f))
 	}
 	if r.Location != nil {
 		rec.Location = &locationRec{r.Location.Lat, r.Location.Lng, r.Location.Label}
@@ -108,18 +136,49 @@ func toReportRec(r *flows.Report) reportRec {
 	return rec
 }
 
+// effects returns the follow-up effects of the record, in either form.
+func (rec *reportRec) effects() []flows.FollowEffect {
+	if len(rec.Follows) > 0 {
+		out := make([]flows.FollowEffect, len(rec.Follows))
+		for i, f := range rec.Follows {
+			out[i] = flows.FollowEffect(f)
+		}
+		return out
+	}
+	if rec.FollowKey != "" {
+		return []flows.FollowEffect{{Key: rec.FollowKey, Kind: rec.Kind, NextDue: rec.NextDue, Closed: rec.ClosedFollowUp}}
+	}
+	return nil
+}
+
 func (rec *reportRec) report() flows.Report {
 	r := flows.Report{
 		ID: rec.ID, MsgKey: rec.MsgKey, Worker: rec.Worker, Community: rec.Community, Grid: rec.Grid,
 		Flow: rec.Flow, Kind: rec.Kind, Day: rec.Day, Target: rec.Target, Fields: rec.Fields,
 		Counts: rec.Counts, Images: rec.Images, CreatedAt: rec.CreatedAt, Void: rec.Void,
-		VoidedAt: rec.VoidedAt, FollowKey: rec.FollowKey, NextDue: rec.NextDue,
-		ClosedFollowUp: rec.ClosedFollowUp,
+		VoidedAt: rec.VoidedAt, Kinds: rec.Kinds, Times: rec.Times, Household: rec.Household,
+		Follows: rec.effects(),
 	}
+	mirrorFirstEffect(&r)
 	if rec.Location != nil {
 		r.Location = &flows.Location{Lat: rec.Location.Lat, Lng: rec.Location.Lng, Label: rec.Location.Label}
 	}
 	return r
+}
+
+// mirrorFirstEffect sets the one-effect fields of r from r.Follows: the
+// key and due date of the first effect that acted on its schedule (not
+// Foreign, not Stale), and the first follow-up closed.
+func mirrorFirstEffect(r *flows.Report) {
+	r.FollowKey, r.NextDue, r.ClosedFollowUp = "", "", 0
+	for _, f := range r.Follows {
+		if f.Foreign == 0 && !f.Stale && r.FollowKey == "" {
+			r.FollowKey, r.NextDue = f.Key, f.NextDue
+		}
+		if f.Closed != 0 && r.ClosedFollowUp == 0 {
+			r.ClosedFollowUp = f.Closed
+		}
+	}
 }
 
 type followUpRec struct {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -47,8 +49,48 @@ func validateReport(r *flows.Report) error {
 		return flows.Errorf(flows.EInvalid, "report day %q: want YYYY-MM-DD", r.Day)
 	case r.NextDue != "" && r.FollowKey == "":
 		return flows.Errorf(flows.EInvalid, "report next due %s without follow key", r.NextDue)
-	case r.NextDue != "" && !validDay(r.NextDue):
-		return flows.Errorf(flows.EInvalid, "report next due %q: want YYYY-MM-DD", r.NextDue)
+	case len(r.Follows) > 0 && r.FollowKey != "" && r.FollowKey != r.Follows[0].Key:
+		return flows.Errorf(flows.EInvalid, "report with both follows and another follow key")
+	case r.Times < 0:
+		return flows.Errorf(flows.EInvalid, "report times %d", r.Times)
+	case r.Household && r.Target == "":
+		return flows.Errorf(flows.EInvalid, "household report without target")
+	case r.Household && r.Times > 1:
+		return flows.Errorf(flows.EInvalid, "a household report is one visit, not %d", r.Times)
+	case strings.ContainsRune(r.Target, 0) || strings.ContainsRune(r.Community, 0):
+		return flows.Errorf(flows.EInvalid, "report target or community with a NUL byte")
+	}
+	if len(r.Kinds) > 0 {
+		if r.Kind == "" {
+			r.Kind = r.Kinds[0]
+		}
+		if r.Kind != r.Kinds[0] {
+			return flows.Errorf(flows.EInvalid, "report kind %q is not its first kind %q", r.Kind, r.Kinds[0])
+		}
+		for i, k := range r.Kinds {
+			if k == "" || slices.Contains(r.Kinds[:i], k) {
+				return flows.Errorf(flows.EInvalid, "report kinds %q: empty or repeated", r.Kinds)
+			}
+		}
+		if len(r.Kinds) == 1 {
+			r.Kinds = nil
+		}
+	}
+	r.Follows = slices.Clone(r.Effects())
+	for i := range r.Follows {
+		f := &r.Follows[i]
+		switch {
+		case f.Key == "":
+			return flows.Errorf(flows.EInvalid, "report follow-up effect without key")
+		case f.NextDue != "" && !validDay(f.NextDue):
+			return flows.Errorf(flows.EInvalid, "report next due %q: want YYYY-MM-DD", f.NextDue)
+		}
+		for _, g := range r.Follows[:i] {
+			if g.Key == f.Key {
+				return flows.Errorf(flows.EInvalid, "report closes follow-up %q twice", f.Key)
+			}
+		}
+		f.Closed, f.Opened, f.Foreign, f.Owner, f.OwnerGrid, f.Stale = 0, 0, 0, "", "", false
 	}
 	return nil
 }
@@ -59,29 +101,66 @@ func saveReport(tx *bolt.Tx, r flows.Report) (flows.Report, bool, error) {
 	if err != nil || dup {
 		return saved, dup, err
 	}
-	return saved, false, addTallies(tx, &saved, 1)
+	if err := addTallies(tx, &saved, 1); err != nil {
+		return flows.Report{}, false, err
+	}
+	return saved, false, addHouseholds(tx, &saved, 1)
 }
 
-// scheduleIsNewer reports whether the open follow-up of key was opened by a
-// report done after day.
-func scheduleIsNewer(tx *bolt.Tx, key, day string) (bool, error) {
+// openFollowUpOf returns the open follow-up of key; ok is false when
+// there is none.
+func openFollowUpOf(tx *bolt.Tx, key string) (f flows.FollowUp, ok bool, err error) {
 	id := tx.Bucket(followUpsOpenBucket).Get([]byte(key))
 	if id == nil {
-		return false, nil
+		return flows.FollowUp{}, false, nil
 	}
-	f, err := getFollowUp(tx, btoi(id))
-	if err != nil || f.OpenedBy == 0 {
-		return false, err
-	}
-	opener, err := getReportRec(tx, f.OpenedBy)
+	f, err = getFollowUp(tx, btoi(id))
+	return f, err == nil, err
+}
+
+// applyEffect applies one follow-up effect of the report r (already
+// given its id) and records on e what it did: the open follow-up of e.Key
+// is closed and the next one opened, unless it belongs to another grid of
+// the community and was not handed to r's worker (Foreign) or was set by a report done after r.Day (Stale);
+// then nothing changes and e.NextDue is cleared (nothing was scheduled).
+func applyEffect(tx *bolt.Tx, r *flows.Report, e *flows.FollowEffect) error {
+	open, ok, err := openFollowUpOf(tx, e.Key)
 	if err != nil {
-		return false, err
+		return err
 	}
-	return opener.Day > day, nil
+	if ok {
+		if open.Community == r.Community && open.Grid != r.Grid && open.Worker != r.Worker {
+			e.Foreign, e.Owner, e.OwnerGrid, e.NextDue = open.ID, open.Worker, open.Grid, ""
+			return nil
+		}
+		if open.OpenedBy != 0 {
+			opener, err := getReportRec(tx, open.OpenedBy)
+			if err != nil {
+				return err
+			}
+			if opener.Day > r.Day {
+				e.Stale, e.NextDue = true, ""
+				return nil
+			}
+		}
+		if err := closeFollowUp(tx, &open, r.ID, r.CreatedAt, ""); err != nil {
+			return err
+		}
+		e.Closed = open.ID
+	}
+	if e.NextDue == "" {
+		return nil
+	}
+	f, err := openFollowUp(tx, flows.FollowUp{
+		Key: e.Key, Community: r.Community, Grid: r.Grid, Worker: r.Worker,
+		Flow: r.Flow, Kind: e.Kind, Target: r.Target, Due: e.NextDue, OpenedBy: r.ID,
+	})
+	e.Opened = f.ID
+	return err
 }
 
 // putReport writes everything of saveReport but the tallies: dedupe mark,
-// id, record, indexes and follow-up effect.
+// id, record, indexes and follow-up effects.
 func putReport(tx *bolt.Tx, r flows.Report) (flows.Report, bool, error) {
 	msgKeys := tx.Bucket(msgKeysBucket)
 	if r.MsgKey != "" {
@@ -95,36 +174,16 @@ func putReport(tx *bolt.Tx, r flows.Report) (flows.Report, bool, error) {
 	if err != nil {
 		return flows.Report{}, false, err
 	}
-	r.ID, r.Void, r.VoidedAt, r.ClosedFollowUp = id, false, time.Time{}, 0
+	r.ID, r.Void, r.VoidedAt = id, false, time.Time{}
 	idKey := itob(id)
-	if r.FollowKey != "" {
-		newer, err := scheduleIsNewer(tx, r.FollowKey, r.Day)
-		if err != nil {
+	r.Follows = slices.Clone(r.Effects())
+	for i := range r.Follows {
+		if err := applyEffect(tx, &r, &r.Follows[i]); err != nil {
 			return flows.Report{}, false, err
 		}
-		if newer {
-			// A back-dated report older than the visit that set the current
-			// schedule neither closes it nor moves its date.
-			r.FollowKey, r.NextDue = "", ""
-		}
 	}
+	mirrorFirstEffect(&r)
 	rec := toReportRec(&r)
-	if r.FollowKey != "" {
-		closed, err := closeOpenFollowUp(tx, r.FollowKey, r.ID, r.CreatedAt, "")
-		if err != nil {
-			return flows.Report{}, false, err
-		}
-		rec.ClosedFollowUp, r.ClosedFollowUp = closed, closed
-		if r.NextDue != "" {
-			f := flows.FollowUp{
-				Key: r.FollowKey, Community: r.Community, Grid: r.Grid, Worker: r.Worker,
-				Flow: r.Flow, Kind: r.Kind, Target: r.Target, Due: r.NextDue, OpenedBy: r.ID,
-			}
-			if _, err := openFollowUp(tx, f); err != nil {
-				return flows.Report{}, false, err
-			}
-		}
-	}
 	if err := putRecord(tx, reportsBucket, idKey, &rec); err != nil {
 		return flows.Report{}, false, err
 	}
@@ -301,7 +360,10 @@ func (db *DB) VoidReport(ctx context.Context, id uint64, at time.Time) (flows.Re
 		if err := addTallies(tx, &r, -1); err != nil {
 			return err
 		}
-		return undoFollowUpEffect(tx, &rec, at)
+		if err := addHouseholds(tx, &r, -1); err != nil {
+			return err
+		}
+		return undoFollowUpEffects(tx, &rec, at)
 	})
 	if err != nil {
 		return flows.Report{}, wrap("void report", err)

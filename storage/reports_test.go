@@ -382,7 +382,7 @@ func TestVoidReportFollowUps(t *testing.T) {
 			want: map[string]fuWant{"r1": {open: true}, "r2": {reason: ReasonVoided}},
 		},
 		{
-			name: "second visit by another worker of another grid",
+			name: "second visit by another worker of the grid",
 			flow: "visit",
 			steps: []voidStep{
 				{op: "save", name: "r1", worker: "w1", due: "2026-12-05"},
@@ -509,7 +509,7 @@ func TestVoidReportFollowUps(t *testing.T) {
 			want: map[string]fuWant{"r1": {closedBy: "r2"}, "r2": {reason: ReasonVoided}},
 		},
 	}
-	grids := map[string]string{"w1": "g1", "w2": "g2"}
+	grids := map[string]string{"w1": "g1", "w2": "g1"} // another grid's follow-ups: TestForeignGridFollowUpUntouched
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -562,7 +562,8 @@ func TestVoidReportFollowUps(t *testing.T) {
 						if err != nil {
 							return err
 						}
-						rec.Rev, rec.ClosedFollowUp = 0, 0
+						rec.FollowKey, rec.NextDue = rec.Follows[0].Key, rec.Follows[0].NextDue
+						rec.Rev, rec.ClosedFollowUp, rec.Follows = 0, 0, nil
 						return putRecord(tx, reportsBucket, itob(rec.ID), &rec)
 					})
 					if err != nil {

@@ -31,8 +31,10 @@ Usage:
                  [-sheet NAME] [-batch N] [-dry-run] [-config FILE]
 
 The roster is read here, on this machine; its good rows are sent in batches to
-the running "gridbot serve" (POST /api/v1/households/import), which opens one
-follow-up per household and kind: 高血压/糖尿病 → 慢病随访 (every 90 days),
+the running "gridbot serve" (POST /api/v1/households/import), which keeps the
+households and their tags as the roster (the base of 入户率 and 规范管理率,
+GET /api/v1/coverage; importing a household again updates its grid and tags)
+and opens one follow-up per household and kind: 高血压/糖尿病 → 慢病随访 (every 90 days),
 孕产妇 → 孕产妇/新生儿访视 (7 days), 独居老人 → 老年人探访 (30 days), due that
 long after 上次随访日期 (at once when it is empty), owned by a worker of the
 row's grid. A follow-up already open with the same or a later due date is kept.
@@ -149,6 +151,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		total.Opened += res.Opened
 		total.Unchanged += res.Unchanged
+		total.Roster += res.Roster
 		refused = append(refused, res.Errors...)
 		fmt.Fprintf(stderr, "\r已发送 %d/%d 行", start+len(part), len(rows))
 	}
@@ -157,7 +160,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, "服务器未导入 %d 行：\n", len(refused))
 		printRowErrors(stdout, refused)
 	}
-	fmt.Fprintf(stdout, "完成：新开随访 %d 项，已存在 %d 项", total.Opened, total.Unchanged)
+	fmt.Fprintf(stdout, "完成：花名册新增 %d 户，新开随访 %d 项，已存在 %d 项", total.Roster, total.Opened, total.Unchanged)
 	if n := len(bad) + len(refused); n > 0 {
 		fmt.Fprintf(stdout, "；未导入 %d 行（见上，改正后可重新导入）。\n", n)
 		return errExit1

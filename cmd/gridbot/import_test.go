@@ -263,10 +263,10 @@ func TestImportHouseholds(t *testing.T) {
 		{"dry run", append([]string{"households", xlsx, "-dry-run"}, common...), errExit1,
 			[]string{"读取 花名册.xlsx：5 行数据，可导入 4 行，有问题 1 行：", "  第 7 行：标签「低保」没有对应的随访", "（-dry-run：未发送）"}, nil, 0},
 		{"import, flags after the file, batches of 2", append([]string{"households", xlsx, "-batch", "2"}, common...), errExit1,
-			[]string{"  第 7 行：标签「低保」", "服务器未导入 1 行：", "  第 6 行：网格「9」还没有绑定的网格员", "完成：新开随访 3 项，已存在 0 项；未导入 2 行"},
+			[]string{"  第 7 行：标签「低保」", "服务器未导入 1 行：", "  第 6 行：网格「9」还没有绑定的网格员", "完成：花名册新增 3 户，新开随访 3 项，已存在 0 项；未导入 2 行"},
 			[]string{"已发送 2/4 行", "已发送 4/4 行"}, 2},
 		{"again: nothing new", append([]string{"households", "-batch", "500", xlsx}, common...), errExit1,
-			[]string{"完成：新开随访 0 项，已存在 3 项；未导入 2 行"}, nil, 1},
+			[]string{"完成：花名册新增 0 户，新开随访 0 项，已存在 3 项；未导入 2 行"}, nil, 1},
 		{"wrong token", append([]string{"households", xlsx}, "-community", "阳光社区", "-server", rs.url, "-token", "nope"), nil,
 			nil, nil, 1},
 	}

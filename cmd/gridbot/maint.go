@@ -68,9 +68,10 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	db, client, cfg, _, err := storeCommand(ctx, "check", `Usage: gridbot check [-config FILE]
 
 Reads every page of the store (a damaged file is reported with what to
-do), then recomputes every tally from the stored reports and lists each
+do), then recomputes every tally, the distinct households (户) and the
+roster coverage from the stored reports and roster, and lists each
 difference. Exit status 0 when the store is sound and consistent, 1 when it
-is damaged or a tally differs.
+is damaged or a count differs.
 Works on the store file, or through the running bot when it has the file
 open (then with the admin token: -token, api.token or GRIDBOT_API_TOKEN).
 
