@@ -222,7 +222,7 @@ func BenchmarkVerify(b *testing.B) {
 // BenchmarkOpen opens (and so verifies) a store of 100k reports.
 func BenchmarkOpen(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "open.db")
-	fillReports(b, path, 100_000).Close(, false, nil)
+	fillReports(b, path, 100_000, false, nil).Close()
 	st, err := os.Stat(path)
 	if err != nil {
 		b.Fatal(err)
