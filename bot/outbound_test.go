@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"gridbot/bot/wxtest"
-	"gridbot/storage"
 )
 
 // newOutbound is an Outbound against the fake platform p with the token
@@ -21,7 +20,7 @@ func newOutbound(t testing.TB, p *wxtest.Platform) *Outbound {
 		AppID:     "wxtestapp",
 		AppSecret: "s3cret",
 		APIBase:   p.URL,
-		Cache:     storage.NewTokenCache(openDB(t).KV()),
+		Cache:     NewTokenCache(openDB(t).KV()),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +180,7 @@ func TestWxErrorParsing(t *testing.T) {
 }
 
 func TestNewOutboundChecksConfig(t *testing.T) {
-	cache := storage.NewTokenCache(openDB(t).KV())
+	cache := NewTokenCache(openDB(t).KV())
 	tests := []struct {
 		label string
 		cfg   OutboundConfig

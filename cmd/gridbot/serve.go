@@ -136,7 +136,7 @@ func (m *Main) Run(ctx context.Context) error {
 		out, err := bot.NewOutbound(bot.OutboundConfig{
 			AppID: cfg.WeChat.AppID, AppSecret: cfg.WeChat.AppSecret,
 			Token: cfg.WeChat.Token, EncodingAESKey: cfg.WeChat.EncodingAESKey,
-			APIBase: cfg.WeChat.APIBase, Cache: storage.NewTokenCache(kv), Log: m.Log,
+			APIBase: cfg.WeChat.APIBase, Cache: bot.NewTokenCache(kv), Log: m.Log,
 		})
 		if err != nil {
 			return err
