@@ -6,6 +6,7 @@
 // It turns WeChat requests into flows.Inbound values and flows.Reply values
 // back into XML, and talks to storage only through the flows interfaces
 // (flows.Store, flows.KV) and small function values (health checks), so it
-// does not import package storage or cmd. Package bot/wxtest holds a fake
-// WeChat platform and a client that signs and encrypts inbound messages.
+// does not import package storage or cmd. Package bot/wxclient signs and
+// encrypts inbound messages as WeChat does (`gridbot chat` uses it);
+// bot/wxtest, for tests only, adds a fake WeChat API platform.
 package bot

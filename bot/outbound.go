@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/silenceper/wechat/v2"
 	"github.com/silenceper/wechat/v2/cache"
 	"github.com/silenceper/wechat/v2/credential"
 	"github.com/silenceper/wechat/v2/officialaccount"
@@ -102,9 +101,8 @@ func NewOutbound(c OutboundConfig) (*Outbound, error) {
 	if client == nil {
 		client = &http.Client{Timeout: outboundTimeout}
 	}
-	wc := wechat.NewWechat()
-	wc.SetHTTPClient(client)
-	oa := wc.GetOfficialAccount(&offConfig.Config{
+	util.DefaultHTTPClient = client
+	oa := officialaccount.NewOfficialAccount(&offConfig.Config{
 		AppID:          c.AppID,
 		AppSecret:      c.AppSecret,
 		Token:          c.Token,

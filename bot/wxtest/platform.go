@@ -1,3 +1,9 @@
+// Package wxtest fakes WeChat for tests: Platform is a fake WeChat API
+// server (token, customer-service and template messages, menu) that
+// records what it receives and fails on demand; Client (package wxclient)
+// builds signed inbound webhook requests; SDKEcho is the SDK's own server,
+// the benchmarks' baseline. It imports net/http/httptest: never link it
+// into the binary.
 package wxtest
 
 import (

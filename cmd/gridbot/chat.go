@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"gridbot/bot/wxtest"
+	"gridbot/bot/wxclient"
 )
 
 const chatHelp = `输入文字即发送给机器人，如：走访、本月统计、帮助。
@@ -30,7 +30,7 @@ const chatHelp = `输入文字即发送给机器人，如：走访、本月统�
 
 // chatter is one WeChat user talking to a running gridbot.
 type chatter struct {
-	client *wxtest.Client
+	client *wxclient.Client
 	server string // base URL
 	openID string
 	out    io.Writer
@@ -70,7 +70,7 @@ server it binds the user to a demo community on the first run.
 	}
 	base = strings.TrimRight(base, "/")
 	c := &chatter{
-		client: &wxtest.Client{URL: base + "/wechat", Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID,
+		client: &wxclient.Client{URL: base + "/wechat", Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID,
 			HTTP: &http.Client{Timeout: 10 * time.Second}},
 		server: base, openID: *openID, out: stdout,
 		msgID: time.Now().UnixMicro(),
@@ -160,7 +160,7 @@ func (c *chatter) bindDemo(ctx context.Context) error {
 		return nil
 	}
 	c.printf("我: 绑定 %s\n", got.Code)
-	return c.send(wxtest.Message{MsgType: "text", Content: "绑定 " + got.Code})
+	return c.send(wxclient.Message{MsgType: "text", Content: "绑定 " + got.Code})
 }
 
 func (c *chatter) loop(ctx context.Context, stdin io.Reader) error {
@@ -197,9 +197,9 @@ func (c *chatter) loop(ctx context.Context, stdin io.Reader) error {
 }
 
 // parseChatLine turns a typed line into a message; nil, nil for /help.
-func parseChatLine(line string) (m *wxtest.Message, quit bool, err error) {
+func parseChatLine(line string) (m *wxclient.Message, quit bool, err error) {
 	if !strings.HasPrefix(line, "/") {
-		return &wxtest.Message{MsgType: "text", Content: line}, false, nil
+		return &wxclient.Message{MsgType: "text", Content: line}, false, nil
 	}
 	cmd, arg, _ := strings.Cut(line, " ")
 	arg = strings.TrimSpace(arg)
@@ -209,12 +209,12 @@ func parseChatLine(line string) (m *wxtest.Message, quit bool, err error) {
 	case "/help":
 		return nil, false, nil
 	case "/voice":
-		return &wxtest.Message{MsgType: "voice", Recognition: arg, MediaID: "local-voice", Format: "amr"}, false, nil
+		return &wxclient.Message{MsgType: "voice", Recognition: arg, MediaID: "local-voice", Format: "amr"}, false, nil
 	case "/img":
 		if arg == "" {
 			arg = "http://127.0.0.1/local.jpg"
 		}
-		return &wxtest.Message{MsgType: "image", PicURL: arg, MediaID: "local-image"}, false, nil
+		return &wxclient.Message{MsgType: "image", PicURL: arg, MediaID: "local-image"}, false, nil
 	case "/loc":
 		coords, label, _ := strings.Cut(arg, " ")
 		lat, lng, ok := strings.Cut(coords, ",")
@@ -223,22 +223,22 @@ func parseChatLine(line string) (m *wxtest.Message, quit bool, err error) {
 		if !ok || err1 != nil || err2 != nil {
 			return nil, false, fmt.Errorf("用法：/loc 纬度,经度 地点，如 /loc 30.27,120.15 菜市场")
 		}
-		return &wxtest.Message{MsgType: "location", LocationX: x, LocationY: y, Scale: 15, Label: label}, false, nil
+		return &wxclient.Message{MsgType: "location", LocationX: x, LocationY: y, Scale: 15, Label: label}, false, nil
 	case "/click":
 		if arg == "" {
 			return nil, false, fmt.Errorf("用法：/click KEY，如 /click STATS_MONTH")
 		}
-		return &wxtest.Message{MsgType: "event", Event: "CLICK", EventKey: arg}, false, nil
+		return &wxclient.Message{MsgType: "event", Event: "CLICK", EventKey: arg}, false, nil
 	case "/sub":
-		return &wxtest.Message{MsgType: "event", Event: "subscribe"}, false, nil
+		return &wxclient.Message{MsgType: "event", Event: "subscribe"}, false, nil
 	case "/unsub":
-		return &wxtest.Message{MsgType: "event", Event: "unsubscribe"}, false, nil
+		return &wxclient.Message{MsgType: "event", Event: "unsubscribe"}, false, nil
 	}
 	return nil, false, fmt.Errorf("未知命令 %s，输入 /help 查看", cmd)
 }
 
 // send signs (and in safe mode encrypts) m as WeChat would and prints the reply.
-func (c *chatter) send(m wxtest.Message) error {
+func (c *chatter) send(m wxclient.Message) error {
 	m.FromUserName = c.openID
 	m.CreateTime = time.Now().Unix()
 	if m.MsgType != "event" {
