@@ -8,7 +8,7 @@ import (
 )
 
 // Maintainer is what the maintenance endpoints need of storage
-// (storage.DB): `gridbot check` and `gridbot backup` go through them while
+// (storage.DB, wired as API.Maint): `gridbot check` and `gridbot backup` go through them while
 // the bot holds the store's file lock.
 type Maintainer interface {
 	Check(ctx context.Context) (diffs []string, err error)
@@ -18,8 +18,8 @@ type Maintainer interface {
 // getCheck answers GET /api/v1/admin/check: {"diffs": [...]} listing every
 // tally that differs from its reports (empty when consistent).
 func (a *API) getCheck(w http.ResponseWriter, r *http.Request) {
-	m, ok := a.Store.(Maintainer)
-	if !ok {
+	m := a.Maint
+	if m == nil {
 		writeJSONError(w, http.StatusNotImplemented, "not_implemented", "this store cannot be checked")
 		return
 	}
@@ -37,8 +37,8 @@ func (a *API) getCheck(w http.ResponseWriter, r *http.Request) {
 // getBackup answers GET /api/v1/admin/backup with a consistent copy of the
 // bbolt file, streamed from one read transaction.
 func (a *API) getBackup(w http.ResponseWriter, r *http.Request) {
-	m, ok := a.Store.(Maintainer)
-	if !ok {
+	m := a.Maint
+	if m == nil {
 		writeJSONError(w, http.StatusNotImplemented, "not_implemented", "this store cannot be backed up")
 		return
 	}

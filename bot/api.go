@@ -31,6 +31,12 @@ type API struct {
 	// Reminders runs POST /api/v1/reminders/run and gives the zone and
 	// catalog of the follow-up endpoints (reminders_api.go); nil: run is 503.
 	Reminders *Reminders
+	// Maint runs GET /api/v1/admin/check and /admin/backup; nil: they
+	// answer 501.
+	Maint Maintainer
+	// Batch opens a roster import's follow-ups in one transaction; nil:
+	// one OpenFollowUp each.
+	Batch FollowUpBatcher
 
 	once sync.Once
 	mux  *http.ServeMux

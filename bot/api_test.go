@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"gridbot/flows"
+	"gridbot/storage"
 )
 
 const apiToken = "admin-token-for-tests"
@@ -268,4 +269,18 @@ func TestHealth(t *testing.T) {
 	if rec.Code != 503 {
 		t.Fatalf("closed store: %d %s", rec.Code, rec.Body.String())
 	}
+}
+
+// TestAPIMaintenanceIsWired: check and backup work only through the
+// explicit Maint field, never by probing the Store's type.
+func TestAPIMaintenanceIsWired(t *testing.T) {
+	api, store := newAPI(t)
+	runAPICases(t, api, []apiCase{
+		{"check without Maint", "GET", "/api/v1/admin/check", "", "", 501, "cannot be checked"},
+		{"backup without Maint", "GET", "/api/v1/admin/backup", "", "", 501, "cannot be backed up"},
+	})
+	api2 := &API{Token: apiToken, Store: store, Maint: store.(*storage.DB)}
+	runAPICases(t, api2, []apiCase{
+		{"check with Maint", "GET", "/api/v1/admin/check", "", "", 200, `"diffs":[]`},
+	})
 }

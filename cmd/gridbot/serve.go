@@ -164,7 +164,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Server = &bot.Server{
 		Addr:    cfg.HTTP.Addr,
 		Webhook: m.Webhook,
-		API:     &bot.API{Token: cfg.API.Token, Store: db, Reminders: m.Reminders, Log: m.Log},
+		API:     &bot.API{Token: cfg.API.Token, Store: db, Maint: db, Batch: db, Reminders: m.Reminders, Log: m.Log},
 		Health:  &bot.Health{Checks: checks, Log: m.Log},
 		Outbox:  m.Outbox,
 		Log:     m.Log,
