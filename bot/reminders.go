@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -319,14 +318,10 @@ func (r *Reminders) templateData(values []string) map[string]string {
 	return data
 }
 
-// clipErr keeps a system error short for the attempt log, without the
-// request URL (it carries the access token).
+// clipErr keeps a system error short for the attempt log and the log,
+// with URLs reduced to their path (a query carries the access token).
 func clipErr(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return flows.ClipRunes(ue.Op+": "+ue.Err.Error(), 200)
-	}
-	return flows.ClipRunes(err.Error(), 200)
+	return flows.ClipRunes(redact(err.Error()), 200)
 }
 
 func (r *Reminders) check() error {

@@ -133,10 +133,17 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Pusher = m.Outbox
 		m.Log.Info("local mode: no wechat.app_id, pushes go to the local outbox")
 	} else {
+		// The access token is shared through Redis by every node; without
+		// Redis one process holds the store, and the token stays in its
+		// memory rather than in the store file (secrets are never stored).
+		var tokens flows.KV = storage.NewMemKV()
+		if m.Redis != nil {
+			tokens = kv
+		}
 		out, err := bot.NewOutbound(bot.OutboundConfig{
 			AppID: cfg.WeChat.AppID, AppSecret: cfg.WeChat.AppSecret,
 			Token: cfg.WeChat.Token, EncodingAESKey: cfg.WeChat.EncodingAESKey,
-			APIBase: cfg.WeChat.APIBase, Cache: bot.NewTokenCache(kv), Log: m.Log,
+			APIBase: cfg.WeChat.APIBase, Cache: bot.NewTokenCache(tokens), Log: m.Log,
 		})
 		if err != nil {
 			return err
