@@ -60,6 +60,11 @@ type WebhookConfig struct {
 	MaxBody       int64         // larger bodies are refused with 413
 	ReplyTTL      time.Duration // how long a reply is kept for retries
 	ReplyPrefix   string        // key prefix of cached replies in Replies
+	// PerUserPerMinute limits each user's messages (bursts of as many);
+	// retries of one message count once. Over it a user gets one
+	// RateLimitedText, then no answer, and nothing is handled or stored.
+	// 0: no limit.
+	PerUserPerMinute int
 
 	Handler Handler  // required
 	Pusher  Pusher   // delivers late answers; nil: they are logged and dropped
@@ -87,6 +92,7 @@ type Webhook struct {
 	inflight map[string]*call      // dedupe key → message being handled
 	users    map[string]*userQueue // openid → queue of that user's messages
 	wg       sync.WaitGroup        // running handlers
+	limits   *userLimits           // nil: no rate limit
 }
 
 // call is one message being handled; retries of it wait on it.
@@ -123,6 +129,7 @@ func NewWebhook(c WebhookConfig) (*Webhook, error) {
 		now:      c.Now,
 		inflight: make(map[string]*call),
 		users:    make(map[string]*userQueue),
+		limits:   newUserLimits(c.PerUserPerMinute),
 	}
 	if c.EncodingAESKey != "" {
 		key, err := DecodeAESKey(c.EncodingAESKey)
@@ -337,6 +344,12 @@ func (wh *Webhook) answer(ctx context.Context, m *wxMessage) string {
 	if ok {
 		c.joined++
 		wh.log.Debug("wechat: retry joined the message in flight", "msg_key", key)
+	} else if allowed, reply := wh.limits.allow(m.FromUserName, key, wh.now()); !allowed {
+		wh.mu.Unlock()
+		if reply != "" {
+			wh.log.Warn("wechat: user over the rate limit; messages dropped until it frees up", "openid", m.FromUserName)
+		}
+		return reply
 	} else {
 		c = &call{done: make(chan struct{})}
 		wh.inflight[key] = c

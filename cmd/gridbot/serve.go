@@ -159,6 +159,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID, EncodingAESKey: cfg.WeChat.EncodingAESKey,
 		MaxSkew: cfg.WeChat.TimestampWindow.Duration, ReplyWithin: cfg.WeChat.ReplyWithin.Duration,
 		Handler: m.Engine, Pusher: m.Pusher, Replies: replies, ReplyPrefix: cfg.Session.Prefix + "reply:", Log: m.Log,
+		PerUserPerMinute: cfg.Limits.PerUserPerMinute,
 	})
 	if err != nil {
 		return err
