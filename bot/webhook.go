@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
@@ -238,14 +239,29 @@ func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		wh.reject(w, r, http.StatusBadRequest, "malformed message XML")
 		return
 	}
-	if openID := q.Get("openid"); openID != "" && openID != msg.FromUserName {
+	if openID := q.Get("openid"); openID != msg.FromUserName && (openID != "" || !safe) {
 		// The query's openid is WeChat's copy of the sender; a message that
-		// says otherwise was not composed by WeChat.
+		// says otherwise was not composed by WeChat. WeChat always sends
+		// it on POST, so in plain mode a request without it is refused.
 		wh.reject(w, r, http.StatusBadRequest, "openid does not match FromUserName")
 		return
 	}
 	if msg.ToUserName == "" {
 		msg.ToUserName = account
+	}
+	if allowed, reply := wh.limits.allow(msg.FromUserName, msg.dedupeKey(), wh.now()); !allowed {
+		// Before any storage work: a flood costs memory and CPU only.
+		if reply != "" {
+			wh.log.Warn("wechat: user over the rate limit; messages dropped until it frees up", "openid", msg.FromUserName)
+		}
+		wh.writeReply(w, q, safe, &msg, reply)
+		return
+	}
+	if !safe {
+		if reason := wh.checkReplay(r.Context(), q, body); reason != "" {
+			wh.reject(w, r, http.StatusUnauthorized, reason)
+			return
+		}
 	}
 	text := wh.answer(r.Context(), &msg)
 	wh.writeReply(w, q, safe, &msg, text)
@@ -267,6 +283,37 @@ func (wh *Webhook) checkQuery(q url.Values) string {
 	skew := wh.now().Sub(time.Unix(sec, 0))
 	if skew > wh.cfg.MaxSkew || skew < -wh.cfg.MaxSkew {
 		return "timestamp outside the allowed window"
+	}
+	return ""
+}
+
+// checkReplay refuses a plain-mode request whose signed query was already
+// used with another body within the timestamp window: in plain mode only
+// the query is signed, so a captured one could carry any message. The
+// same query with the same body is WeChat retrying (or a replay of a
+// message already handled, which its dedupe key answers from the cache).
+// The signature, which stands for (timestamp, nonce), is kept in the
+// reply store, so every node sees it when that is Redis. A store failure
+// lets the request through: the signature and window checks still hold.
+func (wh *Webhook) checkReplay(ctx context.Context, q url.Values, body []byte) string {
+	ctx, cancel := context.WithTimeout(ctx, kvTimeout)
+	defer cancel()
+	key := wh.cfg.ReplyPrefix + "sig:" + q.Get("signature")
+	sum := sha256.Sum256(body)
+	seen, err := wh.cfg.Replies.Get(ctx, key)
+	switch {
+	case err == nil:
+		if subtle.ConstantTimeCompare(seen, sum[:]) != 1 {
+			return "signed query reused with another body"
+		}
+		return ""
+	case flows.ErrorCode(err) != flows.ENotFound:
+		wh.log.Warn("wechat: replay check unavailable", "err", err)
+		return ""
+	}
+	// Kept for the whole window on both sides of now.
+	if err := wh.cfg.Replies.Set(ctx, key, sum[:], 2*wh.cfg.MaxSkew); err != nil {
+		wh.log.Warn("wechat: cannot record the request signature", "err", err)
 	}
 	return ""
 }
@@ -344,12 +391,6 @@ func (wh *Webhook) answer(ctx context.Context, m *wxMessage) string {
 	if ok {
 		c.joined++
 		wh.log.Debug("wechat: retry joined the message in flight", "msg_key", key)
-	} else if allowed, reply := wh.limits.allow(m.FromUserName, key, wh.now()); !allowed {
-		wh.mu.Unlock()
-		if reply != "" {
-			wh.log.Warn("wechat: user over the rate limit; messages dropped until it frees up", "openid", m.FromUserName)
-		}
-		return reply
 	} else {
 		c = &call{done: make(chan struct{})}
 		wh.inflight[key] = c

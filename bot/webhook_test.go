@@ -585,3 +585,55 @@ func TestReplyXMLEscapesCDATA(t *testing.T) {
 		t.Fatalf("%s → %+v, %v", x, r, err)
 	}
 }
+
+// TestWebhookPlainModeForgery: in plain mode only the query is signed. A
+// signed query used once cannot carry another body within the window
+// (also on a second webhook sharing the reply store, as nodes sharing
+// Redis do), and the openid parameter must be there and match the sender.
+// WeChat's retry (same query, same body) still gets the first reply.
+func TestWebhookPlainModeForgery(t *testing.T) {
+	for _, kc := range kvCases {
+		t.Run(kc.name, func(t *testing.T) {
+			kv := kc.open(t)
+			prefix := uniquePrefix()
+			h := newRecorder(nil)
+			wh := newWebhook(t, h, kv, false, func(c *WebhookConfig) { c.ReplyPrefix = prefix })
+			other := newWebhook(t, h, kv, false, func(c *WebhookConfig) { c.ReplyPrefix = prefix })
+			c := client(false)
+			post := func(wh *Webhook, q url.Values, body []byte) *httptest.ResponseRecorder {
+				req := httptest.NewRequest(http.MethodPost, "/wechat?"+q.Encode(), bytes.NewReader(body))
+				rec := httptest.NewRecorder()
+				wh.ServeHTTP(rec, req)
+				return rec
+			}
+			q := c.Query()
+			q.Set("openid", "oA")
+			genuine := wxtest.Message{FromUserName: "oA", MsgType: "text", Content: "走访 1-1-101", MsgID: 1, CreateTime: time.Now().Unix()}.XML("gh")
+			if rec := post(wh, q, genuine); rec.Code != 200 || !strings.Contains(rec.Body.String(), "收到：走访 1-1-101") {
+				t.Fatalf("genuine: %d %s", rec.Code, rec.Body)
+			}
+			if rec := post(wh, q, genuine); rec.Code != 200 || !strings.Contains(rec.Body.String(), "收到：走访 1-1-101") {
+				t.Fatalf("WeChat's retry: %d %s", rec.Code, rec.Body)
+			}
+			forged := wxtest.Message{FromUserName: "oA", MsgType: "text", Content: "走访 9-9-999", MsgID: 2, CreateTime: time.Now().Unix()}.XML("gh")
+			for name, w := range map[string]*Webhook{"same node": wh, "other node": other} {
+				if rec := post(w, q, forged); rec.Code != 401 {
+					t.Fatalf("%s: reused query with another body: %d, want 401", name, rec.Code)
+				}
+			}
+			// A fresh query without openid, or naming someone else.
+			asB := wxtest.Message{FromUserName: "oB", MsgType: "text", Content: "走访 2-2-202", MsgID: 3, CreateTime: time.Now().Unix()}.XML("gh")
+			if rec := post(wh, c.Query(), asB); rec.Code != 400 {
+				t.Fatalf("no openid: %d, want 400", rec.Code)
+			}
+			q2 := c.Query()
+			q2.Set("openid", "oA")
+			if rec := post(wh, q2, asB); rec.Code != 400 {
+				t.Fatalf("openid of another user: %d, want 400", rec.Code)
+			}
+			if n := len(h.Calls()); n != 1 {
+				t.Fatalf("handler called %d times, want 1 (the genuine message)", n)
+			}
+		})
+	}
+}
