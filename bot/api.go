@@ -360,12 +360,16 @@ func writeJSONError(w http.ResponseWriter, status int, code, msg string) {
 }
 
 // Health answers GET /healthz: 200 {"status":"ok"} when every check
-// passes within Timeout, 503 {"status":"unavailable","failed":[names]}
+// passes within Timeout, 200 {"status":"degraded","failed":[names]} when
+// only Degradable checks fail, 503 {"status":"unavailable","failed":[names]}
 // otherwise. Checks are typically the store's Ping and Redis's PING.
 type Health struct {
-	Checks  map[string]func(context.Context) error
-	Timeout time.Duration // 0: 2 s
-	Log     *slog.Logger
+	Checks map[string]func(context.Context) error
+	// Degradable names the checks whose failure leaves the bot working in
+	// part (Redis: one-line reports go on without sessions).
+	Degradable map[string]bool
+	Timeout    time.Duration // 0: 2 s
+	Log        *slog.Logger
 }
 
 // ServeHTTP runs the checks concurrently.
@@ -390,10 +394,12 @@ func (h *Health) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		go func() { results <- result{name, check(ctx)} }()
 	}
 	var failed []string
+	hard := false
 	for range h.Checks {
 		res := <-results
 		if res.err != nil {
 			failed = append(failed, res.name)
+			hard = hard || !h.Degradable[res.name]
 			log := h.Log
 			if log == nil {
 				log = slog.Default()
@@ -403,7 +409,11 @@ func (h *Health) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(failed) > 0 {
 		slices.Sort(failed)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "failed": failed})
+		status, code := "degraded", http.StatusOK
+		if hard {
+			status, code = "unavailable", http.StatusServiceUnavailable
+		}
+		writeJSON(w, code, map[string]any{"status": status, "failed": failed})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

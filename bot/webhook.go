@@ -48,6 +48,11 @@ const (
 // ApologyText is the reply when the Handler fails.
 const ApologyText = "抱歉，系统出了点问题，请稍后再试。"
 
+// DegradedText is the reply when the Handler fails with
+// flows.EUnavailable: the session store is down, so forms cannot go on,
+// while one-line reports, totals and 待办 still work.
+const DegradedText = "系统暂时只能处理一句话记录，这条没有保存。请把内容写在一条消息里，如：走访 3-2-201 慢病 150/95。统计和待办照常可用。"
+
 // WebhookConfig configures a Webhook. Zero durations and sizes take the
 // defaults above.
 type WebhookConfig struct {
@@ -499,6 +504,10 @@ func (wh *Webhook) handle(ctx context.Context, m *wxMessage) (text string) {
 		}
 	}()
 	reply, err := wh.cfg.Handler.Handle(ctx, in)
+	if flows.ErrorCode(err) == flows.EUnavailable {
+		wh.log.Warn("wechat: session store down; answered that only one-line reports work", "msg_key", in.MsgKey)
+		return DegradedText
+	}
 	if err != nil {
 		wh.log.Error("wechat: handler failed", "msg_key", in.MsgKey, "type", in.Type, "event", in.Event, "err", err)
 		return ApologyText

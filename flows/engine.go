@@ -393,7 +393,7 @@ func (e *Engine) text(c *conv, raw string) (string, error) {
 	if m := bindRe.FindStringSubmatch(t); m != nil {
 		return e.bind(c.ctx, c.w.OpenID, m[1], m[2])
 	}
-	if c.s.Done != nil && c.msgKey != "" && c.s.Done.MsgKey == c.msgKey {
+	if c.s.Done != nil && c.msgKey != "" && (c.s.DoneMsg == c.msgKey || c.s.Done.MsgKey == c.msgKey) {
 		// The message that completed the last report, delivered again
 		// (a retry after a crash): the store dedupes, the reply repeats.
 		return e.save(c, *c.s.Done, c.s.DoneOneLine)

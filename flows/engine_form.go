@@ -730,8 +730,12 @@ func (e *Engine) buildReport(c *conv, f *FlowDef) Report {
 	if day == "" {
 		day = c.day()
 	}
+	key := c.msgKey
+	if s.FormID != "" {
+		key = "form:" + s.FormID // a stored form: saved once, however often confirmed
+	}
 	r := Report{
-		MsgKey: c.msgKey, Worker: c.w.OpenID, Community: c.w.Community, Grid: c.w.Grid,
+		MsgKey: key, Worker: c.w.OpenID, Community: c.w.Community, Grid: c.w.Grid,
 		Flow: f.Key, Day: day, CreatedAt: e.now(),
 	}
 	if s.Location != nil {
@@ -809,9 +813,10 @@ func (e *Engine) save(c *conv, r Report, oneLine bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	c.saved = true
 	c.s.reset()
 	if r.MsgKey != "" {
-		c.s.Done, c.s.DoneOneLine = &r, oneLine
+		c.s.Done, c.s.DoneOneLine, c.s.DoneMsg = &r, oneLine, c.msgKey
 	}
 	return e.ack(c, saved, oneLine)
 }

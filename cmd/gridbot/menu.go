@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/silenceper/wechat/v2/officialaccount/menu"
 
 	"gridbot/bot"
@@ -94,13 +92,10 @@ func runMenu(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	tokenCache := bot.NewTokenCache(storage.NewMemKV())
 	stable := true
 	if cfg.Redis.Addr != "" {
-		rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr, Password: cfg.Redis.Password, DB: cfg.Redis.DB})
+		rdb := newRedis(&cfg, nil)
 		defer rdb.Close()
-		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		err := rdb.Ping(pctx).Err()
-		cancel()
-		if err != nil {
-			return fmt.Errorf("redis at %s (redis.addr): %w", cfg.Redis.Addr, err)
+		if err := pingRedis(ctx, &cfg, rdb); err != nil {
+			return err
 		}
 		tokenCache, stable = bot.NewTokenCache(storage.NewRedisKV(rdb)), false
 	}

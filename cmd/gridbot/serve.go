@@ -25,13 +25,15 @@ type Main struct {
 	ConfigPath string // "" when running on the embedded defaults
 	Log        *slog.Logger
 
-	DB      *storage.DB
-	Redis   *redis.Client // nil when no Redis is configured
-	Engine  *flows.Engine
-	Server  *bot.Server
-	Outbox  *bot.Outbox // local mode only
-	Pusher  bot.Pusher
-	Webhook *bot.Webhook
+	DB    *storage.DB
+	Redis *redis.Client // nil when no Redis is configured
+	// Sessions are the conversation sessions, over Redis or the store.
+	Sessions *storage.Sessions
+	Engine   *flows.Engine
+	Server   *bot.Server
+	Outbox   *bot.Outbox // local mode only
+	Pusher   bot.Pusher
+	Webhook  *bot.Webhook
 	// Reminders pushes the daily overdue digest.
 	Reminders *bot.Reminders
 
@@ -108,16 +110,16 @@ func (m *Main) Run(ctx context.Context) error {
 	replies := storage.NewMemKV()
 	checks := map[string]func(context.Context) error{"storage": db.Ping}
 	if cfg.Redis.Addr != "" {
-		m.Redis = redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr, Password: cfg.Redis.Password, DB: cfg.Redis.DB})
-		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		err := m.Redis.Ping(pctx).Err()
-		cancel()
-		if err != nil {
-			return fmt.Errorf("redis at %s (redis.addr): %w", cfg.Redis.Addr, err)
+		m.Redis = newRedis(cfg, m.Log)
+		if err := pingRedis(ctx, cfg, m.Redis); err != nil {
+			return err
 		}
 		kv = storage.NewRedisKV(m.Redis)
 		checks["redis"] = func(ctx context.Context) error { return m.Redis.Ping(ctx).Err() }
 	}
+	// Sessions degrade without their store: one-line reports, totals and
+	// 待办 go on, a form says only one-line reports work right now.
+	m.Sessions = storage.NewSessions(kv)
 	if m.ConfigPath == "" && cfg.Redis.Addr == "" {
 		m.Log.Info("no config file and no Redis: running on embedded defaults",
 			"storage", cfg.Storage.Path, "sessions", "embedded", "wechat", "local mode")
@@ -152,7 +154,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 
 	m.Engine = &flows.Engine{
-		Store: db, Sessions: kv, Catalog: catalog, Zone: cfg.Zone(),
+		Store: db, Sessions: m.Sessions, Catalog: catalog, Zone: cfg.Zone(),
 		SessionPrefix: cfg.Session.Prefix, SessionTTL: cfg.Session.TTL.Duration, Log: m.Log,
 	}
 	m.Webhook, err = bot.NewWebhook(bot.WebhookConfig{
@@ -173,7 +175,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Addr:    cfg.HTTP.Addr,
 		Webhook: m.Webhook,
 		API:     &bot.API{Token: cfg.API.Token, Store: db, Maint: db, Batch: db, Reminders: m.Reminders, Log: m.Log},
-		Health:  &bot.Health{Checks: checks, Log: m.Log},
+		Health:  &bot.Health{Checks: checks, Degradable: map[string]bool{"redis": true}, Log: m.Log},
 		Outbox:  m.Outbox,
 		Log:     m.Log,
 	}
