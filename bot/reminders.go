@@ -62,8 +62,9 @@ type Reminders struct {
 	BusyBackoff time.Duration // first back-off, doubled each retry; 0: DefaultBusyBackoff
 	SendTimeout time.Duration // bound on one send; 0: DefaultSendTimeout
 
-	Log *slog.Logger
-	Now func() time.Time
+	Log     *slog.Logger
+	Now     func() time.Time
+	Metrics *Metrics // counts runs; nil: none
 
 	mu          sync.Mutex // one run at a time
 	catalogOnce sync.Once
@@ -129,14 +130,15 @@ func (r *Reminders) scheduled(ctx context.Context) {
 // RunOnce sends today's digests now to every worker who has not had one
 // today. Delivery failures are counted, not returned; the error is a
 // storage failure that stopped the run.
-func (r *Reminders) RunOnce(ctx context.Context) (RunResult, error) {
+func (r *Reminders) RunOnce(ctx context.Context) (res RunResult, err error) {
 	if err := r.check(); err != nil {
 		return RunResult{}, err
 	}
+	defer func() { r.Metrics.reminderRun(err) }()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
-	res := RunResult{Day: r.day(now)}
+	res = RunResult{Day: r.day(now)}
 	digests, err := r.Plan(ctx, res.Day)
 	if err != nil {
 		return res, err

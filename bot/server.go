@@ -16,6 +16,7 @@ import (
 //	/api/v1/...    the admin API (API)
 //	/healthz       the health check (Health)
 //	/local/outbox  pushes kept in local mode (Outbox; only when set)
+//	/metrics       Prometheus metrics behind the API token (Metrics)
 //
 // Fill in the fields, call Open, and Shutdown on SIGTERM. Zero timeouts
 // take the defaults below.
@@ -25,6 +26,8 @@ type Server struct {
 	API     *API     // nil: no admin API
 	Health  *Health  // nil: /healthz always answers 200
 	Outbox  *Outbox  // set only in local mode
+	// Metrics are served at /metrics behind the API's token; nil: none.
+	Metrics *Metrics
 	// Local holds more local-mode endpoints by pattern (e.g.
 	// "/local/invite", which `gridbot chat` uses to bind its demo user).
 	Local map[string]http.Handler
@@ -54,6 +57,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.Outbox != nil {
 		mux.Handle("/local/outbox", s.Outbox)
+	}
+	if s.Metrics != nil && s.API != nil {
+		mux.Handle("/metrics", s.API.Protect(s.Metrics.Handler()))
 	}
 	for pattern, h := range s.Local {
 		mux.Handle(pattern, h)

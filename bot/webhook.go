@@ -72,6 +72,7 @@ type WebhookConfig struct {
 	// 0: no limit.
 	PerUserPerMinute int
 
+	Metrics *Metrics // nil: none
 	Handler Handler  // required
 	Pusher  Pusher   // delivers late answers; nil: they are logged and dropped
 	Replies flows.KV // reply cache for retries; required
@@ -259,6 +260,7 @@ func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if reply != "" {
 			wh.log.Warn("wechat: user over the rate limit; messages dropped until it frees up", "openid", msg.FromUserName)
 		}
+		wh.cfg.Metrics.request(OutcomeRateLimited)
 		wh.writeReply(w, q, safe, &msg, reply)
 		return
 	}
@@ -268,7 +270,19 @@ func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	text := wh.answer(r.Context(), &msg)
+	text, late := wh.answer(r.Context(), &msg)
+	switch {
+	case late:
+		wh.cfg.Metrics.request(OutcomeLate)
+	case text == "":
+		wh.cfg.Metrics.request(OutcomeNoReply)
+	case text == ApologyText:
+		wh.cfg.Metrics.request(OutcomeError)
+	case text == DegradedText:
+		wh.cfg.Metrics.request(OutcomeDegraded)
+	default:
+		wh.cfg.Metrics.request(OutcomeReplied)
+	}
 	wh.writeReply(w, q, safe, &msg, text)
 }
 
@@ -382,14 +396,16 @@ func (wh *Webhook) open(q url.Values, body []byte) (plain []byte, account string
 
 // reject answers a bad request with an HTTP error and logs why (never the body).
 func (wh *Webhook) reject(w http.ResponseWriter, r *http.Request, status int, reason string) {
+	wh.cfg.Metrics.request(OutcomeRefused)
 	wh.log.Warn("wechat: request refused", "status", status, "reason", reason, "remote", r.RemoteAddr)
 	http.Error(w, http.StatusText(status), status)
 }
 
-// answer returns the text to reply with ("" for "success"). It starts the
-// message's handling, or joins it when this is a retry of a message still
-// being handled, and waits at most ReplyWithin.
-func (wh *Webhook) answer(ctx context.Context, m *wxMessage) string {
+// answer returns the text to reply with ("" for "success"), and late when
+// the answer goes by push instead. It starts the message's handling, or
+// joins it when this is a retry of a message still being handled, and
+// waits at most ReplyWithin.
+func (wh *Webhook) answer(ctx context.Context, m *wxMessage) (text string, late bool) {
 	key := m.dedupeKey()
 	wh.mu.Lock()
 	c, ok := wh.inflight[key]
@@ -417,12 +433,12 @@ func (wh *Webhook) answer(ctx context.Context, m *wxMessage) string {
 	defer c.mu.Unlock()
 	if c.finished {
 		if c.late {
-			return ""
+			return "", c.text != ""
 		}
-		return c.text
+		return c.text, false
 	}
 	c.late = true
-	return ""
+	return "", true
 }
 
 // enqueue appends a message to its user's queue. It returns the channel to
@@ -503,7 +519,9 @@ func (wh *Webhook) handle(ctx context.Context, m *wxMessage) (text string) {
 			text = ApologyText
 		}
 	}()
+	start := time.Now()
 	reply, err := wh.cfg.Handler.Handle(ctx, in)
+	wh.cfg.Metrics.handled(time.Since(start))
 	if flows.ErrorCode(err) == flows.EUnavailable {
 		wh.log.Warn("wechat: session store down; answered that only one-line reports work", "msg_key", in.MsgKey)
 		return DegradedText

@@ -86,6 +86,12 @@ type Options struct {
 	// Timeout is how long to wait for the lock on the file, which another
 	// gridbot process may hold. Zero means DefaultTimeout.
 	Timeout time.Duration
+	// OnCommit, if set, is called after each commit with the number of
+	// writes it carried and how long it took (for metrics).
+	OnCommit func(writes int, took time.Duration)
+	// OnReportSaved, if set, is called with the flow of each report
+	// newly saved (not for a duplicate), for metrics.
+	OnReportSaved func(flow string)
 }
 
 // DB is gridbot's bbolt store. It implements flows.Store; KV returns a
@@ -95,6 +101,8 @@ type DB struct {
 	path   string
 	bolt   *bolt.DB
 	commit *committer
+	// onReportSaved is Options.OnReportSaved.
+	onReportSaved func(flow string)
 	now    func() time.Time // clock for KV expiry
 }
 
@@ -125,7 +133,9 @@ func Open(path string, opts Options) (*DB, error) {
 		bdb.Close()
 		return nil, fmt.Errorf("storage: unable to create buckets in %s: %w", path, err)
 	}
-	return &DB{path: path, bolt: bdb, commit: newCommitter(bdb), now: time.Now}, nil
+	c := newCommitter(bdb)
+	c.onCommit = opts.OnCommit
+	return &DB{path: path, bolt: bdb, commit: c, now: time.Now, onReportSaved: opts.OnReportSaved}, nil
 }
 
 // Close waits for queued writes, then closes the file.

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"gridbot/bot"
 )
 
 // newRedis returns a client for the configured Redis with short timeouts
@@ -38,5 +41,31 @@ type redisLogger struct{ log *slog.Logger }
 func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	if l.log != nil {
 		l.log.Debug("redis: " + fmt.Sprintf(format, v...))
+	}
+}
+
+// redisErrors is a go-redis hook counting failed commands (redis.Nil, a
+// missing key, is an answer, not a failure).
+type redisErrors struct{ m *bot.Metrics }
+
+func (h redisErrors) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h redisErrors) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if err != nil && !errors.Is(err, redis.Nil) {
+			h.m.RedisError()
+		}
+		return err
+	}
+}
+
+func (h redisErrors) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		if err != nil && !errors.Is(err, redis.Nil) {
+			h.m.RedisError()
+		}
+		return err
 	}
 }

@@ -27,6 +27,8 @@ type Main struct {
 
 	DB    *storage.DB
 	Redis *redis.Client // nil when no Redis is configured
+	// Metrics are served at /metrics behind the API token.
+	Metrics *bot.Metrics
 	// Sessions are the conversation sessions, over Redis or the store.
 	Sessions *storage.Sessions
 	Engine   *flows.Engine
@@ -95,7 +97,8 @@ func (m *Main) Run(ctx context.Context) error {
 	_ = level.UnmarshalText([]byte(cfg.Log.Level))
 	bot.QuietSDKLogs(level)
 
-	db, err := storage.Open(cfg.Storage.Path, storage.Options{})
+	m.Metrics = bot.NewMetrics()
+	db, err := storage.Open(cfg.Storage.Path, storage.Options{OnCommit: m.Metrics.Commit, OnReportSaved: m.Metrics.ReportSaved})
 	if err != nil {
 		return err
 	}
@@ -111,6 +114,8 @@ func (m *Main) Run(ctx context.Context) error {
 	checks := map[string]func(context.Context) error{"storage": db.Ping}
 	if cfg.Redis.Addr != "" {
 		m.Redis = newRedis(cfg, m.Log)
+		m.Redis.AddHook(redisErrors{m.Metrics})
+		m.Redis.AddHook(redisErrors{m.Metrics})
 		if err := pingRedis(ctx, cfg, m.Redis); err != nil {
 			return err
 		}
@@ -152,6 +157,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		m.Pusher = out
 	}
+	m.Pusher = m.Metrics.CountPushes(m.Pusher)
 
 	m.Engine = &flows.Engine{
 		Store: db, Sessions: m.Sessions, Catalog: catalog, Zone: cfg.Zone(),
@@ -160,7 +166,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Webhook, err = bot.NewWebhook(bot.WebhookConfig{
 		Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID, EncodingAESKey: cfg.WeChat.EncodingAESKey,
 		MaxSkew: cfg.WeChat.TimestampWindow.Duration, ReplyWithin: cfg.WeChat.ReplyWithin.Duration,
-		Handler: m.Engine, Pusher: m.Pusher, Replies: replies, ReplyPrefix: cfg.Session.Prefix + "reply:", Log: m.Log,
+		Handler: m.Engine, Pusher: m.Pusher, Metrics: m.Metrics, Replies: replies, ReplyPrefix: cfg.Session.Prefix + "reply:", Log: m.Log,
 		PerUserPerMinute: cfg.Limits.PerUserPerMinute,
 	})
 	if err != nil {
@@ -169,7 +175,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Reminders = &bot.Reminders{
 		Store: db, Ledger: db, Pusher: m.Pusher, Catalog: catalog, Zone: cfg.Zone(),
 		DailyAt: cfg.Reminders.DailyAt, EscalateAfterDays: cfg.Reminders.EscalateAfterDays,
-		TemplateID: cfg.WeChat.ReminderTemplateID, Log: m.Log,
+		TemplateID: cfg.WeChat.ReminderTemplateID, Log: m.Log, Metrics: m.Metrics,
 	}
 	m.Server = &bot.Server{
 		Addr:    cfg.HTTP.Addr,
@@ -177,6 +183,7 @@ func (m *Main) Run(ctx context.Context) error {
 		API:     &bot.API{Token: cfg.API.Token, Store: db, Maint: db, Batch: db, Reminders: m.Reminders, Log: m.Log},
 		Health:  &bot.Health{Checks: checks, Degradable: map[string]bool{"redis": true}, Log: m.Log},
 		Outbox:  m.Outbox,
+		Metrics: m.Metrics,
 		Log:     m.Log,
 	}
 	if cfg.LocalMode() {
