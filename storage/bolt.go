@@ -103,7 +103,7 @@ type DB struct {
 	commit *committer
 	// onReportSaved is Options.OnReportSaved.
 	onReportSaved func(flow string)
-	now    func() time.Time // clock for KV expiry
+	now           func() time.Time // clock for KV expiry
 }
 
 var _ flows.Store = (*DB)(nil)
