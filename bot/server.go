@@ -15,7 +15,7 @@ import (
 //	/wechat        the WeChat callback (Webhook)
 //	/api/v1/...    the admin API (API)
 //	/healthz       the health check (Health)
-//	/local/outbox  pushes kept in local mode (Outbox; only when set)
+//	/local/outbox  pushes kept in local mode (Outbox; only when set; API token)
 //	/metrics       Prometheus metrics behind the API token (Metrics)
 //
 // Fill in the fields, call Open, and Shutdown on SIGTERM. Zero timeouts
@@ -56,7 +56,12 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("/healthz", &Health{})
 	}
 	if s.Outbox != nil {
-		mux.Handle("/local/outbox", s.Outbox)
+		// Pushes carry residents' data: the API token is required.
+		api := s.API
+		if api == nil {
+			api = &API{} // no token: every request refused
+		}
+		mux.Handle("/local/outbox", api.Protect(s.Outbox))
 	}
 	if s.Metrics != nil && s.API != nil {
 		mux.Handle("/metrics", s.API.Protect(s.Metrics.Handler()))

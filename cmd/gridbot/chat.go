@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +34,8 @@ const chatHelp = `输入文字即发送给机器人，如：走访、本月统�
 type chatter struct {
 	client *wxclient.Client
 	server string // base URL
+	token  string // admin API token, for the local outbox
+	seen   string // file keeping the last push shown, "" when none
 	openID string
 	out    io.Writer
 	mu     sync.Mutex // serialises printing
@@ -45,14 +49,17 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	server := fs.String("server", "", "base `URL` of the running bot (default: from http.addr of the config)")
 	openID := fs.String("openid", "demo-worker", "the WeChat `openid` to talk as")
 	aes := fs.Bool("aes", false, "send in safe mode (encrypted), with wechat.encoding_aes_key of the config")
-	noBind := fs.Bool("no-bind", false, "do not bind the user automatically in local mode")
+	noBind := fs.Bool("no-bind", false, "do not bind the user automatically in local mode (to try a real invite: 绑定 <code>)")
+	token := fs.String("token", "", "admin API `token` to read pushes with (default: api.token, else the one serve generated beside the store)")
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage: gridbot chat [-server URL] [-openid ID] [-aes]
+		fmt.Fprint(fs.Output(), `Usage: gridbot chat [-server URL] [-openid ID] [-aes] [-no-bind]
 
 Talks to a running "gridbot serve" as one WeChat user: every line you type
 becomes a properly signed WeChat message, replies print as the phone shows
-them, and pushes to this user (local mode) appear inline. Against a local
-server it binds the user to a demo community on the first run.
+them, and pushes to this user (local mode) appear inline, including those
+that arrived since chat last ran (a reminder run while it was closed).
+Against a local server it binds the user to a demo community on the first
+run; -no-bind leaves the user unbound, to try an invite from the admin API.
 
 `)
 		fs.PrintDefaults()
@@ -73,7 +80,14 @@ server it binds the user to a demo community on the first run.
 		client: &wxclient.Client{URL: base + "/wechat", Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID,
 			HTTP: &http.Client{Timeout: 10 * time.Second}},
 		server: base, openID: *openID, out: stdout,
+		token: *token, seen: chatSeenPath(*openID),
 		msgID: time.Now().UnixMicro(),
+	}
+	if c.token == "" {
+		c.token = cfg.API.Token
+	}
+	if c.token == "" {
+		c.token = readTokenFile(&cfg)
 	}
 	if *aes {
 		if cfg.WeChat.EncodingAESKey == "" {
@@ -91,8 +105,10 @@ server it binds the user to a demo community on the first run.
 			c.printf("(自动绑定失败：%v)\n", err)
 		}
 	}
-	if local {
-		go c.pollOutbox(ctx)
+	if local && c.token == "" {
+		c.printf("(没有找到 API 令牌，看不到推送：请用 -token，或在服务的目录里运行)\n")
+	} else if local {
+		go c.pollOutbox(ctx, c.catchUp(ctx))
 	}
 	return c.loop(ctx, stdin)
 }
@@ -107,6 +123,9 @@ func (c *chatter) get(ctx context.Context, path string) (*http.Response, error) 
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.server+path, nil)
 	if err != nil {
 		return nil, err
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	return c.client.HTTP.Do(req)
 }
@@ -123,14 +142,19 @@ func (c *chatter) ping(ctx context.Context) error {
 	return nil
 }
 
-// localMode reports whether the server keeps a local outbox (no WeChat credentials).
+// localMode reports whether the server keeps a local outbox (no WeChat
+// credentials); it answers 401 without the right token.
 func (c *chatter) localMode(ctx context.Context) bool {
 	resp, err := c.get(ctx, "/local/outbox?openid="+c.openID+"&after="+strconv.FormatUint(1<<62, 10))
 	if err != nil {
 		return false
 	}
 	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	if resp.StatusCode == http.StatusUnauthorized && c.token != "" {
+		c.printf("(API 令牌不对，看不到推送：请用 -token)\n")
+		c.token = ""
+	}
+	return resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized
 }
 
 // bindDemo asks the local server for a demo invite and binds with it
@@ -255,13 +279,28 @@ func (c *chatter) send(m wxclient.Message) error {
 	return nil
 }
 
-// pollOutbox prints pushes to this user (late answers, reminders) as they arrive.
-func (c *chatter) pollOutbox(ctx context.Context) {
-	var after uint64
-	// Skip what was pushed before this session started.
-	if msgs, err := c.outbox(ctx, 0); err == nil && len(msgs) > 0 {
-		after = msgs[len(msgs)-1].Seq
+// catchUp prints the pushes to this user that came since chat last ran
+// for them (the first run shows none of the older ones) and returns the
+// sequence number to poll after.
+func (c *chatter) catchUp(ctx context.Context) uint64 {
+	after, ok := c.lastSeen()
+	if !ok {
+		if msgs, err := c.outbox(ctx, 0); err == nil && len(msgs) > 0 {
+			after = msgs[len(msgs)-1].Seq
+			c.saveSeen(after)
+		}
 	}
+	if msgs, err := c.outbox(ctx, after); err == nil && len(msgs) > 0 {
+		c.printf("上次之后的推送：")
+		after = c.show(msgs)
+		c.printf("\n")
+	}
+	return after
+}
+
+// pollOutbox prints pushes to this user (late answers, reminders) as they
+// arrive.
+func (c *chatter) pollOutbox(ctx context.Context, after uint64) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -271,14 +310,51 @@ func (c *chatter) pollOutbox(ctx context.Context) {
 		case <-t.C:
 		}
 		msgs, err := c.outbox(ctx, after)
-		if err != nil {
+		if err != nil || len(msgs) == 0 {
 			continue
 		}
-		for _, m := range msgs {
-			after = m.Seq
-			c.printf("\n📩 推送: %s\n> ", strings.ReplaceAll(m.Text, "\n", "\n        "))
-		}
+		after = c.show(msgs)
 	}
+}
+
+// show prints pushes and remembers the last one shown; it returns its Seq.
+func (c *chatter) show(msgs []outboxMessage) uint64 {
+	for _, m := range msgs {
+		c.printf("\n📩 推送: %s\n> ", strings.ReplaceAll(m.Text, "\n", "\n        "))
+	}
+	last := msgs[len(msgs)-1].Seq
+	c.saveSeen(last)
+	return last
+}
+
+// chatSeenPath is the file keeping the last push chat showed to openID,
+// in the user's cache directory; "" when there is none.
+func chatSeenPath(openID string) string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "gridbot", "chat-"+url.PathEscape(openID)+".seen")
+}
+
+func (c *chatter) lastSeen() (uint64, bool) {
+	if c.seen == "" {
+		return 0, false
+	}
+	b, err := os.ReadFile(c.seen)
+	if err != nil {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	return n, err == nil
+}
+
+func (c *chatter) saveSeen(seq uint64) {
+	if c.seen == "" {
+		return
+	}
+	os.MkdirAll(filepath.Dir(c.seen), 0o700)
+	os.WriteFile(c.seen, []byte(strconv.FormatUint(seq, 10)+"\n"), 0o600)
 }
 
 type outboxMessage struct {
@@ -287,11 +363,14 @@ type outboxMessage struct {
 }
 
 func (c *chatter) outbox(ctx context.Context, after uint64) ([]outboxMessage, error) {
-	resp, err := c.get(ctx, "/local/outbox?openid="+c.openID+"&after="+strconv.FormatUint(after, 10))
+	resp, err := c.get(ctx, "/local/outbox?openid="+url.QueryEscape(c.openID)+"&after="+strconv.FormatUint(after, 10))
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("/local/outbox: %s", resp.Status)
+	}
 	var msgs []outboxMessage
 	return msgs, json.NewDecoder(resp.Body).Decode(&msgs)
 }

@@ -130,6 +130,18 @@ func (m *Main) Run(ctx context.Context) error {
 			"storage", cfg.Storage.Path, "sessions", "embedded", "wechat", "local mode")
 	}
 
+	if cfg.API.Token == "" && cfg.LocalMode() {
+		token, created, err := localToken(cfg)
+		if err != nil {
+			return err
+		}
+		cfg.API.Token = token
+		if created {
+			m.Log.Info("local mode: generated the admin API token; export, summary, check, backup, import and chat read it from its file",
+				"file", tokenPath(cfg))
+		}
+	}
+
 	catalog := flows.DefaultCatalog()
 	if err := catalog.Merge(cfg.Flows); err != nil {
 		return fmt.Errorf("config: flows: %w", err)
