@@ -75,10 +75,28 @@ type WebhookConfig struct {
 	Metrics *Metrics // nil: none
 	Handler Handler  // required
 	Pusher  Pusher   // delivers late answers; nil: they are logged and dropped
+	// Notices keeps a late answer that could not be pushed, to show it at
+	// the user's next message (the store: storage.DB); nil: it is dropped.
+	Notices LateNotices
+	// PushAttempts and PushBackoff: a late answer is pushed up to
+	// PushAttempts times (0: 3), waiting PushBackoff (0: 1 s) after the
+	// first failure and twice as long after each next one.
+	PushAttempts int
+	PushBackoff  time.Duration
 	Replies flows.KV // reply cache for retries; required
 	Log     *slog.Logger
 	Now     func() time.Time
 }
+
+// LateNotices keeps what could not be pushed for the user's next message
+// (flows.ReminderStore's notices).
+type LateNotices interface {
+	PutNotice(ctx context.Context, openID, text string, at time.Time) error
+	TakeNotice(ctx context.Context, openID string) (string, error)
+}
+
+// lateNoticePrefix introduces a late answer that could not be pushed.
+const lateNoticePrefix = "📌 上次发的消息，回复没能送到：\n"
 
 // Webhook is the http.Handler of the WeChat callback URL (/wechat). It
 // verifies and, in safe mode, decrypts each request, hands each message to
@@ -502,8 +520,13 @@ func (wh *Webhook) run(ctx context.Context, key string, m *wxMessage, c *call, p
 	close(c.done)
 
 	if late && !cached && text != "" {
-		// Before dequeue, to keep the user's order; with its own deadline.
-		wh.push(context.WithoutCancel(ctx), m.FromUserName, text)
+		// Off the user's queue: a slow or failing WeChat API must not hold
+		// up their next messages.
+		wh.wg.Add(1)
+		go func() {
+			defer wh.wg.Done()
+			wh.push(context.WithoutCancel(ctx), m.FromUserName, text)
+		}()
 	}
 	wh.mu.Lock()
 	wh.dequeue(m.FromUserName, mine)
@@ -566,19 +589,60 @@ func (wh *Webhook) store(ctx context.Context, key, text string) {
 	}
 }
 
-// push delivers a late answer as a customer-service message.
+// push delivers a late answer as a customer-service message, retrying
+// with back-off; one that still fails is kept as a notice for the user's
+// next message.
 func (wh *Webhook) push(ctx context.Context, openID, text string) {
 	if wh.cfg.Pusher == nil {
 		wh.log.Error("wechat: late answer dropped: no Pusher configured", "openid", openID)
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*outboundTimeout)
-	defer cancel()
-	if err := wh.cfg.Pusher.SendText(ctx, openID, text); err != nil {
-		wh.log.Error("wechat: late answer not delivered", "openid", openID, "err", err)
+	attempts, backoff := wh.cfg.PushAttempts, wh.cfg.PushBackoff
+	if attempts <= 0 {
+		attempts = 3
+	}
+	if backoff <= 0 {
+		backoff = time.Second
+	}
+	var err error
+	for i := range attempts {
+		if i > 0 {
+			time.Sleep(backoff)
+			backoff *= 2
+		}
+		sctx, cancel := context.WithTimeout(ctx, 2*outboundTimeout)
+		err = wh.cfg.Pusher.SendText(sctx, openID, text)
+		cancel()
+		if err == nil {
+			wh.log.Debug("wechat: late answer pushed", "openid", openID)
+			return
+		}
+		wh.log.Warn("wechat: late answer push failed", "openid", openID, "attempt", i+1, "err", err)
+		if IsWindowClosed(err) {
+			break // will not succeed later
+		}
+	}
+	wh.keepNotice(ctx, openID, text, err)
+}
+
+// keepNotice keeps an undelivered late answer for the user's next
+// message, after a notice already kept for them.
+func (wh *Webhook) keepNotice(ctx context.Context, openID, text string, pushErr error) {
+	if wh.cfg.Notices == nil {
+		wh.log.Error("wechat: late answer not delivered", "openid", openID, "err", pushErr)
 		return
 	}
-	wh.log.Debug("wechat: late answer pushed", "openid", openID)
+	ctx, cancel := context.WithTimeout(ctx, 2*kvTimeout)
+	defer cancel()
+	notice := lateNoticePrefix + text
+	if old, err := wh.cfg.Notices.TakeNotice(ctx, openID); err == nil && old != "" {
+		notice = old + "\n\n" + notice
+	}
+	if err := wh.cfg.Notices.PutNotice(ctx, openID, notice, wh.now()); err != nil {
+		wh.log.Error("wechat: late answer not delivered nor kept", "openid", openID, "err", err)
+		return
+	}
+	wh.log.Warn("wechat: late answer not delivered; kept for the next message", "openid", openID, "err", pushErr)
 }
 
 // writeReply writes text as a passive reply, encrypted in safe mode, or

@@ -19,6 +19,7 @@ import (
 
 	"gridbot/bot/wxtest"
 	"gridbot/flows"
+	"gridbot/storage"
 )
 
 func withQuery(req *http.Request, edit func(url.Values)) *http.Request {
@@ -635,5 +636,56 @@ func TestWebhookPlainModeForgery(t *testing.T) {
 				t.Fatalf("handler called %d times, want 1 (the genuine message)", n)
 			}
 		})
+	}
+}
+
+// TestWebhookLateAnswerOffTheQueue: a late answer is pushed off the user's
+// queue (their next message is answered at once while the WeChat API is
+// slow), retried, and when it still fails kept for their next message.
+func TestWebhookLateAnswerOffTheQueue(t *testing.T) {
+	p := wxtest.NewPlatform(t)
+	out := newOutbound(t, p)
+	db := openDB(t)
+	h := newRecorder(nil)
+	release := h.hold("oSlow:7001")
+	logs := &logBuffer{}
+	wh := newWebhook(t, h, storage.NewMemKV(), false, func(c *WebhookConfig) {
+		c.ReplyWithin = 50 * time.Millisecond
+		c.Pusher, c.Notices, c.Log = out, db, logs.logger()
+		c.PushAttempts, c.PushBackoff = 2, 10*time.Millisecond
+	})
+	if _, err := out.OfficialAccount().GetAccessTokenContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p.Inject(wxtest.PathCustomSend, 1, wxtest.Fault{Delay: time.Second})
+	p.Inject(wxtest.PathCustomSend, 1, wxtest.Fault{Status: 502})
+	c := client(false)
+	send := func(text string, id int64) string {
+		rec := httptest.NewRecorder()
+		wh.ServeHTTP(rec, c.Text("oSlow", text, id))
+		reply, err := c.DecodeReply(rec.Result())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return reply
+	}
+	if got := send("本月统计", 7001); got != "" {
+		t.Fatalf("slow answer replied %q, want success", got)
+	}
+	release()
+	waitFor(t, "the push to start", func() bool { return p.Calls(wxtest.PathCustomSend) >= 1 })
+	start := time.Now()
+	if got := send("待办", 7002); got != "收到：待办" {
+		t.Fatalf("next message while the push hangs: %q (after %v), want its answer", got, time.Since(start))
+	}
+	if err := wh.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := p.Calls(wxtest.PathCustomSend); n != 2 {
+		t.Fatalf("%d push attempts, want 2", n)
+	}
+	notice, err := db.TakeNotice(context.Background(), "oSlow")
+	if err != nil || !strings.Contains(notice, "回复没能送到") || !strings.Contains(notice, "收到：本月统计") {
+		t.Fatalf("kept notice %q, %v", notice, err)
 	}
 }

@@ -178,7 +178,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Webhook, err = bot.NewWebhook(bot.WebhookConfig{
 		Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID, EncodingAESKey: cfg.WeChat.EncodingAESKey,
 		MaxSkew: cfg.WeChat.TimestampWindow.Duration, ReplyWithin: cfg.WeChat.ReplyWithin.Duration,
-		Handler: m.Engine, Pusher: m.Pusher, Metrics: m.Metrics, Replies: replies, ReplyPrefix: cfg.Session.Prefix + "reply:", Log: m.Log,
+		Handler: m.Engine, Pusher: m.Pusher, Notices: db, Metrics: m.Metrics, Replies: replies, ReplyPrefix: cfg.Session.Prefix + "reply:", Log: m.Log,
 		PerUserPerMinute: cfg.Limits.PerUserPerMinute,
 	})
 	if err != nil {
