@@ -83,9 +83,9 @@ type WebhookConfig struct {
 	// first failure and twice as long after each next one.
 	PushAttempts int
 	PushBackoff  time.Duration
-	Replies flows.KV // reply cache for retries; required
-	Log     *slog.Logger
-	Now     func() time.Time
+	Replies      flows.KV // reply cache for retries; required
+	Log          *slog.Logger
+	Now          func() time.Time
 }
 
 // LateNotices keeps what could not be pushed for the user's next message
