@@ -78,7 +78,8 @@ func TestSecretsNeverLeaveTheProcess(t *testing.T) {
 				t.Fatalf("run: %+v, %v; want one failed digest", res, err)
 			}
 			wh := newWebhook(t, newRecorder(nil), storage.NewMemKV(), false, func(c *WebhookConfig) {
-				c.Pusher, c.Log = o, logs.logger()
+				c.Pusher, c.Log, c.Notices = o, logs.logger(), db
+				c.PushAttempts, c.PushBackoff = 2, time.Millisecond
 			})
 			wh.push(ctx, "oW", "✅ 已记录")
 			if err := db.Close(); err != nil {
