@@ -1,8 +1,10 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"strconv"
 	"sync"
 	"time"
 
@@ -25,18 +27,57 @@ import (
 //     should (a restart without persistence) reads as flows.EExpired once,
 //     which the conversation announces like a form that timed out.
 //
-// It remembers in memory which users have an open form and until when
-// (one process serves a store: it holds the bbolt file's lock). It reads
+// It remembers in memory which users have an open form and until when.
+// A missing session counts as lost only when the store lost its data: an
+// epoch value it keeps under EpochKey is gone or changed (so a session
+// ended by another node sharing the store is not taken as lost). It reads
 // the "flow" and "step" keys of the conversation's session JSON.
 type Sessions struct {
 	KV         flows.KV
 	RetryAfter time.Duration // 0: 2 s
 	Now        func() time.Time
+	// EpochKey names the store's epoch value; "": "gridbot:sessions:epoch".
+	EpochKey string
 
 	mu        sync.Mutex
 	open      map[string]time.Time // key → expiry of a stored open form
 	downUntil time.Time
 	sweepAt   time.Time
+	epoch     []byte // the store's epoch value as last seen; nil: not read yet
+}
+
+func (s *Sessions) epochKey() string {
+	if s.EpochKey != "" {
+		return s.EpochKey
+	}
+	return "gridbot:sessions:epoch"
+}
+
+// readEpoch returns the store's epoch value, creating it when absent
+// (a new store, or one that lost its data).
+func (s *Sessions) readEpoch(ctx context.Context) ([]byte, error) {
+	v, err := s.KV.Get(ctx, s.epochKey())
+	if err == nil {
+		return v, nil
+	}
+	if flows.ErrorCode(err) != flows.ENotFound {
+		return nil, err
+	}
+	v = []byte(strconv.FormatInt(s.now().UnixNano(), 36))
+	return v, s.KV.Set(ctx, s.epochKey(), v, 0)
+}
+
+// lost reports whether the store lost its data since the epoch was seen.
+func (s *Sessions) lost(ctx context.Context) bool {
+	cur, err := s.readEpoch(ctx)
+	if err != nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	was := s.epoch
+	s.epoch = cur
+	return was != nil && !bytes.Equal(was, cur)
 }
 
 // NewSessions guards kv.
@@ -107,7 +148,9 @@ func (s *Sessions) Get(ctx context.Context, key string) ([]byte, error) {
 	case flows.ENotFound:
 		if s.hasOpen(key) {
 			s.forget(key)
-			return nil, flows.Errorf(flows.EExpired, "session %s lost by the store", key)
+			if s.lost(ctx) {
+				return nil, flows.Errorf(flows.EExpired, "session %s lost by the store", key)
+			}
 		}
 		return nil, err
 	}
@@ -137,6 +180,14 @@ func (s *Sessions) Set(ctx context.Context, key string, val []byte, ttl time.Dur
 		Step string `json:"step"`
 	}
 	_ = json.Unmarshal(val, &form)
+	if open := form.Flow != "" || form.Step != ""; open {
+		s.mu.Lock()
+		seen := s.epoch != nil
+		s.mu.Unlock()
+		if !seen {
+			s.lost(ctx) // note the epoch a later loss is told by
+		}
+	}
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"os/exec"
@@ -171,6 +172,15 @@ func TestChatDegradesWithoutRedis(t *testing.T) {
 	if n := reportCount(t, m, "o-li"); n != 1 {
 		t.Fatalf("%d reports of o-li, want 1", n)
 	}
+	metrics := metricsText(t, m)
+	for _, want := range []string{`gridbot_webhook_requests_total{outcome="degraded"} 2`, "gridbot_redis_errors_total "} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(metrics, "gridbot_redis_errors_total 0\n") {
+		t.Error("no Redis error counted")
+	}
 
 	rs.start() // empty: wang's form is gone
 	time.Sleep(300 * time.Millisecond)
@@ -209,9 +219,25 @@ func TestFormSavedOnceWhenRedisRefusesWrites(t *testing.T) {
 	p.expect("本月统计", "【宣传活动】1 次")
 }
 
+const redisTestToken = "redis-test-token"
+
+// metricsText returns m's /metrics.
+func metricsText(t *testing.T, m *Main) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, m.URL()+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+redisTestToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
 // startMainOn runs Main on a temp store with sessions in the Redis at addr.
 func startMainOn(t *testing.T, addr string) *Main {
 	t.Helper()
 	return runMainFor(t, "", []string{"GRIDBOT_HTTP_ADDR=127.0.0.1:0", "GRIDBOT_STORAGE_PATH=" + t.TempDir() + "/gridbot.db",
-		"GRIDBOT_REDIS_ADDR=" + addr})
+		"GRIDBOT_REDIS_ADDR=" + addr, "GRIDBOT_API_TOKEN=" + redisTestToken})
 }

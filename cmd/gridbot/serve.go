@@ -105,12 +105,13 @@ func (m *Main) Run(ctx context.Context) error {
 	m.DB = db
 
 	kv := db.KV()
-	// Replies kept for WeChat's retries live in memory, with or without
-	// Redis: only this process can answer them (it holds the store's file
-	// lock), and after a restart a retry is handled again from the stored
-	// session, the report's MsgKey keeping it counted once. A commit or a
-	// round trip each would cost more than the rest of the message.
-	replies := storage.NewMemKV()
+	// Replies kept for WeChat's retries (and plain mode's used signatures)
+	// live in memory without Redis: only this process serves the store
+	// file, and after a restart a retry is handled again from the stored
+	// session, the report's MsgKey keeping it counted once. With Redis they
+	// are shared there by every node, falling back to the store file while
+	// Redis is down.
+	var replies flows.KV = storage.NewMemKV()
 	checks := map[string]func(context.Context) error{"storage": db.Ping}
 	if cfg.Redis.Addr != "" {
 		m.Redis = newRedis(cfg, m.Log)
@@ -120,11 +121,13 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 		kv = storage.NewRedisKV(m.Redis)
+		replies = &storage.FallbackKV{Primary: kv, Secondary: db.KV()}
 		checks["redis"] = func(ctx context.Context) error { return m.Redis.Ping(ctx).Err() }
 	}
 	// Sessions degrade without their store: one-line reports, totals and
 	// 待办 go on, a form says only one-line reports work right now.
 	m.Sessions = storage.NewSessions(kv)
+	m.Sessions.EpochKey = cfg.Session.Prefix + "@epoch"
 	if m.ConfigPath == "" && cfg.Redis.Addr == "" {
 		m.Log.Info("no config file and no Redis: running on embedded defaults",
 			"storage", cfg.Storage.Path, "sessions", "embedded", "wechat", "local mode")
