@@ -2,11 +2,11 @@ package bot
 
 import (
 	"context"
-	"net/http/httptest"
-	"strings"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"gridbot/bot/wxtest"
