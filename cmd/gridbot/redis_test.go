@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -240,4 +242,33 @@ func startMainOn(t *testing.T, addr string) *Main {
 	t.Helper()
 	return runMainFor(t, "", []string{"GRIDBOT_HTTP_ADDR=127.0.0.1:0", "GRIDBOT_STORAGE_PATH=" + t.TempDir() + "/gridbot.db",
 		"GRIDBOT_REDIS_ADDR=" + addr, "GRIDBOT_API_TOKEN=" + redisTestToken})
+}
+
+// TestUnreachableRedisOneLine: serve with a Redis nobody answers prints
+// gridbot's own message naming the key, and no go-redis pool lines before
+// it. It runs the real binary's main in a child process, to see its stderr.
+func TestUnreachableRedisOneLine(t *testing.T) {
+	if os.Getenv("GRIDBOT_TEST_CHILD") == "serve" {
+		os.Args = []string{"gridbot", "serve"}
+		main()
+		return
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nobody listens there now
+	cmd := exec.Command(os.Args[0], "-test.run=^TestUnreachableRedisOneLine$")
+	cmd.Env = append(os.Environ(), "GRIDBOT_TEST_CHILD=serve", "GRIDBOT_REDIS_ADDR="+addr,
+		"GRIDBOT_HTTP_ADDR=127.0.0.1:0", "GRIDBOT_STORAGE_PATH="+t.TempDir()+"/gridbot.db")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err == nil {
+		t.Fatal("serve started without its Redis")
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], "redis.addr") || strings.Contains(stderr.String(), "pool") {
+		t.Fatalf("stderr:\n%s\nwant one line naming redis.addr", stderr.String())
+	}
 }
