@@ -1,11 +1,8 @@
 package bot
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -87,16 +84,6 @@ type WebhookConfig struct {
 	Log          *slog.Logger
 	Now          func() time.Time
 }
-
-// LateNotices keeps what could not be pushed for the user's next message
-// (flows.ReminderStore's notices).
-type LateNotices interface {
-	PutNotice(ctx context.Context, openID, text string, at time.Time) error
-	TakeNotice(ctx context.Context, openID string) (string, error)
-}
-
-// lateNoticePrefix introduces a late answer that could not be pushed.
-const lateNoticePrefix = "📌 上次发的消息，回复没能送到：\n"
 
 // Webhook is the http.Handler of the WeChat callback URL (/wechat). It
 // verifies and, in safe mode, decrypts each request, hands each message to
@@ -192,18 +179,6 @@ func NewWebhook(c WebhookConfig) (*Webhook, error) {
 		d.ReplyPrefix = DefaultReplyPrefix
 	}
 	return wh, nil
-}
-
-// DecodeAESKey decodes a 43-character EncodingAESKey into the 32-byte AES key.
-func DecodeAESKey(encodingAESKey string) ([]byte, error) {
-	if len(encodingAESKey) != 43 {
-		return nil, fmt.Errorf("encoding_aes_key: want 43 characters, got %d", len(encodingAESKey))
-	}
-	key, err := base64.StdEncoding.DecodeString(encodingAESKey + "=")
-	if err != nil || len(key) != 32 {
-		return nil, errors.New("encoding_aes_key: not valid base64 of a 32-byte key")
-	}
-	return key, nil
 }
 
 // ServeHTTP answers WeChat's GET URL check and POSTed messages.
@@ -302,114 +277,6 @@ func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		wh.cfg.Metrics.request(OutcomeReplied)
 	}
 	wh.writeReply(w, q, safe, &msg, text)
-}
-
-// checkQuery verifies signature and timestamp; it returns why they fail, or "".
-func (wh *Webhook) checkQuery(q url.Values) string {
-	sig, ts, nonce := q.Get("signature"), q.Get("timestamp"), q.Get("nonce")
-	if sig == "" || ts == "" || nonce == "" {
-		return "missing signature, timestamp or nonce"
-	}
-	if !equalSig(sig, util.Signature(wh.cfg.Token, ts, nonce)) {
-		return "bad signature"
-	}
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
-		return "bad timestamp"
-	}
-	skew := wh.now().Sub(time.Unix(sec, 0))
-	if skew > wh.cfg.MaxSkew || skew < -wh.cfg.MaxSkew {
-		return "timestamp outside the allowed window"
-	}
-	return ""
-}
-
-// checkReplay refuses a plain-mode request whose signed query was already
-// used with another body within the timestamp window: in plain mode only
-// the query is signed, so a captured one could carry any message. The
-// same query with the same body is WeChat retrying (or a replay of a
-// message already handled, which its dedupe key answers from the cache).
-// The signature, which stands for (timestamp, nonce), is kept in the
-// reply store, so every node sees it when that is Redis. A store failure
-// lets the request through: the signature and window checks still hold.
-func (wh *Webhook) checkReplay(ctx context.Context, q url.Values, body []byte) string {
-	ctx, cancel := context.WithTimeout(ctx, kvTimeout)
-	defer cancel()
-	key := wh.cfg.ReplyPrefix + "sig:" + q.Get("signature")
-	sum := sha256.Sum256(body)
-	seen, err := wh.cfg.Replies.Get(ctx, key)
-	switch {
-	case err == nil:
-		if subtle.ConstantTimeCompare(seen, sum[:]) != 1 {
-			return "signed query reused with another body"
-		}
-		return ""
-	case flows.ErrorCode(err) != flows.ENotFound:
-		wh.log.Warn("wechat: replay check unavailable", "err", err)
-		return ""
-	}
-	// Kept for the whole window on both sides of now.
-	if err := wh.cfg.Replies.Set(ctx, key, sum[:], 2*wh.cfg.MaxSkew); err != nil {
-		wh.log.Warn("wechat: cannot record the request signature", "err", err)
-	}
-	return ""
-}
-
-// equalSig compares two hex signatures in constant time.
-func equalSig(got, want string) bool {
-	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
-}
-
-// readBody reads at most MaxBody bytes; status is 0 on success.
-func (wh *Webhook) readBody(w http.ResponseWriter, r *http.Request) (body []byte, status int, reason string) {
-	if r.ContentLength > wh.cfg.MaxBody {
-		return nil, http.StatusRequestEntityTooLarge, "body too large"
-	}
-	size := r.ContentLength
-	if size <= 0 {
-		size = 1024
-	}
-	var buf bytes.Buffer
-	buf.Grow(int(size) + bytes.MinRead)
-	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, wh.cfg.MaxBody)); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, http.StatusRequestEntityTooLarge, "body too large"
-		}
-		return nil, http.StatusBadRequest, "cannot read body"
-	}
-	return buf.Bytes(), 0, ""
-}
-
-// open checks msg_signature over a safe-mode body and decrypts it. It
-// returns the message XML and the envelope's ToUserName.
-func (wh *Webhook) open(q url.Values, body []byte) (plain []byte, account string, status int, reason string) {
-	if wh.aesKey == nil {
-		return nil, "", http.StatusBadRequest, "safe mode request but no EncodingAESKey configured"
-	}
-	msgSig := q.Get("msg_signature")
-	if msgSig == "" {
-		return nil, "", http.StatusUnauthorized, "missing msg_signature"
-	}
-	env, err := decodeEnvelope(body)
-	if err != nil || env.Encrypt == "" {
-		return nil, "", http.StatusBadRequest, "malformed safe mode envelope"
-	}
-	if !equalSig(msgSig, util.Signature(wh.cfg.Token, q.Get("timestamp"), q.Get("nonce"), env.Encrypt)) {
-		return nil, "", http.StatusUnauthorized, "bad msg_signature"
-	}
-	ciphertext, err := base64.StdEncoding.DecodeString(env.Encrypt)
-	if err != nil {
-		return nil, "", http.StatusBadRequest, "Encrypt is not base64"
-	}
-	_, plain, appID, err := util.AESDecryptMsg(ciphertext, wh.aesKey)
-	if err != nil {
-		return nil, "", http.StatusBadRequest, "cannot decrypt"
-	}
-	if subtle.ConstantTimeCompare(appID, []byte(wh.cfg.AppID)) != 1 {
-		return nil, "", http.StatusBadRequest, "AppID mismatch"
-	}
-	return plain, env.ToUserName, 0, ""
 }
 
 // reject answers a bad request with an HTTP error and logs why (never the body).
@@ -587,62 +454,6 @@ func (wh *Webhook) store(ctx context.Context, key, text string) {
 	if err := wh.cfg.Replies.Set(ctx, wh.cfg.ReplyPrefix+key, val, wh.cfg.ReplyTTL); err != nil {
 		wh.log.Error("wechat: reply cache write failed", "msg_key", key, "err", err)
 	}
-}
-
-// push delivers a late answer as a customer-service message, retrying
-// with back-off; one that still fails is kept as a notice for the user's
-// next message.
-func (wh *Webhook) push(ctx context.Context, openID, text string) {
-	if wh.cfg.Pusher == nil {
-		wh.log.Error("wechat: late answer dropped: no Pusher configured", "openid", openID)
-		return
-	}
-	attempts, backoff := wh.cfg.PushAttempts, wh.cfg.PushBackoff
-	if attempts <= 0 {
-		attempts = 3
-	}
-	if backoff <= 0 {
-		backoff = time.Second
-	}
-	var err error
-	for i := range attempts {
-		if i > 0 {
-			time.Sleep(backoff)
-			backoff *= 2
-		}
-		sctx, cancel := context.WithTimeout(ctx, 2*outboundTimeout)
-		err = wh.cfg.Pusher.SendText(sctx, openID, text)
-		cancel()
-		if err == nil {
-			wh.log.Debug("wechat: late answer pushed", "openid", openID)
-			return
-		}
-		wh.log.Warn("wechat: late answer push failed", "openid", openID, "attempt", i+1, "err", err)
-		if IsWindowClosed(err) {
-			break // will not succeed later
-		}
-	}
-	wh.keepNotice(ctx, openID, text, err)
-}
-
-// keepNotice keeps an undelivered late answer for the user's next
-// message, after a notice already kept for them.
-func (wh *Webhook) keepNotice(ctx context.Context, openID, text string, pushErr error) {
-	if wh.cfg.Notices == nil {
-		wh.log.Error("wechat: late answer not delivered", "openid", openID, "err", pushErr)
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*kvTimeout)
-	defer cancel()
-	notice := lateNoticePrefix + text
-	if old, err := wh.cfg.Notices.TakeNotice(ctx, openID); err == nil && old != "" {
-		notice = old + "\n\n" + notice
-	}
-	if err := wh.cfg.Notices.PutNotice(ctx, openID, notice, wh.now()); err != nil {
-		wh.log.Error("wechat: late answer not delivered nor kept", "openid", openID, "err", err)
-		return
-	}
-	wh.log.Warn("wechat: late answer not delivered; kept for the next message", "openid", openID, "err", pushErr)
 }
 
 // writeReply writes text as a passive reply, encrypted in safe mode, or
