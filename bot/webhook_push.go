@@ -70,4 +70,3 @@ func (wh *Webhook) keepNotice(ctx context.Context, openID, text string, pushErr 
 	}
 	wh.log.Warn("wechat: late answer not delivered; kept for the next message", "openid", openID, "err", pushErr)
 }
-

@@ -140,4 +140,3 @@ func (wh *Webhook) open(q url.Values, body []byte) (plain []byte, account string
 	}
 	return plain, env.ToUserName, 0, ""
 }
-
