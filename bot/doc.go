@@ -1,7 +1,9 @@
 // Package bot is gridbot's network edge: the WeChat Official Account
-// webhook (Webhook), outbound customer-service and template messages
-// (Outbound, or Outbox in local mode), the admin HTTP API (API), the health
-// check and the Server that puts them on one mux.
+// webhook (Webhook: verification, per-user rate limit, exactly-once
+// handling, late answers), outbound customer-service and template messages
+// (Outbound, or Outbox in local mode) and the SDK's token cache
+// (TokenCache), the admin HTTP API (API, with pprof), the health check,
+// Prometheus metrics (Metrics) and the Server that puts them on one mux.
 //
 // It turns WeChat requests into flows.Inbound values and flows.Reply values
 // back into XML, and talks to storage only through the flows interfaces
