@@ -8,7 +8,7 @@ import (
 )
 
 // Maintainer is what the maintenance endpoints need of storage
-// (storage.DB): `gridbot check` and `gridbot backup` go through them while
+// (storage.DB, wired as API.Maint): `gridbot check` and `gridbot backup` go through them while
 // the bot holds the store's file lock.
 type Maintainer interface {
 	Check(ctx context.Context) (diffs []string, err error)
@@ -21,8 +21,8 @@ type Maintainer interface {
 // answers 500 {"code": "check_failed", "error": that message}: the admin
 // who asked needs it, and it carries no resident's data.
 func (a *API) getCheck(w http.ResponseWriter, r *http.Request) {
-	m, ok := a.Store.(Maintainer)
-	if !ok {
+	m := a.Maint
+	if m == nil {
 		writeJSONError(w, http.StatusNotImplemented, "not_implemented", "this store cannot be checked")
 		return
 	}
@@ -45,8 +45,8 @@ func (a *API) getCheck(w http.ResponseWriter, r *http.Request) {
 // that fails later cuts the connection, so the client sees a broken
 // download, not a short file.
 func (a *API) getBackup(w http.ResponseWriter, r *http.Request) {
-	m, ok := a.Store.(Maintainer)
-	if !ok {
+	m := a.Maint
+	if m == nil {
 		writeJSONError(w, http.StatusNotImplemented, "not_implemented", "this store cannot be backed up")
 		return
 	}

@@ -30,6 +30,12 @@ type API struct {
 	// Reminders runs POST /api/v1/reminders/run and gives the zone and
 	// catalog of the follow-up endpoints (reminders_api.go); nil: run is 503.
 	Reminders *Reminders
+	// Maint runs GET /api/v1/admin/check and /admin/backup; nil: they
+	// answer 501.
+	Maint Maintainer
+	// Batch opens a roster import's follow-ups in one transaction; nil:
+	// one OpenFollowUp each.
+	Batch FollowUpBatcher
 
 	once sync.Once
 	mux  *http.ServeMux
@@ -54,6 +60,8 @@ func (a *API) routes(mux *http.ServeMux) {
 	// Maintenance through the running server, which holds the store's lock (admin_maint.go).
 	mux.HandleFunc("GET /api/v1/admin/check", a.getCheck)
 	mux.HandleFunc("GET /api/v1/admin/backup", a.getBackup)
+	// Go's profiler, for a bot that is slow or large (net/http/pprof).
+	mux.Handle("/api/v1/admin/debug/pprof/", pprofHandler())
 }
 
 // ServeHTTP checks the bearer token and routes the request.
@@ -68,6 +76,18 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.mux.ServeHTTP(w, r)
+}
+
+// Protect serves h only to requests with the API's bearer token.
+func (a *API) Protect(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !a.authorized(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gridbot"`)
+			writeJSONError(w, http.StatusUnauthorized, flows.EUnauthorized, "missing or wrong bearer token")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // authorized compares the bearer token in constant time (over SHA-256

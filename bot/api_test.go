@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"gridbot/flows"
+	"gridbot/storage"
 )
 
 const apiToken = "admin-token-for-tests"
@@ -283,4 +284,18 @@ func TestAPIErrorStatuses(t *testing.T) {
 	if out := logs.String(); !strings.Contains(out, "disk on fire") || !strings.Contains(out, "secret path") || strings.Contains(out, "bad x") {
 		t.Errorf("logged %q: want the internal errors only", out)
 	}
+}
+
+// TestAPIMaintenanceIsWired: check and backup work only through the
+// explicit Maint field, never by probing the Store's type.
+func TestAPIMaintenanceIsWired(t *testing.T) {
+	api, store := newAPI(t)
+	runAPICases(t, api, []apiCase{
+		{"check without Maint", "GET", "/api/v1/admin/check", "", "", 501, "cannot be checked"},
+		{"backup without Maint", "GET", "/api/v1/admin/backup", "", "", 501, "cannot be backed up"},
+	})
+	api2 := &API{Token: apiToken, Store: store, Maint: store.(*storage.DB)}
+	runAPICases(t, api2, []apiCase{
+		{"check with Maint", "GET", "/api/v1/admin/check", "", "", 200, `"diffs":[]`},
+	})
 }

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/silenceper/wechat/v2"
 	"github.com/silenceper/wechat/v2/cache"
 	"github.com/silenceper/wechat/v2/credential"
 	"github.com/silenceper/wechat/v2/officialaccount"
@@ -52,7 +52,8 @@ type OutboundConfig struct {
 	// does not invalidate the token other servers hold.
 	StableToken bool
 	// Cache keeps the access token, shared by every gridbot process
-	// (storage.NewTokenCache over Redis or the embedded store). Required.
+	// (NewTokenCache over Redis, or over storage.NewMemKV for one process).
+	// Required.
 	Cache cache.Cache
 	// HTTPClient makes the SDK's calls; nil: a client with a 10 s timeout.
 	HTTPClient *http.Client
@@ -102,9 +103,8 @@ func NewOutbound(c OutboundConfig) (*Outbound, error) {
 	if client == nil {
 		client = &http.Client{Timeout: outboundTimeout}
 	}
-	wc := wechat.NewWechat()
-	wc.SetHTTPClient(client)
-	oa := wc.GetOfficialAccount(&offConfig.Config{
+	util.DefaultHTTPClient = client
+	oa := officialaccount.NewOfficialAccount(&offConfig.Config{
 		AppID:          c.AppID,
 		AppSecret:      c.AppSecret,
 		Token:          c.Token,
@@ -168,7 +168,7 @@ func (o *Outbound) SendTemplate(ctx context.Context, openID, templateID string, 
 func (o *Outbound) call(ctx context.Context, op string, send func() error) error {
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("wechat %s: %w", op, err)
+			return &CallError{Op: op, Msg: err.Error(), err: err}
 		}
 		token, err := o.oa.GetAccessTokenContext(ctx)
 		if err != nil {
@@ -215,14 +215,58 @@ func (e *WxError) Error() string {
 // and "get access_token error : errcode=40013 , errormsg=invalid appid".
 var errcodeRE = regexp.MustCompile(`errcode\s*[=:]\s*(-?\d+)(?:\s*,\s*err(?:or)?msg\s*[=:]\s*(.*))?`)
 
+// CallError is a WeChat API call that failed without an errcode (a
+// transport error, an HTTP status, a body that is not JSON). Its message
+// names the API path and never carries a query string, where the SDK puts
+// the app secret and the access token; Unwrap still reaches the cause
+// (context.DeadlineExceeded, ...), whose text must not be logged.
+type CallError struct {
+	Op  string // the call: "custom/send", "template/send", "access_token", ...
+	Msg string // what went wrong, URLs reduced to their path
+	err error
+}
+
+// Error formats the call and what went wrong.
+func (e *CallError) Error() string { return "wechat " + e.Op + ": " + e.Msg }
+
+// Unwrap returns the SDK's error.
+func (e *CallError) Unwrap() error { return e.err }
+
+// urlRE finds URLs; secretRE finds credentials outside URLs.
+var (
+	urlRE    = regexp.MustCompile(`https?://[^\s"'<>]+`)
+	secretRE = regexp.MustCompile(`(?i)(access_token|secret|appsecret|ticket)=[^&\s"',]*`)
+)
+
+// redact reduces every URL in s to its path and blanks credentials.
+func redact(s string) string {
+	s = urlRE.ReplaceAllStringFunc(s, func(u string) string {
+		u = strings.TrimRight(u, ",.;:)")
+		if i := strings.IndexAny(u, "?#"); i >= 0 {
+			u = u[:i]
+		}
+		if rest, ok := strings.CutPrefix(u, "http://"); ok {
+			u = rest
+		} else {
+			u = strings.TrimPrefix(u, "https://")
+		}
+		if i := strings.IndexByte(u, '/'); i >= 0 {
+			return u[i:] // the path only: the host is configuration
+		}
+		return "/"
+	})
+	return secretRE.ReplaceAllString(s, "$1=…")
+}
+
 // wxError turns an SDK error into a *WxError when it carries an errcode,
-// and wraps it with op otherwise. nil stays nil.
+// and into a *CallError otherwise. nil stays nil.
 func wxError(op string, err error) error {
 	if err == nil {
 		return nil
 	}
 	var we *WxError
-	if errors.As(err, &we) {
+	var callErr *CallError
+	if errors.As(err, &we) || errors.As(err, &callErr) {
 		return err
 	}
 	var ce *util.CommonError
@@ -232,10 +276,16 @@ func wxError(op string, err error) error {
 	if m := errcodeRE.FindStringSubmatch(err.Error()); m != nil {
 		code, convErr := strconv.Atoi(m[1])
 		if convErr == nil {
-			return &WxError{Op: op, Code: code, Msg: strings.TrimSpace(m[2])}
+			return &WxError{Op: op, Code: code, Msg: redact(strings.TrimSpace(m[2]))}
 		}
 	}
-	return fmt.Errorf("wechat %s: %w", op, err)
+	msg := err.Error()
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		// "Get <url>: <cause>": the cause, with the path of the URL.
+		msg = ue.Op + " " + redact(ue.URL) + ": " + ue.Err.Error()
+	}
+	return &CallError{Op: op, Msg: redact(msg), err: err}
 }
 
 // ErrCode returns the WeChat errcode carried by err, and false when it

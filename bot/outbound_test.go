@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"gridbot/bot/wxtest"
-	"gridbot/storage"
 )
 
 // newOutbound is an Outbound against the fake platform p with the token
@@ -21,7 +22,7 @@ func newOutbound(t testing.TB, p *wxtest.Platform) *Outbound {
 		AppID:     "wxtestapp",
 		AppSecret: "s3cret",
 		APIBase:   p.URL,
-		Cache:     storage.NewTokenCache(openDB(t).KV()),
+		Cache:     NewTokenCache(openDB(t).KV()),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +182,7 @@ func TestWxErrorParsing(t *testing.T) {
 }
 
 func TestNewOutboundChecksConfig(t *testing.T) {
-	cache := storage.NewTokenCache(openDB(t).KV())
+	cache := NewTokenCache(openDB(t).KV())
 	tests := []struct {
 		label string
 		cfg   OutboundConfig
@@ -218,5 +219,28 @@ func TestOutbox(t *testing.T) {
 	o.SendText(ctx, "oC", "新用户") // a third user: the least recently pushed-to (oA) goes
 	if len(o.Messages("oA", 0)) != 0 || len(o.Messages("oB", 0)) != 1 || len(o.Messages("oC", 0)) != 1 {
 		t.Fatal("eviction kept the wrong users")
+	}
+}
+
+// TestMetricsCountPushes: pushes are counted by channel and errcode.
+func TestMetricsCountPushes(t *testing.T) {
+	p := wxtest.NewPlatform(t)
+	m := NewMetrics()
+	push := m.CountPushes(newOutbound(t, p))
+	ctx := context.Background()
+	push.SendText(ctx, "oA", "一")
+	p.Fail(wxtest.PathCustomSend, 1, 45015)
+	push.SendText(ctx, "oA", "二")
+	push.SendTemplate(ctx, "oA", "TPL", map[string]string{"keyword1": "x"}, "")
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{
+		`gridbot_pushes_total{channel="text",errcode="0"} 1`,
+		`gridbot_pushes_total{channel="text",errcode="45015"} 1`,
+		`gridbot_pushes_total{channel="template",errcode="0"} 1`,
+	} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("metrics lack %q", want)
+		}
 	}
 }

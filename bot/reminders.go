@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -66,8 +65,9 @@ type Reminders struct {
 	BusyBackoff time.Duration // first back-off, doubled each retry; 0: DefaultBusyBackoff
 	SendTimeout time.Duration // bound on one send; 0: DefaultSendTimeout
 
-	Log *slog.Logger
-	Now func() time.Time
+	Log     *slog.Logger
+	Now     func() time.Time
+	Metrics *Metrics // counts runs; nil: none
 
 	mu sync.Mutex // one run at a time
 }
@@ -131,14 +131,15 @@ func (r *Reminders) scheduled(ctx context.Context) {
 // RunOnce sends today's digests now to every worker who has not had one
 // today. Delivery failures are counted, not returned; the error is a
 // storage failure that stopped the run.
-func (r *Reminders) RunOnce(ctx context.Context) (RunResult, error) {
+func (r *Reminders) RunOnce(ctx context.Context) (res RunResult, err error) {
 	if err := r.check(); err != nil {
 		return RunResult{}, err
 	}
+	defer func() { r.Metrics.reminderRun(err) }()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
-	res := RunResult{Day: r.day(now)}
+	res = RunResult{Day: r.day(now)}
 	digests, err := r.Plan(ctx, res.Day)
 	if err != nil {
 		return res, err
@@ -320,14 +321,10 @@ func (r *Reminders) templateData(values []string) map[string]string {
 	return data
 }
 
-// clipErr keeps a system error short for the attempt log, without the
-// request URL (it carries the access token).
+// clipErr keeps a system error short for the attempt log and the log,
+// with URLs reduced to their path (a query carries the access token).
 func clipErr(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return chat.ClipRunes(ue.Op+": "+ue.Err.Error(), 200)
-	}
-	return chat.ClipRunes(err.Error(), 200)
+	return chat.ClipRunes(redact(err.Error()), 200)
 }
 
 func (r *Reminders) check() error {

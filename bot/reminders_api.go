@@ -254,9 +254,10 @@ func (a *API) postHouseholdsImport(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
-// followUpBatcher is a Store that opens many follow-ups in one
-// transaction (*storage.DB does).
-type followUpBatcher interface {
+// FollowUpBatcher opens many follow-ups in one transaction
+// (*storage.DB does; wired as API.Batch).
+type FollowUpBatcher interface {
+	// OpenFollowUps opens fs as OpenFollowUp does, all or none.
 	OpenFollowUps(ctx context.Context, fs []flows.FollowUp) ([]flows.FollowUp, error)
 }
 
@@ -265,8 +266,8 @@ func (a *API) openFollowUps(ctx context.Context, fs []flows.FollowUp) error {
 	if len(fs) == 0 {
 		return nil
 	}
-	if b, ok := a.Store.(followUpBatcher); ok {
-		_, err := b.OpenFollowUps(ctx, fs)
+	if a.Batch != nil {
+		_, err := a.Batch.OpenFollowUps(ctx, fs)
 		return err
 	}
 	for _, f := range fs {

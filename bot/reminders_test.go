@@ -107,7 +107,7 @@ func (w *reminderWorld) start() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.srv = &Server{Addr: "127.0.0.1:0", Webhook: wh, API: &API{Token: apiToken, Store: db, Reminders: w.rem, Now: w.clock.Now}, Log: log}
+	w.srv = &Server{Addr: "127.0.0.1:0", Webhook: wh, API: &API{Token: apiToken, Store: db, Batch: db, Reminders: w.rem, Now: w.clock.Now}, Log: log}
 	if err := w.srv.Open(); err != nil {
 		t.Fatal(err)
 	}

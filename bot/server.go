@@ -16,7 +16,8 @@ import (
 //	/api/v1/...    the admin API (API)
 //	/healthz       the health check (Health)
 //	/console/      the web console (Console; only when set)
-//	/local/outbox  pushes kept in local mode (Outbox; only when set)
+//	/local/outbox  pushes kept in local mode (Outbox; only when set; API token)
+//	/metrics       Prometheus metrics behind the API token (Metrics)
 //
 // Fill in the fields, call Open, and Shutdown on SIGTERM. Zero timeouts
 // take the defaults below.
@@ -29,6 +30,8 @@ type Server struct {
 	// Console is the web console (package bot/console), served under
 	// /console/; nil: none.
 	Console http.Handler
+	// Metrics are served at /metrics behind the API's token; nil: none.
+	Metrics *Metrics
 	// Local holds more local-mode endpoints by pattern (e.g.
 	// "/local/invite", which `gridbot chat` uses to bind its demo user).
 	Local map[string]http.Handler
@@ -60,7 +63,15 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("/console/", s.Console)
 	}
 	if s.Outbox != nil {
-		mux.Handle("/local/outbox", s.Outbox)
+		// Pushes carry residents' data: the API token is required.
+		api := s.API
+		if api == nil {
+			api = &API{} // no token: every request refused
+		}
+		mux.Handle("/local/outbox", api.Protect(s.Outbox))
+	}
+	if s.Metrics != nil && s.API != nil {
+		mux.Handle("/metrics", s.API.Protect(s.Metrics.Handler()))
 	}
 	for pattern, h := range s.Local {
 		mux.Handle(pattern, h)

@@ -67,9 +67,9 @@ func TestServerRoutes(t *testing.T) {
 		if err != nil || reply != "收到：帮助" {
 			t.Fatalf("local=%v: webhook reply %q, %v", local, reply, err)
 		}
-		outboxStatus := 404
+		outboxStatus, outboxAnon := 404, 404
 		if local {
-			outboxStatus = 200
+			outboxStatus, outboxAnon = 200, 401 // pushes carry residents' data
 		}
 		tests := []struct {
 			path, auth string
@@ -79,7 +79,9 @@ func TestServerRoutes(t *testing.T) {
 			{"/healthz", "", 200, `"ok"`},
 			{"/api/v1/workers", apiToken, 200, `"workers"`},
 			{"/api/v1/workers", "", 401, "unauthorized"},
-			{"/local/outbox?openid=oA", "", outboxStatus, ""},
+			{"/local/outbox?openid=oA", apiToken, outboxStatus, ""},
+			{"/local/outbox?openid=oA", "", outboxAnon, ""},
+			{"/local/outbox?openid=oA", "wrong", outboxAnon, ""},
 			{"/nowhere", "", 404, ""},
 		}
 		for _, tt := range tests {
@@ -137,7 +139,7 @@ func TestOutboxEndpoint(t *testing.T) {
 		{"openid=oDemo&after=x", 400, nil},
 	}
 	for _, tt := range tests {
-		status, body := get(t, s.URL()+"/local/outbox?"+tt.query, "")
+		status, body := get(t, s.URL()+"/local/outbox?"+tt.query, apiToken)
 		if status != tt.status {
 			t.Errorf("%s: %d %s", tt.query, status, body)
 			continue

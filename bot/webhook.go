@@ -1,10 +1,8 @@
 package bot
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -47,6 +45,11 @@ const (
 // ApologyText is the reply when the Handler fails.
 const ApologyText = "抱歉，系统出了点问题，请稍后再试。"
 
+// DegradedText is the reply when the Handler fails with
+// flows.EUnavailable: the session store is down, so forms cannot go on,
+// while one-line reports, totals and 待办 still work.
+const DegradedText = "系统暂时只能处理一句话记录，这条没有保存。请把内容写在一条消息里，如：走访 3-2-201 慢病 150/95。统计和待办照常可用。"
+
 // WebhookConfig configures a Webhook. Zero durations and sizes take the
 // defaults above.
 type WebhookConfig struct {
@@ -60,12 +63,26 @@ type WebhookConfig struct {
 	MaxBody       int64         // larger bodies are refused with 413
 	ReplyTTL      time.Duration // how long a reply is kept for retries
 	ReplyPrefix   string        // key prefix of cached replies in Replies
+	// PerUserPerMinute limits each user's messages (bursts of as many);
+	// retries of one message count once. Over it a user gets one
+	// RateLimitedText, then no answer, and nothing is handled or stored.
+	// 0: no limit.
+	PerUserPerMinute int
 
+	Metrics *Metrics // nil: none
 	Handler Handler  // required
 	Pusher  Pusher   // delivers late answers; nil: they are logged and dropped
-	Replies flows.KV // reply cache for retries; required
-	Log     *slog.Logger
-	Now     func() time.Time
+	// Notices keeps a late answer that could not be pushed, to show it at
+	// the user's next message (the store: storage.DB); nil: it is dropped.
+	Notices LateNotices
+	// PushAttempts and PushBackoff: a late answer is pushed up to
+	// PushAttempts times (0: 3), waiting PushBackoff (0: 1 s) after the
+	// first failure and twice as long after each next one.
+	PushAttempts int
+	PushBackoff  time.Duration
+	Replies      flows.KV // reply cache for retries; required
+	Log          *slog.Logger
+	Now          func() time.Time
 
 	// UserLock, when set, also orders one user's messages across nodes
 	// (several gridbot nodes on one database); nil: within this process only.
@@ -91,6 +108,7 @@ type Webhook struct {
 	inflight map[string]*call      // dedupe key → message being handled
 	users    map[string]*userQueue // openid → queue of that user's messages
 	wg       sync.WaitGroup        // running handlers
+	limits   *userLimits           // nil: no rate limit
 }
 
 // call is one message being handled; retries of it wait on it.
@@ -127,6 +145,7 @@ func NewWebhook(c WebhookConfig) (*Webhook, error) {
 		now:      c.Now,
 		inflight: make(map[string]*call),
 		users:    make(map[string]*userQueue),
+		limits:   newUserLimits(c.PerUserPerMinute),
 	}
 	if c.EncodingAESKey != "" {
 		key, err := DecodeAESKey(c.EncodingAESKey)
@@ -164,18 +183,6 @@ func NewWebhook(c WebhookConfig) (*Webhook, error) {
 		d.ReplyPrefix = DefaultReplyPrefix
 	}
 	return wh, nil
-}
-
-// DecodeAESKey decodes a 43-character EncodingAESKey into the 32-byte AES key.
-func DecodeAESKey(encodingAESKey string) ([]byte, error) {
-	if len(encodingAESKey) != 43 {
-		return nil, fmt.Errorf("encoding_aes_key: want 43 characters, got %d", len(encodingAESKey))
-	}
-	key, err := base64.StdEncoding.DecodeString(encodingAESKey + "=")
-	if err != nil || len(key) != 32 {
-		return nil, errors.New("encoding_aes_key: not valid base64 of a 32-byte key")
-	}
-	return key, nil
 }
 
 // ServeHTTP answers WeChat's GET URL check and POSTed messages.
@@ -235,106 +242,59 @@ func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		wh.reject(w, r, http.StatusBadRequest, "malformed message XML")
 		return
 	}
-	if openID := q.Get("openid"); openID != "" && openID != msg.FromUserName {
+	if openID := q.Get("openid"); openID != msg.FromUserName && (openID != "" || !safe) {
 		// The query's openid is WeChat's copy of the sender; a message that
-		// says otherwise was not composed by WeChat.
+		// says otherwise was not composed by WeChat. WeChat always sends
+		// it on POST, so in plain mode a request without it is refused.
 		wh.reject(w, r, http.StatusBadRequest, "openid does not match FromUserName")
 		return
 	}
 	if msg.ToUserName == "" {
 		msg.ToUserName = account
 	}
-	text := wh.answer(r.Context(), &msg)
-	wh.writeReply(w, q, safe, &msg, text)
-}
-
-// checkQuery verifies signature and timestamp; it returns why they fail, or "".
-func (wh *Webhook) checkQuery(q url.Values) string {
-	sig, ts, nonce := q.Get("signature"), q.Get("timestamp"), q.Get("nonce")
-	if sig == "" || ts == "" || nonce == "" {
-		return "missing signature, timestamp or nonce"
-	}
-	if !equalSig(sig, util.Signature(wh.cfg.Token, ts, nonce)) {
-		return "bad signature"
-	}
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
-		return "bad timestamp"
-	}
-	skew := wh.now().Sub(time.Unix(sec, 0))
-	if skew > wh.cfg.MaxSkew || skew < -wh.cfg.MaxSkew {
-		return "timestamp outside the allowed window"
-	}
-	return ""
-}
-
-// equalSig compares two hex signatures in constant time.
-func equalSig(got, want string) bool {
-	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
-}
-
-// readBody reads at most MaxBody bytes; status is 0 on success.
-func (wh *Webhook) readBody(w http.ResponseWriter, r *http.Request) (body []byte, status int, reason string) {
-	if r.ContentLength > wh.cfg.MaxBody {
-		return nil, http.StatusRequestEntityTooLarge, "body too large"
-	}
-	size := r.ContentLength
-	if size <= 0 {
-		size = 1024
-	}
-	var buf bytes.Buffer
-	buf.Grow(int(size) + bytes.MinRead)
-	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, wh.cfg.MaxBody)); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, http.StatusRequestEntityTooLarge, "body too large"
+	if allowed, reply := wh.limits.allow(msg.FromUserName, msg.dedupeKey(), wh.now()); !allowed {
+		// Before any storage work: a flood costs memory and CPU only.
+		if reply != "" {
+			wh.log.Warn("wechat: user over the rate limit; messages dropped until it frees up", "openid", msg.FromUserName)
 		}
-		return nil, http.StatusBadRequest, "cannot read body"
+		wh.cfg.Metrics.request(OutcomeRateLimited)
+		wh.writeReply(w, q, safe, &msg, reply)
+		return
 	}
-	return buf.Bytes(), 0, ""
-}
-
-// open checks msg_signature over a safe-mode body and decrypts it. It
-// returns the message XML and the envelope's ToUserName.
-func (wh *Webhook) open(q url.Values, body []byte) (plain []byte, account string, status int, reason string) {
-	if wh.aesKey == nil {
-		return nil, "", http.StatusBadRequest, "safe mode request but no EncodingAESKey configured"
+	if !safe {
+		if reason := wh.checkReplay(r.Context(), q, body); reason != "" {
+			wh.reject(w, r, http.StatusUnauthorized, reason)
+			return
+		}
 	}
-	msgSig := q.Get("msg_signature")
-	if msgSig == "" {
-		return nil, "", http.StatusUnauthorized, "missing msg_signature"
+	text, late := wh.answer(r.Context(), &msg)
+	switch {
+	case late:
+		wh.cfg.Metrics.request(OutcomeLate)
+	case text == "":
+		wh.cfg.Metrics.request(OutcomeNoReply)
+	case text == ApologyText:
+		wh.cfg.Metrics.request(OutcomeError)
+	case text == DegradedText:
+		wh.cfg.Metrics.request(OutcomeDegraded)
+	default:
+		wh.cfg.Metrics.request(OutcomeReplied)
 	}
-	env, err := decodeEnvelope(body)
-	if err != nil || env.Encrypt == "" {
-		return nil, "", http.StatusBadRequest, "malformed safe mode envelope"
-	}
-	if !equalSig(msgSig, util.Signature(wh.cfg.Token, q.Get("timestamp"), q.Get("nonce"), env.Encrypt)) {
-		return nil, "", http.StatusUnauthorized, "bad msg_signature"
-	}
-	ciphertext, err := base64.StdEncoding.DecodeString(env.Encrypt)
-	if err != nil {
-		return nil, "", http.StatusBadRequest, "Encrypt is not base64"
-	}
-	_, plain, appID, err := util.AESDecryptMsg(ciphertext, wh.aesKey)
-	if err != nil {
-		return nil, "", http.StatusBadRequest, "cannot decrypt"
-	}
-	if subtle.ConstantTimeCompare(appID, []byte(wh.cfg.AppID)) != 1 {
-		return nil, "", http.StatusBadRequest, "AppID mismatch"
-	}
-	return plain, env.ToUserName, 0, ""
+	wh.writeReply(w, q, safe, &msg, text)
 }
 
 // reject answers a bad request with an HTTP error and logs why (never the body).
 func (wh *Webhook) reject(w http.ResponseWriter, r *http.Request, status int, reason string) {
+	wh.cfg.Metrics.request(OutcomeRefused)
 	wh.log.Warn("wechat: request refused", "status", status, "reason", reason, "remote", r.RemoteAddr)
 	http.Error(w, http.StatusText(status), status)
 }
 
-// answer returns the text to reply with ("" for "success"). It starts the
-// message's handling, or joins it when this is a retry of a message still
-// being handled, and waits at most ReplyWithin.
-func (wh *Webhook) answer(ctx context.Context, m *wxMessage) string {
+// answer returns the text to reply with ("" for "success"), and late when
+// the answer goes by push instead. It starts the message's handling, or
+// joins it when this is a retry of a message still being handled, and
+// waits at most ReplyWithin.
+func (wh *Webhook) answer(ctx context.Context, m *wxMessage) (text string, late bool) {
 	key := m.dedupeKey()
 	wh.mu.Lock()
 	c, ok := wh.inflight[key]
@@ -362,12 +322,12 @@ func (wh *Webhook) answer(ctx context.Context, m *wxMessage) string {
 	defer c.mu.Unlock()
 	if c.finished {
 		if c.late {
-			return ""
+			return "", c.text != ""
 		}
-		return c.text
+		return c.text, false
 	}
 	c.late = true
-	return ""
+	return "", true
 }
 
 // enqueue appends a message to its user's queue. It returns the channel to
@@ -435,8 +395,13 @@ func (wh *Webhook) run(ctx context.Context, key string, m *wxMessage, c *call, p
 	close(c.done)
 
 	if late && !cached && text != "" {
-		// Before dequeue, to keep the user's order; with its own deadline.
-		wh.push(context.WithoutCancel(ctx), m.FromUserName, text)
+		// Off the user's queue: a slow or failing WeChat API must not hold
+		// up their next messages.
+		wh.wg.Add(1)
+		go func() {
+			defer wh.wg.Done()
+			wh.push(context.WithoutCancel(ctx), m.FromUserName, text)
+		}()
 	}
 	wh.mu.Lock()
 	wh.dequeue(m.FromUserName, mine)
@@ -452,7 +417,13 @@ func (wh *Webhook) handle(ctx context.Context, m *wxMessage) (text string) {
 			text = ApologyText
 		}
 	}()
+	start := time.Now()
 	reply, err := wh.cfg.Handler.Handle(ctx, in)
+	wh.cfg.Metrics.handled(time.Since(start))
+	if flows.ErrorCode(err) == flows.EUnavailable {
+		wh.log.Warn("wechat: session store down; answered that only one-line reports work", "msg_key", in.MsgKey)
+		return DegradedText
+	}
 	if err != nil {
 		wh.log.Error("wechat: handler failed", "msg_key", in.MsgKey, "type", in.Type, "event", in.Event, "err", err)
 		return ApologyText
@@ -491,21 +462,6 @@ func (wh *Webhook) store(ctx context.Context, key, text string) {
 	if err := wh.cfg.Replies.Set(ctx, wh.cfg.ReplyPrefix+key, val, wh.cfg.ReplyTTL); err != nil {
 		wh.log.Error("wechat: reply cache write failed", "msg_key", key, "err", err)
 	}
-}
-
-// push delivers a late answer as a customer-service message.
-func (wh *Webhook) push(ctx context.Context, openID, text string) {
-	if wh.cfg.Pusher == nil {
-		wh.log.Error("wechat: late answer dropped: no Pusher configured", "openid", openID)
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*outboundTimeout)
-	defer cancel()
-	if err := wh.cfg.Pusher.SendText(ctx, openID, text); err != nil {
-		wh.log.Error("wechat: late answer not delivered", "openid", openID, "err", err)
-		return
-	}
-	wh.log.Debug("wechat: late answer pushed", "openid", openID)
 }
 
 // writeReply writes text as a passive reply, encrypted in safe mode, or

@@ -19,6 +19,7 @@ import (
 
 	"gridbot/bot/wxtest"
 	"gridbot/flows"
+	"gridbot/storage"
 )
 
 func withQuery(req *http.Request, edit func(url.Values)) *http.Request {
@@ -583,5 +584,108 @@ func TestReplyXMLEscapesCDATA(t *testing.T) {
 	r, err := (&wxtest.Client{}).DecodeReplyXML(rec.Result())
 	if err != nil || r.Content != "x]]>y]]>" || r.ToUserName != "oA" || r.FromUserName != "gh" {
 		t.Fatalf("%s → %+v, %v", x, r, err)
+	}
+}
+
+// TestWebhookPlainModeForgery: in plain mode only the query is signed. A
+// signed query used once cannot carry another body within the window
+// (also on a second webhook sharing the reply store, as nodes sharing
+// Redis do), and the openid parameter must be there and match the sender.
+// WeChat's retry (same query, same body) still gets the first reply.
+func TestWebhookPlainModeForgery(t *testing.T) {
+	for _, kc := range kvCases {
+		t.Run(kc.name, func(t *testing.T) {
+			kv := kc.open(t)
+			prefix := uniquePrefix()
+			h := newRecorder(nil)
+			wh := newWebhook(t, h, kv, false, func(c *WebhookConfig) { c.ReplyPrefix = prefix })
+			other := newWebhook(t, h, kv, false, func(c *WebhookConfig) { c.ReplyPrefix = prefix })
+			c := client(false)
+			post := func(wh *Webhook, q url.Values, body []byte) *httptest.ResponseRecorder {
+				req := httptest.NewRequest(http.MethodPost, "/wechat?"+q.Encode(), bytes.NewReader(body))
+				rec := httptest.NewRecorder()
+				wh.ServeHTTP(rec, req)
+				return rec
+			}
+			q := c.Query()
+			q.Set("openid", "oA")
+			genuine := wxtest.Message{FromUserName: "oA", MsgType: "text", Content: "走访 1-1-101", MsgID: 1, CreateTime: time.Now().Unix()}.XML("gh")
+			if rec := post(wh, q, genuine); rec.Code != 200 || !strings.Contains(rec.Body.String(), "收到：走访 1-1-101") {
+				t.Fatalf("genuine: %d %s", rec.Code, rec.Body)
+			}
+			if rec := post(wh, q, genuine); rec.Code != 200 || !strings.Contains(rec.Body.String(), "收到：走访 1-1-101") {
+				t.Fatalf("WeChat's retry: %d %s", rec.Code, rec.Body)
+			}
+			forged := wxtest.Message{FromUserName: "oA", MsgType: "text", Content: "走访 9-9-999", MsgID: 2, CreateTime: time.Now().Unix()}.XML("gh")
+			for name, w := range map[string]*Webhook{"same node": wh, "other node": other} {
+				if rec := post(w, q, forged); rec.Code != 401 {
+					t.Fatalf("%s: reused query with another body: %d, want 401", name, rec.Code)
+				}
+			}
+			// A fresh query without openid, or naming someone else.
+			asB := wxtest.Message{FromUserName: "oB", MsgType: "text", Content: "走访 2-2-202", MsgID: 3, CreateTime: time.Now().Unix()}.XML("gh")
+			if rec := post(wh, c.Query(), asB); rec.Code != 400 {
+				t.Fatalf("no openid: %d, want 400", rec.Code)
+			}
+			q2 := c.Query()
+			q2.Set("openid", "oA")
+			if rec := post(wh, q2, asB); rec.Code != 400 {
+				t.Fatalf("openid of another user: %d, want 400", rec.Code)
+			}
+			if n := len(h.Calls()); n != 1 {
+				t.Fatalf("handler called %d times, want 1 (the genuine message)", n)
+			}
+		})
+	}
+}
+
+// TestWebhookLateAnswerOffTheQueue: a late answer is pushed off the user's
+// queue (their next message is answered at once while the WeChat API is
+// slow), retried, and when it still fails kept for their next message.
+func TestWebhookLateAnswerOffTheQueue(t *testing.T) {
+	p := wxtest.NewPlatform(t)
+	out := newOutbound(t, p)
+	db := openDB(t)
+	h := newRecorder(nil)
+	release := h.hold("oSlow:7001")
+	logs := &logBuffer{}
+	wh := newWebhook(t, h, storage.NewMemKV(), false, func(c *WebhookConfig) {
+		c.ReplyWithin = 50 * time.Millisecond
+		c.Pusher, c.Notices, c.Log = out, db, logs.logger()
+		c.PushAttempts, c.PushBackoff = 2, 10*time.Millisecond
+	})
+	if _, err := out.OfficialAccount().GetAccessTokenContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p.Inject(wxtest.PathCustomSend, 1, wxtest.Fault{Delay: time.Second})
+	p.Inject(wxtest.PathCustomSend, 1, wxtest.Fault{Status: 502})
+	c := client(false)
+	send := func(text string, id int64) string {
+		rec := httptest.NewRecorder()
+		wh.ServeHTTP(rec, c.Text("oSlow", text, id))
+		reply, err := c.DecodeReply(rec.Result())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return reply
+	}
+	if got := send("本月统计", 7001); got != "" {
+		t.Fatalf("slow answer replied %q, want success", got)
+	}
+	release()
+	waitFor(t, "the push to start", func() bool { return p.Calls(wxtest.PathCustomSend) >= 1 })
+	start := time.Now()
+	if got := send("待办", 7002); got != "收到：待办" {
+		t.Fatalf("next message while the push hangs: %q (after %v), want its answer", got, time.Since(start))
+	}
+	if err := wh.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := p.Calls(wxtest.PathCustomSend); n != 2 {
+		t.Fatalf("%d push attempts, want 2", n)
+	}
+	notice, err := db.TakeNotice(context.Background(), "oSlow")
+	if err != nil || !strings.Contains(notice, "回复没能送到") || !strings.Contains(notice, "收到：本月统计") {
+		t.Fatalf("kept notice %q, %v", notice, err)
 	}
 }

@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"bytes"
 	"encoding/xml"
 	"errors"
 	"strconv"
@@ -40,16 +39,15 @@ type wxEnvelope struct {
 	Encrypt    string `xml:"Encrypt"`
 }
 
-// decodeMessage parses a message's XML: WeChat's flat shape directly
-// (scanMessage), anything else with encoding/xml. It fails on malformed XML
-// and on a message without sender or type.
+// decodeMessage parses a message's XML with encoding/xml. It fails on
+// malformed XML and on a message without sender or type. (A hand-written
+// scanner of WeChat's flat XML decoded ten times faster, 0.8 µs against
+// 10 µs, but saved under 3% of a message's whole path, BenchmarkFullPath:
+// not worth a second parser.)
 func decodeMessage(b []byte) (wxMessage, error) {
 	var m wxMessage
-	if !scanMessage(b, &m) {
-		m = wxMessage{}
-		if err := xml.Unmarshal(b, &m); err != nil {
-			return m, err
-		}
+	if err := xml.Unmarshal(b, &m); err != nil {
+		return m, err
 	}
 	m.FromUserName = strings.TrimSpace(m.FromUserName)
 	m.MsgType = strings.TrimSpace(m.MsgType)
@@ -119,62 +117,55 @@ func (m *wxMessage) inbound(now time.Time) flows.Inbound {
 	return in
 }
 
-// appendCDATA appends s as one or more CDATA sections; a "]]>" inside s is
-// split across two sections so it cannot end the first one early.
-func appendCDATA(b *bytes.Buffer, s string) {
-	b.WriteString("<![CDATA[")
-	for {
-		i := strings.Index(s, "]]>")
-		if i < 0 {
-			break
-		}
-		b.WriteString(s[:i+2])
-		b.WriteString("]]><![CDATA[")
-		s = s[i+2:]
-	}
-	b.WriteString(s)
-	b.WriteString("]]>")
+// cdata is an element whose text is written as CDATA, as WeChat's replies
+// are (encoding/xml splits a "]]>" inside it across two sections).
+type cdata struct {
+	Text string `xml:",cdata"`
+}
+
+// textReply is a passive text reply.
+type textReply struct {
+	XMLName      xml.Name `xml:"xml"`
+	ToUserName   cdata
+	FromUserName cdata
+	CreateTime   int64
+	MsgType      cdata
+	Content      cdata
+}
+
+// encryptedReply is the safe-mode envelope of an encrypted reply.
+type encryptedReply struct {
+	XMLName      xml.Name `xml:"xml"`
+	Encrypt      cdata
+	MsgSignature cdata
+	TimeStamp    int64
+	Nonce        cdata
 }
 
 // textReplyXML is a passive text reply from account to user.
 func textReplyXML(user, account string, at int64, text string) []byte {
-	var b bytes.Buffer
-	b.Grow(256 + len(user) + len(account) + len(text))
-	b.WriteString("<xml><ToUserName>")
-	appendCDATA(&b, user)
-	b.WriteString("</ToUserName><FromUserName>")
-	appendCDATA(&b, account)
-	b.WriteString("</FromUserName><CreateTime>")
-	b.WriteString(strconv.FormatInt(at, 10))
-	b.WriteString("</CreateTime><MsgType><![CDATA[text]]></MsgType><Content>")
-	appendCDATA(&b, text)
-	b.WriteString("</Content></xml>")
-	return b.Bytes()
+	return marshal(textReply{ToUserName: cdata{user}, FromUserName: cdata{account}, CreateTime: at,
+		MsgType: cdata{"text"}, Content: cdata{text}})
 }
 
 // encryptedReplyXML is the safe-mode envelope of an encrypted reply.
 func encryptedReplyXML(encrypt, signature string, timestamp int64, nonce string) []byte {
-	var b bytes.Buffer
-	b.Grow(160 + len(encrypt) + len(signature) + len(nonce))
-	b.WriteString("<xml><Encrypt>")
-	appendCDATA(&b, encrypt)
-	b.WriteString("</Encrypt><MsgSignature>")
-	appendCDATA(&b, signature)
-	b.WriteString("</MsgSignature><TimeStamp>")
-	b.WriteString(strconv.FormatInt(timestamp, 10))
-	b.WriteString("</TimeStamp><Nonce>")
-	appendCDATA(&b, nonce)
-	b.WriteString("</Nonce></xml>")
-	return b.Bytes()
+	return marshal(encryptedReply{Encrypt: cdata{encrypt}, MsgSignature: cdata{signature}, TimeStamp: timestamp, Nonce: cdata{nonce}})
+}
+
+// marshal encodes a reply; its fields are strings and numbers, which
+// cannot fail to encode.
+func marshal(v any) []byte {
+	b, err := xml.Marshal(v)
+	if err != nil {
+		panic("bot: encode reply: " + err.Error())
+	}
+	return b
 }
 
 // decodeEnvelope parses a safe-mode body.
 func decodeEnvelope(b []byte) (wxEnvelope, error) {
 	var env wxEnvelope
-	if scanEnvelope(b, &env) {
-		return env, nil
-	}
-	env = wxEnvelope{}
 	err := xml.Unmarshal(b, &env)
 	return env, err
 }

@@ -436,6 +436,9 @@ const (
 	EExpired      = "expired"
 	EUnauthorized = "unauthorized"
 	EInternal     = "internal"
+	// EUnavailable: a dependency (the session store) is down; the message
+	// was not handled and nothing was saved.
+	EUnavailable = "unavailable"
 )
 
 // Error is gridbot's one error type: a code the edges map to HTTP statuses

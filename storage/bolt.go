@@ -89,6 +89,12 @@ type Options struct {
 	// Timeout is how long to wait for the lock on the file, which another
 	// gridbot process may hold. Zero means DefaultTimeout.
 	Timeout time.Duration
+	// OnCommit, if set, is called after each commit with the number of
+	// writes it carried and how long it took (for metrics).
+	OnCommit func(writes int, took time.Duration)
+	// OnReportSaved, if set, is called with the flow of each report
+	// newly saved (not for a duplicate), for metrics.
+	OnReportSaved func(flow string)
 }
 
 // DB is gridbot's bbolt store. It implements flows.Store; KV returns a
@@ -100,6 +106,8 @@ type DB struct {
 	commit *committer
 	now    func() time.Time // clock for KV expiry
 	health health           // damage found and failed writes, for Ping
+	// onReportSaved is Options.OnReportSaved.
+	onReportSaved func(flow string)
 }
 
 var _ flows.Store = (*DB)(nil)
@@ -154,6 +162,8 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("storage: unable to create buckets in %s: %w", path, err)
 	}
 	db.commit = newCommitter(bdb, &db.health)
+	db.commit.onCommit = opts.OnCommit
+	db.onReportSaved = opts.OnReportSaved
 	return db, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -40,6 +41,8 @@ type committer struct {
 	closed bool
 
 	commits atomic.Uint64 // transactions committed (for benchmarks)
+	// onCommit, if set, observes each commit (writes, duration).
+	onCommit func(writes int, took time.Duration)
 }
 
 func newCommitter(db *bolt.DB, h *health) *committer {
@@ -110,6 +113,7 @@ func (c *committer) loop() {
 func (c *committer) run(batch []*commitReq) {
 	for len(batch) > 0 {
 		failed, ferr := -1, error(nil)
+		start := time.Now()
 		err := c.db.Update(func(tx *bolt.Tx) error {
 			for i, r := range batch {
 				if err := call(r.fn, tx); err != nil {
@@ -122,6 +126,9 @@ func (c *committer) run(batch []*commitReq) {
 		if failed < 0 {
 			if err == nil {
 				c.commits.Add(1)
+				if c.onCommit != nil {
+					c.onCommit(len(batch), time.Since(start))
+				}
 			}
 			c.health.commitDone(err) // a commit that failed: disk full, I/O error
 			// All functions ran; err is the commit's outcome, shared by all.

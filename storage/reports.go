@@ -36,6 +36,9 @@ func (db *DB) SaveReport(ctx context.Context, r flows.Report) (saved flows.Repor
 	if err != nil {
 		return flows.Report{}, false, wrap("save report", err)
 	}
+	if !dup && db.onReportSaved != nil {
+		db.onReportSaved(saved.Flow)
+	}
 	return saved, dup, nil
 }
 

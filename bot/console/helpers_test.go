@@ -128,7 +128,7 @@ func newEnvAt(t testing.TB, path string, redisKV bool) *env {
 	e.plat.AppID, e.plat.AppSecret = testAppID, testSecret
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	out, err := bot.NewOutbound(bot.OutboundConfig{AppID: testAppID, AppSecret: testSecret, APIBase: e.plat.URL,
-		Cache: storage.NewTokenCache(e.kv), Log: log})
+		Cache: bot.NewTokenCache(e.kv), Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

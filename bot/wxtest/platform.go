@@ -1,3 +1,9 @@
+// Package wxtest fakes WeChat for tests: Platform is a fake WeChat API
+// server (token, customer-service and template messages, menu) that
+// records what it receives and fails on demand; Client (package wxclient)
+// builds signed inbound webhook requests; SDKEcho is the SDK's own server,
+// the benchmarks' baseline. It imports net/http/httptest: never link it
+// into the binary.
 package wxtest
 
 import (
@@ -63,7 +69,7 @@ type Platform struct {
 	valid     map[string]bool
 	fetches   int
 	calls     map[string]int
-	failures  map[string][]int // path → errcodes of the next calls
+	failures  map[string][]Fault // path → faults of the next calls
 	custom    []CustomMessage
 	templates []TemplateMessage
 	menus     []json.RawMessage
@@ -108,7 +114,7 @@ func NewPlatform(t Cleaner) *Platform {
 	p := &Platform{
 		valid:     make(map[string]bool),
 		calls:     make(map[string]int),
-		failures:  make(map[string][]int),
+		failures:  make(map[string][]Fault),
 		changed:   make(chan struct{}),
 		codes:     make(map[string]string),
 		usedCodes: make(map[string]bool),
@@ -133,12 +139,26 @@ func NewPlatform(t Cleaner) *Platform {
 // Close stops the server.
 func (p *Platform) Close() { p.srv.Close() }
 
+// Fault is one way a call can fail; set one field. The zero Fault lets
+// the call through (Fail(path, n, 0) lets n calls pass before the next).
+type Fault struct {
+	Errcode int           // answer {"errcode": Errcode}
+	Status  int           // answer this HTTP status (e.g. 502) with an HTML body
+	Delay   time.Duration // wait this long first (the client's timeout fires)
+	BadJSON bool          // answer 200 with a body that is not JSON
+}
+
 // Fail makes the next n calls to path answer errcode.
 func (p *Platform) Fail(path string, n, errcode int) {
+	p.Inject(path, n, Fault{Errcode: errcode})
+}
+
+// Inject makes the next n calls to path fail with f.
+func (p *Platform) Inject(path string, n int, f Fault) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for range n {
-		p.failures[path] = append(p.failures[path], errcode)
+		p.failures[path] = append(p.failures[path], f)
 	}
 }
 
@@ -218,15 +238,35 @@ func (p *Platform) wait(timeout time.Duration, cond func() bool) {
 	}
 }
 
-// begin counts a call and returns the injected errcode for it, or 0.
-// p.mu must be held.
-func (p *Platform) begin(path string) int {
+// begin counts a call and answers an injected fault; it returns false
+// when it has answered. p.mu must be held; it is released during a Delay.
+func (p *Platform) begin(w http.ResponseWriter, path string) bool {
 	p.calls[path]++
-	if q := p.failures[path]; len(q) > 0 {
-		p.failures[path] = q[1:]
-		return q[0]
+	q := p.failures[path]
+	if len(q) == 0 {
+		return true
 	}
-	return 0
+	f := q[0]
+	p.failures[path] = q[1:]
+	switch {
+	case f == Fault{}:
+		return true
+	case f.Delay > 0:
+		p.mu.Unlock()
+		time.Sleep(f.Delay)
+		p.mu.Lock()
+		w.WriteHeader(http.StatusGatewayTimeout)
+	case f.Status != 0:
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(f.Status)
+		io.WriteString(w, "<html><body>Bad Gateway</body></html>")
+	case f.BadJSON:
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"errcode": 0, "access_token": `)
+	default:
+		writeErr(w, f.Errcode)
+	}
+	return false
 }
 
 // notify wakes waiters. p.mu must be held.
@@ -250,8 +290,7 @@ func (p *Platform) token(w http.ResponseWriter, r *http.Request) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if code := p.begin(r.URL.Path); code != 0 {
-		writeErr(w, code)
+	if !p.begin(w, r.URL.Path) {
 		return
 	}
 	switch {
@@ -272,8 +311,7 @@ func (p *Platform) token(w http.ResponseWriter, r *http.Request) {
 // authorized counts the call and answers an injected failure or an
 // unknown token; it returns false when it has answered. p.mu must be held.
 func (p *Platform) authorized(w http.ResponseWriter, r *http.Request) bool {
-	if code := p.begin(r.URL.Path); code != 0 {
-		writeErr(w, code)
+	if !p.begin(w, r.URL.Path) {
 		return false
 	}
 	if !p.valid[r.URL.Query().Get("access_token")] {

@@ -82,8 +82,7 @@ func (p *Platform) oauthExchange(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if code := p.begin(r.URL.Path); code != 0 {
-		writeErr(w, code)
+	if !p.begin(w, r.URL.Path) {
 		return
 	}
 	switch {

@@ -101,7 +101,9 @@ var benchReports = []string{"今天宣传发放资料35份，参与群众12人",
 func startBenchMain(b *testing.B, redisAddr string) *Main {
 	b.Helper()
 	prefix := fmt.Sprintf("gridbot-bench:%d:", time.Now().UnixNano())
-	env := []string{"GRIDBOT_HTTP_ADDR=127.0.0.1:0", "GRIDBOT_STORAGE_PATH=" + filepath.Join(b.TempDir(), "gridbot.db")}
+	// No per-user rate limit: the load sends far faster than any worker.
+	env := []string{"GRIDBOT_HTTP_ADDR=127.0.0.1:0", "GRIDBOT_STORAGE_PATH=" + filepath.Join(b.TempDir(), "gridbot.db"),
+		"GRIDBOT_LIMITS_PER_USER_PER_MINUTE=0"}
 	if redisAddr != "" {
 		env = append(env, "GRIDBOT_REDIS_ADDR="+redisAddr, "GRIDBOT_SESSION_PREFIX="+prefix)
 	}

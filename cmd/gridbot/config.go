@@ -61,6 +61,9 @@ type Config struct {
 		DailyAt           string `toml:"daily_at"`
 		EscalateAfterDays int    `toml:"escalate_after_days"`
 	} `toml:"reminders"`
+	Limits struct {
+		PerUserPerMinute int `toml:"per_user_per_minute"`
+	} `toml:"limits"`
 	Log struct {
 		Level string `toml:"level"`
 	} `toml:"log"`
@@ -104,6 +107,7 @@ func DefaultConfig() Config {
 	c.Time.Zone = flows.DefaultZoneName
 	c.Reminders.DailyAt = "08:30"
 	c.Reminders.EscalateAfterDays = 14
+	c.Limits.PerUserPerMinute = 30
 	c.Log.Level = "info"
 	return c
 }
@@ -190,6 +194,9 @@ func (c *Config) Validate() error {
 		if _, err := base64.StdEncoding.DecodeString(k + "="); err != nil {
 			return bad("wechat.encoding_aes_key", "is not valid base64")
 		}
+		if c.WeChat.AppID == "" {
+			return bad("wechat.app_id", "safe mode (wechat.encoding_aes_key) needs the account's app_id, which encrypted messages carry")
+		}
 	}
 	if c.WeChat.Token == "" {
 		return bad("wechat.token", "must not be empty")
@@ -240,6 +247,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Reminders.EscalateAfterDays < 1 {
 		return bad("reminders.escalate_after_days", "must be at least 1")
+	}
+	if c.Limits.PerUserPerMinute < 0 {
+		return bad("limits.per_user_per_minute", "must not be negative (0 turns the limit off)")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -73,6 +73,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"bad toml", "[http\naddr=1", nil, "config"},
 		{"unknown driver", "[storage]\ndriver = \"mysql\"", nil, "storage.driver: want bbolt or postgres"},
 		{"postgres without dsn", "", []string{"GRIDBOT_STORAGE_DRIVER=postgres"}, "storage.dsn"},
+		{"negative rate limit", "[limits]\nper_user_per_minute = -1", nil, "limits.per_user_per_minute"},
+		{"aes key without app_id", "", []string{"GRIDBOT_WECHAT_ENCODING_AES_KEY=abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"}, "wechat.app_id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.label, func(t *testing.T) {
@@ -103,5 +105,15 @@ func TestLocalURL(t *testing.T) {
 		if got := localURL(addr); got != want {
 			t.Errorf("localURL(%q) = %q, want %q", addr, got, want)
 		}
+	}
+}
+
+func TestConfigRateLimitFromEnv(t *testing.T) {
+	c, err := ReadConfigFile("", []string{"GRIDBOT_LIMITS_PER_USER_PER_MINUTE=0"})
+	if err != nil || c.Limits.PerUserPerMinute != 0 {
+		t.Fatalf("limit %d, %v; want 0 (off)", c.Limits.PerUserPerMinute, err)
+	}
+	if d := DefaultConfig(); d.Limits.PerUserPerMinute < 10 {
+		t.Fatalf("default limit %d: a burst of ten must pass", d.Limits.PerUserPerMinute)
 	}
 }

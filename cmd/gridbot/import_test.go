@@ -173,7 +173,7 @@ func newRecordingServer(t *testing.T, token string) *recordingServer {
 		t.Fatal(err)
 	}
 	rs := &recordingServer{db: db}
-	api := &bot.API{Token: token, Store: db, Reminders: &bot.Reminders{Zone: zone}}
+	api := &bot.API{Token: token, Store: db, Batch: db, Reminders: &bot.Reminders{Zone: zone}}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		rs.mu.Lock()

@@ -44,7 +44,7 @@ func storeCommand(ctx context.Context, name, usage string, args []string, stderr
 		return
 	}
 	if cfg.Storage.Driver == "postgres" {
-		db, _, err = openStore(ctx, &cfg, 0)
+		db, _, err = openStore(ctx, &cfg, storage.Options{})
 		return
 	}
 	path := cfg.Storage.Path
@@ -52,7 +52,7 @@ func storeCommand(ctx context.Context, name, usage string, args []string, stderr
 		err = fmt.Errorf("no store at %s (storage.path)", path)
 		return
 	}
-	db, _, err = openStore(ctx, &cfg, 300*time.Millisecond)
+	db, _, err = openStore(ctx, &cfg, storage.Options{Timeout: 300 * time.Millisecond})
 	if !errors.Is(err, storage.ErrInUse) {
 		return
 	}

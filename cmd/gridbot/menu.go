@@ -8,11 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
-	"time"
 
-	"github.com/redis/go-redis/v9"
-	"github.com/silenceper/wechat/v2/cache"
 	"github.com/silenceper/wechat/v2/officialaccount/menu"
 
 	"gridbot/bot"
@@ -93,18 +89,15 @@ func runMenu(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if cfg.WeChat.AppID == "" || cfg.WeChat.AppSecret == "" {
 		return errors.New("menu sync needs the Official Account's credentials: set wechat.app_id and wechat.app_secret (or -app-id, -app-secret)")
 	}
-	var tokenCache cache.Cache = &memCache{}
+	tokenCache := bot.NewTokenCache(storage.NewMemKV())
 	stable := true
 	if cfg.Redis.Addr != "" {
-		rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr, Password: cfg.Redis.Password, DB: cfg.Redis.DB})
+		rdb := newRedis(&cfg, nil)
 		defer rdb.Close()
-		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		err := rdb.Ping(pctx).Err()
-		cancel()
-		if err != nil {
-			return fmt.Errorf("redis at %s (redis.addr): %w", cfg.Redis.Addr, err)
+		if err := pingRedis(ctx, &cfg, rdb); err != nil {
+			return err
 		}
-		tokenCache, stable = storage.NewTokenCache(storage.NewRedisKV(rdb)), false
+		tokenCache, stable = bot.NewTokenCache(storage.NewRedisKV(rdb)), false
 	}
 	out, err := bot.NewOutbound(bot.OutboundConfig{
 		AppID: cfg.WeChat.AppID, AppSecret: cfg.WeChat.AppSecret,
@@ -162,52 +155,4 @@ func menuSummary(ms []chat.MenuButton) string {
 		}
 	}
 	return s
-}
-
-// memCache is an in-process token cache for a one-shot command.
-type memCache struct {
-	mu sync.Mutex
-	m  map[string]memItem
-}
-
-type memItem struct {
-	val     any
-	expires time.Time
-}
-
-// Get returns the value, or nil when absent or expired.
-func (c *memCache) Get(key string) any {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	it, ok := c.m[key]
-	if !ok || (!it.expires.IsZero() && time.Now().After(it.expires)) {
-		return nil
-	}
-	return it.val
-}
-
-// Set stores val for timeout (0: no expiry).
-func (c *memCache) Set(key string, val any, timeout time.Duration) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[string]memItem{}
-	}
-	it := memItem{val: val}
-	if timeout > 0 {
-		it.expires = time.Now().Add(timeout)
-	}
-	c.m[key] = it
-	return nil
-}
-
-// IsExist reports whether key holds a value.
-func (c *memCache) IsExist(key string) bool { return c.Get(key) != nil }
-
-// Delete removes key.
-func (c *memCache) Delete(key string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.m, key)
-	return nil
 }

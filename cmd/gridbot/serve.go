@@ -29,14 +29,18 @@ type Main struct {
 
 	// Store is the configured store (bbolt or PostgreSQL); DB is the same
 	// store when the driver is bbolt, nil otherwise.
-	Store   Store
-	DB      *storage.DB
-	Redis   *redis.Client // nil when no Redis is configured
-	Engine  *chat.Engine
-	Server  *bot.Server
-	Outbox  *bot.Outbox // local mode only
-	Pusher  bot.Pusher
-	Webhook *bot.Webhook
+	Store Store
+	DB    *storage.DB
+	Redis *redis.Client // nil when no Redis is configured
+	// Metrics are served at /metrics behind the API token.
+	Metrics *bot.Metrics
+	// Sessions are the conversation sessions, over Redis or the store.
+	Sessions *storage.Sessions
+	Engine   *chat.Engine
+	Server   *bot.Server
+	Outbox   *bot.Outbox // local mode only
+	Pusher   bot.Pusher
+	Webhook  *bot.Webhook
 	// Reminders pushes the daily overdue digest.
 	Reminders *bot.Reminders
 	// Console is the web console under /console/.
@@ -103,7 +107,8 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := cfg.checkSeveralNodes(); err != nil {
 		return err
 	}
-	store, db, err := openStore(ctx, cfg, 0)
+	m.Metrics = bot.NewMetrics()
+	store, db, err := openStore(ctx, cfg, storage.Options{OnCommit: m.Metrics.Commit, OnReportSaved: m.Metrics.ReportSaved})
 	if err != nil {
 		return err
 	}
@@ -113,39 +118,57 @@ func (m *Main) Run(ctx context.Context) error {
 	if db != nil {
 		kv = db.KV()
 	}
-	// With bbolt, replies kept for WeChat's retries live in memory, with or
-	// without Redis: only this process can answer them (it holds the
-	// store's file lock), and after a restart a retry is handled again from
-	// the stored session, the report's MsgKey keeping it counted once. A
-	// commit or a round trip each would cost more than the rest of the
-	// message. With PostgreSQL, several nodes answer: replies and the
-	// per-user lock are in Redis (see below).
+	// Replies kept for WeChat's retries (and plain mode's used signatures)
+	// live in memory without Redis: only this process serves the store
+	// file, and after a restart a retry is handled again from the stored
+	// session, the report's MsgKey keeping it counted once. With Redis they
+	// are shared there by every node, falling back to the store file while
+	// Redis is down (bbolt). With PostgreSQL, several nodes answer: replies
+	// and the per-user lock are in Redis.
 	var replies flows.KV = storage.NewMemKV()
 	var userLock bot.UserLocker
 	checks := []bot.HealthCheck{{Name: "storage", Check: store.Ping}}
 	if cfg.Redis.Addr != "" {
-		m.Redis = redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr, Password: cfg.Redis.Password, DB: cfg.Redis.DB})
-		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		err := m.Redis.Ping(pctx).Err()
-		cancel()
-		if err != nil {
-			return fmt.Errorf("redis at %s (redis.addr): %w", cfg.Redis.Addr, err)
+		m.Redis = newRedis(cfg, m.Log)
+		m.Redis.AddHook(redisErrors{m.Metrics})
+		if err := pingRedis(ctx, cfg, m.Redis); err != nil {
+			return err
 		}
 		kv = storage.NewRedisKV(m.Redis)
 		if db == nil {
 			replies = kv
 			userLock = storage.NewRedisLocker(m.Redis, cfg.Session.Prefix+"lock:", 0)
+		} else {
+			replies = &storage.FallbackKV{Primary: kv, Secondary: db.KV()}
 		}
 		// A write, not a PING: a Redis out of memory still answers PING
-		// but refuses every session write.
+		// but refuses every session write. Without Redis the bot works in
+		// part (one-line reports, totals, 待办): degraded, not down — except
+		// with PostgreSQL, where several nodes cannot work without it.
 		healthKey := cfg.Session.Prefix + "healthz"
-		checks = append(checks, bot.HealthCheck{Name: "redis", Check: func(ctx context.Context) error {
+		checks = append(checks, bot.HealthCheck{Name: "redis", Degrades: db != nil, Check: func(ctx context.Context) error {
 			return m.Redis.Set(ctx, healthKey, time.Now().Unix(), time.Minute).Err()
 		}})
 	}
+	// Sessions degrade without their store: one-line reports, totals and
+	// 待办 go on, a form says only one-line reports work right now.
+	m.Sessions = storage.NewSessions(kv)
+	m.Sessions.EpochKey = cfg.Session.Prefix + "@epoch"
 	if m.ConfigPath == "" && cfg.Redis.Addr == "" {
 		m.Log.Info("no config file and no Redis: running on embedded defaults",
 			"storage", cfg.Storage.Path, "sessions", "embedded", "wechat", "local mode")
+	}
+
+	if cfg.API.Token == "" && cfg.LocalMode() {
+		token, created, err := localToken(cfg)
+		if err != nil {
+			return err
+		}
+		cfg.API.Token = token
+		if created {
+			m.Log.Info("local mode: generated the admin API token; export, summary, check, backup, import and chat read it from its file",
+				"file", tokenPath(cfg))
+		}
 	}
 
 	catalog := flows.DefaultCatalog()
@@ -158,22 +181,30 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Pusher = m.Outbox
 		m.Log.Info("local mode: no wechat.app_id, pushes go to the local outbox")
 	} else {
+		// The access token is shared through Redis by every node; without
+		// Redis one process holds the store, and the token stays in its
+		// memory rather than in the store file (secrets are never stored).
+		var tokens flows.KV = storage.NewMemKV()
+		if m.Redis != nil {
+			tokens = kv
+		}
 		out, err := bot.NewOutbound(bot.OutboundConfig{
 			AppID: cfg.WeChat.AppID, AppSecret: cfg.WeChat.AppSecret,
 			Token: cfg.WeChat.Token, EncodingAESKey: cfg.WeChat.EncodingAESKey,
-			APIBase: cfg.WeChat.APIBase, Cache: storage.NewTokenCache(kv), Log: m.Log,
+			APIBase: cfg.WeChat.APIBase, Cache: bot.NewTokenCache(tokens), Log: m.Log,
 		})
 		if err != nil {
 			return err
 		}
 		m.Pusher = out
 	}
+	m.Pusher = m.Metrics.CountPushes(m.Pusher)
 
 	m.Engine = &chat.Engine{
-		Store: store, Sessions: kv, Notices: store, Attempts: store, Catalog: catalog, Zone: cfg.Zone(),
+		Store: store, Sessions: m.Sessions, Notices: store, Attempts: store, Catalog: catalog, Zone: cfg.Zone(),
 		SessionPrefix: cfg.Session.Prefix, SessionTTL: cfg.Session.TTL.Duration, Log: m.Log,
 	}
-	api := &bot.API{Token: cfg.API.Token, Store: store, Log: m.Log}
+	api := &bot.API{Token: cfg.API.Token, Store: store, Maint: store, Batch: store, Log: m.Log}
 	m.Console = &console.Console{
 		Store: store, KV: kv, Ledger: api, Catalog: catalog, Zone: cfg.Zone(),
 		BaseURL: cfg.Console.BaseURL, KeyPrefix: cfg.Session.Prefix + "console:", Log: m.Log,
@@ -185,7 +216,9 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Webhook, err = bot.NewWebhook(bot.WebhookConfig{
 		Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID, EncodingAESKey: cfg.WeChat.EncodingAESKey,
 		MaxSkew: cfg.WeChat.TimestampWindow.Duration, ReplyWithin: cfg.WeChat.ReplyWithin.Duration,
-		Handler: m.Console.Chat(m.Engine), Pusher: m.Pusher, Replies: replies, ReplyPrefix: cfg.Session.Prefix + "reply:", UserLock: userLock, Log: m.Log,
+		Handler: m.Console.Chat(m.Engine), Pusher: m.Pusher, Notices: store, Metrics: m.Metrics,
+		Replies: replies, ReplyPrefix: cfg.Session.Prefix + "reply:", UserLock: userLock, Log: m.Log,
+		PerUserPerMinute: cfg.Limits.PerUserPerMinute,
 	})
 	if err != nil {
 		return err
@@ -193,7 +226,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Reminders = &bot.Reminders{
 		Store: store, Deliveries: store, Pusher: m.Pusher, Catalog: catalog, Zone: cfg.Zone(),
 		DailyAt: cfg.Reminders.DailyAt, EscalateAfterDays: cfg.Reminders.EscalateAfterDays,
-		TemplateID: cfg.WeChat.ReminderTemplateID, Log: m.Log,
+		TemplateID: cfg.WeChat.ReminderTemplateID, Log: m.Log, Metrics: m.Metrics,
 	}
 	api.Reminders = m.Reminders
 	m.Server = &bot.Server{
@@ -203,6 +236,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Console: m.Console,
 		Health:  &bot.Health{Checks: checks, Log: m.Log},
 		Outbox:  m.Outbox,
+		Metrics: m.Metrics,
 		Log:     m.Log,
 	}
 	if cfg.LocalMode() {

@@ -17,6 +17,8 @@ type Store interface {
 	flows.Store
 	flows.ReminderStore
 	bot.Maintainer
+	bot.FollowUpBatcher
+	bot.LateNotices
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -28,7 +30,7 @@ var (
 
 // openStore opens the configured store. db is the bbolt store when the
 // driver is bbolt (it also keeps the embedded KV), nil otherwise.
-func openStore(ctx context.Context, cfg *Config, timeout time.Duration) (s Store, db *storage.DB, err error) {
+func openStore(ctx context.Context, cfg *Config, opts storage.Options) (s Store, db *storage.DB, err error) {
 	switch cfg.Storage.Driver {
 	case "postgres":
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -39,7 +41,7 @@ func openStore(ctx context.Context, cfg *Config, timeout time.Duration) (s Store
 		}
 		return pg, nil, nil
 	default:
-		db, err := storage.Open(cfg.Storage.Path, storage.Options{Timeout: timeout})
+		db, err := storage.Open(cfg.Storage.Path, opts)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -88,7 +88,7 @@ func init() {
 				reply, err := e.startUndo(c)
 				return reply, true, err
 			},
-			help: "撤销：删除上一条记录",
+			help: "撤销：作废上一条记录（留底备查，不再计入统计）",
 		},
 		{
 			// A question none of the above could read is answered with the

@@ -205,7 +205,7 @@ func (e *Engine) text(c *turn, raw string) (string, error) {
 	if reply, ok, err := e.runCommand(c, t, false, formAlways); ok || err != nil {
 		return reply, err
 	}
-	if c.s.Done != nil && c.msgKey != "" && c.s.Done.MsgKey == c.msgKey {
+	if c.s.Done != nil && c.msgKey != "" && (c.s.DoneMsg == c.msgKey || c.s.Done.MsgKey == c.msgKey) {
 		// The message that completed the last report, delivered again
 		// (a retry after a crash): the store dedupes, the reply repeats.
 		return e.save(c, *c.s.Done, c.s.DoneOneLine)

@@ -20,17 +20,20 @@ func TestCompletingMessageOnce(t *testing.T) {
 		setup []string // messages before the completing one
 		last  string   // the completing message
 		ack   string
+		key   string // the report's dedupe key: the message, or the form
 	}{
 		{
 			name: "one line",
 			last: "走访 3-2-201 慢病 150/95",
 			ack:  "✅ 已记录入户走访：3-2-201，慢病随访，血压 150/95。本月你已走访 1 户（慢病随访 1）。下次随访 2027-02-26。",
+			key:  "24000000001",
 		},
 		{
 			name:  "confirmed form",
 			setup: []string{"活动", "讲座", "200", "40", "跳过"},
 			last:  "1",
 			ack:   "✅ 已保存。本月累计：宣传 1 次，资料 200 份，参与 40 人。",
+			key:   "form:setupa", // named by the message that opened it
 		},
 	}
 	for _, kv := range []string{"bbolt", "redis"} {
@@ -81,8 +84,8 @@ func TestCompletingMessageOnce(t *testing.T) {
 				var n int
 				err = h.db.Reports(ctx, flows.Scope{Kind: flows.ScopeWorker, ID: "w1"}, "2026", true, func(r flows.Report) error {
 					n++
-					if r.MsgKey != last.MsgKey {
-						t.Errorf("report saved with MsgKey %q, want %q", r.MsgKey, last.MsgKey)
+					if r.MsgKey != tc.key {
+						t.Errorf("report saved with MsgKey %q, want %q", r.MsgKey, tc.key)
 					}
 					return nil
 				})

@@ -21,8 +21,12 @@ func (e *Engine) buildReport(c *turn, f *flows.FlowDef) flows.Report {
 	if day == "" {
 		day = c.day()
 	}
+	key := c.msgKey
+	if s.FormID != "" {
+		key = "form:" + s.FormID // a stored form: saved once, however often confirmed
+	}
 	r := flows.Report{
-		MsgKey: c.msgKey, Worker: c.w.OpenID, Community: c.w.Community, Grid: c.w.Grid,
+		MsgKey: key, Worker: c.w.OpenID, Community: c.w.Community, Grid: c.w.Grid,
 		Flow: f.Key, Day: day, CreatedAt: e.now(),
 	}
 	if s.Location != nil {
@@ -83,9 +87,10 @@ func (e *Engine) save(c *turn, r flows.Report, oneLine bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	c.saved = true
 	c.s.reset()
 	if r.MsgKey != "" {
-		c.s.Done, c.s.DoneOneLine = &r, oneLine
+		c.s.Done, c.s.DoneOneLine, c.s.DoneMsg = &r, oneLine, c.msgKey
 	}
 	return e.ack(c, saved, oneLine)
 }

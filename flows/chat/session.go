@@ -42,6 +42,11 @@ type session struct {
 	// the same answer (SaveReport dedupes by its MsgKey).
 	Done        *flows.Report `json:"done,omitempty"`
 	DoneOneLine bool          `json:"done_one_line,omitempty"`
+	DoneMsg     string        `json:"done_msg,omitempty"` // the message that completed Done
+	// FormID names the open form once it is stored: the report's dedupe
+	// key, so that confirming it again (its session write failed) cannot
+	// save it twice.
+	FormID string `json:"form_id,omitempty"`
 	// Voided is the report the last 撤销 voided and VoidKey the message
 	// that confirmed it, for the same reason.
 	Voided  uint64 `json:"voided,omitempty"`
@@ -65,11 +70,11 @@ func (s *session) empty() bool {
 	return s.Flow == "" && s.Step == "" && s.Done == nil && s.Voided == 0
 }
 
-// fingerprint is the session's content without LastActive, to tell
+// fingerprint is the session's content without LastActive and FormID, to tell
 // whether a message changed it.
 func (s *session) fingerprint() []byte {
 	c := *s
-	c.LastActive = time.Time{}
+	c.LastActive, c.FormID = time.Time{}, ""
 	b, _ := json.Marshal(&c)
 	return b
 }
@@ -85,6 +90,7 @@ type turn struct {
 	msgKey string
 	at     time.Time // the message's time in the engine's zone
 	raw    string    // the message's text as typed (or recognised)
+	saved  bool      // a report was saved (or found saved) by this message
 }
 
 // flow returns the open form's flow, or nil.
@@ -118,8 +124,17 @@ func (e *Engine) converse(ctx context.Context, in flows.Inbound, w flows.Worker,
 	if err != nil {
 		return "", err
 	}
+	if s.Flow != "" && s.FormID == "" {
+		// The message that opened the form names it.
+		s.FormID = in.MsgKey
+	}
 	if err := e.storeSession(ctx, w.OpenID, s, before, now); err != nil {
-		return "", err
+		if !c.saved {
+			return "", err
+		}
+		// The report is saved (its form id keeps a repeated confirmation
+		// from saving it again): say so rather than apologise.
+		e.log().Error("flows: store session after a save", "openid", w.OpenID, "err", err)
 	}
 	if notice != "" {
 		reply = notice + "\n" + reply
@@ -138,6 +153,11 @@ func (e *Engine) loadSession(ctx context.Context, openID string, now time.Time) 
 	case flows.ErrorCode(err) == flows.ENotFound:
 		s.storedIdle = true
 		return s, s.fingerprint(), "", nil
+	case flows.ErrorCode(err) == flows.EExpired:
+		// The session store lost an open form (a restart without
+		// persistence): announced as a timed-out one.
+		s.storedIdle = true
+		return s, s.fingerprint(), "上次未完成的记录因系统重启已丢失，未保存，请重新开始。", nil
 	case err != nil:
 		return nil, nil, "", err
 	}

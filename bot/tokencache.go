@@ -1,4 +1,4 @@
-package storage
+package bot
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 
 // TokenCache is the WeChat SDK's cache (access token, JS ticket) over a
 // flows.KV, so every gridbot process shares one token through Redis or
-// keeps it in the embedded store. Values are stored as strings and Get
+// keeps it in the embedded store (storage.NewMemKV for a one-shot command). Values are stored as strings and Get
 // returns a string, as the SDK type-asserts it.
 type TokenCache struct {
 	kv flows.KV
@@ -36,7 +36,7 @@ func (c *TokenCache) GetContext(ctx context.Context, key string) interface{} {
 	val, err := c.kv.Get(ctx, key)
 	if err != nil {
 		if flows.ErrorCode(err) != flows.ENotFound {
-			slog.Warn("storage: token cache read failed", "key", key, "err", err)
+			slog.Warn("wechat: token cache read failed", "key", key, "err", err)
 		}
 		return nil // untyped nil: the SDK tests val != nil
 	}

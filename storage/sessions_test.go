@@ -1,0 +1,113 @@
+package storage
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"gridbot/flows"
+)
+
+// TestSessionsGuard: a session ended by another node is not "lost"; one
+// the store lost with its data is, once; while the store is down, users
+// without an open form read no session and everything else is
+// EUnavailable, until the store answers again.
+func TestSessionsGuard(t *testing.T) {
+	ctx := context.Background()
+	mr := miniredis.RunT(t)
+	client := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { client.Close() })
+	kv := NewRedisKV(client)
+	a, b := NewSessions(kv), NewSessions(kv)
+	a.RetryAfter = 50 * time.Millisecond
+	form := []byte(`{"flow":"visit","step":"target"}`)
+	code := func(err error) string { return flows.ErrorCode(err) }
+
+	if err := a.Set(ctx, "s:w1", form, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Delete(ctx, "s:w1"); err != nil { // the form ended on another node
+		t.Fatal(err)
+	}
+	if _, err := a.Get(ctx, "s:w1"); code(err) != flows.ENotFound {
+		t.Fatalf("ended elsewhere: %v, want not_found", err)
+	}
+
+	if err := a.Set(ctx, "s:w1", form, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Set(ctx, "s:w2", []byte(`{"done":{}}`), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	mr.FlushAll() // a restart without persistence
+	if _, err := a.Get(ctx, "s:w1"); code(err) != flows.EExpired {
+		t.Fatalf("lost form: %v, want expired", err)
+	}
+	if _, err := a.Get(ctx, "s:w1"); code(err) != flows.ENotFound {
+		t.Fatalf("lost form, asked again: %v, want not_found", err)
+	}
+	if _, err := a.Get(ctx, "s:w2"); code(err) != flows.ENotFound {
+		t.Fatalf("lost idle session: %v, want not_found (nothing to announce)", err)
+	}
+
+	if err := a.Set(ctx, "s:w1", form, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	mr.Close() // down
+	if _, err := a.Get(ctx, "s:w3"); code(err) != flows.ENotFound {
+		t.Fatalf("down, no open form: %v, want not_found", err)
+	}
+	if a.Check(ctx) == nil {
+		t.Fatal("Check while down: nil")
+	}
+	if _, err := a.Get(ctx, "s:w1"); code(err) != flows.EUnavailable {
+		t.Fatalf("down, open form: %v, want unavailable", err)
+	}
+	if err := a.Set(ctx, "s:w3", form, time.Hour); code(err) != flows.EUnavailable {
+		t.Fatalf("down, set: %v, want unavailable", err)
+	}
+	if err := mr.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(60 * time.Millisecond)
+	if err := a.Set(ctx, "s:w3", form, time.Hour); err != nil {
+		t.Fatalf("after recovery: %v", err)
+	}
+	if a.Check(ctx) != nil {
+		t.Fatal("Check after recovery: still down")
+	}
+}
+
+// TestFallbackKV: while Redis is down, values go to and come from the
+// embedded store; Redis is used again once it answers.
+func TestFallbackKV(t *testing.T) {
+	ctx := context.Background()
+	mr := miniredis.RunT(t)
+	client := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { client.Close() })
+	db := newTestDB(t)
+	f := &FallbackKV{Primary: NewRedisKV(client), Secondary: db.KV(), RetryAfter: 50 * time.Millisecond}
+	if err := f.Set(ctx, "r:1", []byte("a"), time.Hour); err != nil || !mr.Exists("r:1") {
+		t.Fatalf("set with Redis up: %v, in redis %v", err, mr.Exists("r:1"))
+	}
+	mr.Close()
+	if err := f.Set(ctx, "r:2", []byte("b"), time.Hour); err != nil {
+		t.Fatalf("set with Redis down: %v", err)
+	}
+	if v, err := f.Get(ctx, "r:2"); err != nil || string(v) != "b" {
+		t.Fatalf("get with Redis down: %q, %v", v, err)
+	}
+	if v, err := db.KV().Get(ctx, "r:2"); err != nil || string(v) != "b" {
+		t.Fatalf("not in the embedded store: %q, %v", v, err)
+	}
+	if err := mr.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(60 * time.Millisecond)
+	if err := f.Set(ctx, "r:3", []byte("c"), time.Hour); err != nil || !mr.Exists("r:3") {
+		t.Fatalf("after recovery: %v, in redis %v", err, mr.Exists("r:3"))
+	}
+}
