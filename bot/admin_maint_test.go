@@ -39,7 +39,7 @@ func TestAdminCheckDamagedStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	api := &API{Token: apiToken, Store: db, Log: (&logBuffer{}).logger()}
+	api := &API{Token: apiToken, Store: db, Maint: db, Log: (&logBuffer{}).logger()}
 	health := &Health{Checks: []HealthCheck{{Name: "storage", Check: db.Ping}}, Log: (&logBuffer{}).logger()}
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", api)
