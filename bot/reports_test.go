@@ -530,7 +530,9 @@ func TestSummary(t *testing.T) {
 	if len(got.Items) != len(wantCounts) || got.Items[0].Key != "visit" || got.Items[0].Name != "入户走访" || got.Items[0].Value != 1570 {
 		t.Errorf("items %+v", got.Items)
 	}
-	wantPara := "全年共入户走访1570户，其中慢病随访600户、孕产妇/新生儿访视350户、流动人口核查271户、老年人探访300户、其他49户；" +
+	// These visits name no household (Household unset): they are counted
+	// as visits (户次) only.
+	wantPara := "全年共入户走访1570户次，其中慢病随访600户次、孕产妇/新生儿访视350户次、流动人口核查271户次、老年人探访300户次、其他49户次；" +
 		"开展巡查10次，其中环境卫生10次，发现问题10处；" +
 		"开展宣传活动22次，其中宣传5次、讲座培训12次、会议5次，发放宣传资料400份，参与群众960人。"
 	if got.Paragraph != wantPara {
@@ -543,7 +545,7 @@ func TestSummary(t *testing.T) {
 	if err := json.Unmarshal(body, &got); err != nil {
 		t.Fatal(err)
 	}
-	if got.Through != "2026-11-28" || got.Paragraph != "2026年1月1日至11月28日，共入户走访1户，其中慢病随访1户。" {
+	if got.Through != "2026-11-28" || got.Paragraph != "2026年1月1日至11月28日，共入户走访1户次，其中慢病随访1户次。" {
 		t.Errorf("2026: through %q paragraph %q", got.Through, got.Paragraph)
 	}
 	// A year without data says so, and names no metric.
