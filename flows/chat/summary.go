@@ -11,7 +11,7 @@ import (
 )
 
 // Summary is a year's figures of a scope, as JSON and as the paragraph of
-// an annual work summary (全年工作总结): "全年共入户走访1570户，其中慢病随访
+// an annual work summary (全年工作总结): "全年共入户走访1570户、4210户次，其中慢病随访
 // 600户（1800户次）；开展巡查120次，发现问题35处；开展宣传活动30次，其中讲座
 // 培训12次，发放宣传资料400份；辖区花名册登记1600户，入户1570户，入户率98.1%；
 // 对辖区内600名高血压患者进行每季度随访，…规范管理率37.5%。" (户: distinct
