@@ -84,6 +84,12 @@ func (a *API) WriteLedger(w http.ResponseWriter, r *http.Request, scope flows.Sc
 		}
 		defer x.close()
 		err = a.Store.Reports(ctx, scope, period, includeVoid, func(rep flows.Report) error { return x.add(&rep) })
+		if err == nil {
+			var rows [][]any
+			if rows, err = a.summaryRows(ctx, layout.cat, scope, period); err == nil {
+				err = x.addSummarySheet(rows)
+			}
+		}
 		if err != nil {
 			a.writeError(w, r, err)
 			return

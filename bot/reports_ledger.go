@@ -46,6 +46,7 @@ type ledgerLayout struct {
 	cat         *flows.Catalog
 	names       ledgerNames
 	includeVoid bool
+	counted     map[string]bool // households the 户数（去重） column has counted
 }
 
 // head is the columns every ledger starts with.
@@ -68,9 +69,14 @@ func (l *ledgerLayout) note(r *flows.Report) string {
 	return r.Fields["note"]
 }
 
-// tail is the columns every ledger ends with.
-func (l *ledgerLayout) tail() []ledgerCol {
-	cols := []ledgerCol{{header: "备注", width: 30, value: func(r *flows.Report) any { return l.note(r) }}}
+// tail is the columns every ledger ends with: 户数（去重） when
+// households, 备注, and 状态 with voided reports.
+func (l *ledgerLayout) tail(households bool) []ledgerCol {
+	var cols []ledgerCol
+	if households {
+		cols = append(cols, l.householdCol())
+	}
+	cols = append(cols, ledgerCol{header: "备注", width: 30, value: func(r *flows.Report) any { return l.note(r) }})
 	if l.includeVoid {
 		cols = append(cols, ledgerCol{header: "状态", width: 8, value: func(r *flows.Report) any {
 			if r.Void {
@@ -198,7 +204,7 @@ func (l *ledgerLayout) flowCols(f *flows.FlowDef) []ledgerCol {
 	} else {
 		cols = append(cols, otherCols()...)
 	}
-	return append(cols, l.tail()...)
+	return append(cols, l.tail(f != nil && f.CountsHouseholds())...)
 }
 
 // csvCols is the one table of a CSV ledger: 报告类型, the head, the own
@@ -221,7 +227,11 @@ func (l *ledgerLayout) csvCols() []ledgerCol {
 		}
 	}
 	cols = append(cols, otherColsFor(l.cat)...)
-	return append(cols, l.tail()...)
+	households := false
+	for i := range l.cat.Flows {
+		households = households || l.cat.Flows[i].CountsHouseholds()
+	}
+	return append(cols, l.tail(households)...)
 }
 
 // otherColsFor is the 内容 column, filled only for reports of flows the
@@ -454,8 +464,38 @@ func (x *xlsxLedger) sheet(flow string, fd *flows.FlowDef) (*xlsxSheet, error) {
 		return nil, err
 	}
 	s := &xlsxSheet{name: name, cols: x.l.flowCols(fd)}
-	// Print setup and sheet properties go in before the stream starts:
-	// the stream writes the sheet's leading XML when it is created.
+	sw, err := x.printReady(name, title)
+	if err != nil {
+		return nil, err
+	}
+	s.sw = sw
+	// Widths from the last column to the first: excelize puts each new
+	// <col> before the others, and Excel wants them in column order.
+	for i := len(s.cols) - 1; i >= 0; i-- {
+		if err := sw.SetColWidth(i+1, i+1, s.cols[i].width); err != nil {
+			return nil, err
+		}
+	}
+	head := make([]any, len(s.cols))
+	for i, c := range s.cols {
+		head[i] = excelize.Cell{StyleID: x.header, Value: c.header}
+	}
+	if err := sw.SetRow("A1", head, excelize.RowOpts{Height: 20}); err != nil {
+		return nil, err
+	}
+	s.row = 1
+	s.vals = make([]any, len(s.cols))
+	x.sheets[flow] = s
+	x.order = append(x.order, flow)
+	return s, nil
+}
+
+// printReady sets a new sheet up for printing (landscape A4, one page
+// wide, the header row repeated, page numbers, title headed with the
+// ledger's scope and period) and returns its stream with the header row
+// frozen. Print setup goes in before the stream starts: the stream writes
+// the sheet's leading XML when it is created.
+func (x *xlsxLedger) printReady(name, title string) (*excelize.StreamWriter, error) {
 	landscape, a4, one, any0, fit := "landscape", 9, 1, 0, true
 	if err := x.f.SetSheetProps(name, &excelize.SheetPropsOptions{FitToPage: &fit}); err != nil {
 		return nil, err
@@ -480,29 +520,7 @@ func (x *xlsxLedger) sheet(flow string, fd *flows.FlowDef) (*xlsxSheet, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.sw = sw
-	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
-		return nil, err
-	}
-	// Widths from the last column to the first: excelize puts each new
-	// <col> before the others, and Excel wants them in column order.
-	for i := len(s.cols) - 1; i >= 0; i-- {
-		if err := sw.SetColWidth(i+1, i+1, s.cols[i].width); err != nil {
-			return nil, err
-		}
-	}
-	head := make([]any, len(s.cols))
-	for i, c := range s.cols {
-		head[i] = excelize.Cell{StyleID: x.header, Value: c.header}
-	}
-	if err := sw.SetRow("A1", head, excelize.RowOpts{Height: 20}); err != nil {
-		return nil, err
-	}
-	s.row = 1
-	s.vals = make([]any, len(s.cols))
-	x.sheets[flow] = s
-	x.order = append(x.order, flow)
-	return s, nil
+	return sw, sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"})
 }
 
 // bodyBorder is the thin grey grid of a ledger's data cells.

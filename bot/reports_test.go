@@ -105,7 +105,8 @@ func (f *ledgerFixture) seedLedger(t testing.TB) []flows.Report {
 			community = "和平社区"
 		}
 		return flows.Report{MsgKey: key, Worker: worker, Community: community, Grid: grid, Flow: flow, Kind: kind,
-			Day: day, Target: target, Fields: fields, Counts: counts, CreatedAt: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)}
+			Day: day, Target: target, Fields: fields, Counts: counts, CreatedAt: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC),
+			Household: flow == "visit" && target != ""}
 	}
 	in := []flows.Report{
 		rep("m1", "o-li", "1", "visit", "chronic", "2026-11-02", "3-2-201", map[string]string{"bp": "150/95", "glucose": "7.2", "note": "按时服药, \"血压\"偏高\n下周复查"}, nil),
@@ -117,6 +118,7 @@ func (f *ledgerFixture) seedLedger(t testing.TB) []flows.Report {
 		rep("m7", "o-li", "1", "visit", "chronic", "2026-10-31", "3-2-202", nil, nil),                           // other month
 		rep("m8", "o-li", "1", "visit", "hardship", "2026-11-08", "7-1-101", nil, nil),                          // voided below
 		rep("m9", "o-li", "1", "visit", "other", "2026-11-09", "4-4-404", map[string]string{"note": "门锁"}, nil), // kept
+		rep("m10", "o-li", "1", "visit", "chronic", "2026-11-10", "3-2-201", nil, nil),                          // the same household again: 1 户, 2 户次
 	}
 	var saved []flows.Report
 	for _, r := range in {
@@ -137,6 +139,15 @@ func (f *ledgerFixture) seedLedger(t testing.TB) []flows.Report {
 func TestReportsXLSX(t *testing.T) {
 	f := newLedgerFixture(t)
 	f.seedLedger(t)
+	roster := []flows.Household{
+		{Community: "幸福社区", Grid: "1", Household: "3-2-201", Tags: []string{"高血压"}},
+		{Community: "幸福社区", Grid: "1", Household: "4-4-404"},
+		{Community: "幸福社区", Grid: "2", Household: "5-1-102"},
+		{Community: "幸福社区", Grid: "2", Household: "6-6-606"},
+	}
+	if _, err := f.db.PutHouseholds(context.Background(), roster); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name        string
 		query       string
@@ -148,10 +159,11 @@ func TestReportsXLSX(t *testing.T) {
 			query: "scope=community:幸福社区&period=2026-11",
 			sheets: map[string][][]string{
 				"入户走访": {
-					{"日期", "网格员", "网格", "户号/地点", "类型", "血压", "血糖", "备注"},
-					{"2026-11-02", "李娟", "1", "3-2-201", "慢病随访", "150/95", "7.2", "按时服药, \"血压\"偏高\n下周复查"},
-					{"2026-11-03", "王强", "2", "5-1-102", "孕产妇/新生儿访视", "", "", ""},
-					{"2026-11-09", "李娟", "1", "4-4-404", "其他", "", "", "门锁"},
+					{"日期", "网格员", "网格", "户号/地点", "类型", "血压", "血糖", "户数（去重）", "备注"},
+					{"2026-11-02", "李娟", "1", "3-2-201", "慢病随访", "150/95", "7.2", "1", "按时服药, \"血压\"偏高\n下周复查"},
+					{"2026-11-03", "王强", "2", "5-1-102", "孕产妇/新生儿访视", "", "", "1", ""},
+					{"2026-11-09", "李娟", "1", "4-4-404", "其他", "", "", "1", "门锁"},
+					{"2026-11-10", "李娟", "1", "3-2-201", "慢病随访", "", "", "", ""},
 				},
 				"巡查": {
 					{"日期", "网格员", "网格", "户号/地点", "类型", "发现问题（处）", "位置", "照片", "备注"},
@@ -162,6 +174,31 @@ func TestReportsXLSX(t *testing.T) {
 					{"2026-11-05", "王强", "2", "", "宣传", "400", "35", "", ""},
 					{"2026-11-06", "李娟", "1", "", "环境清理", "", "", "2.5", ""},
 				},
+				// 户 (distinct households) beside 户次 (visits), as
+				// /api/v1/tallies; the roster's coverage below.
+				"汇总": {
+					{"项目", "户", "次数", "单位"},
+					{"入户走访", "3", "4", "户次"},
+					{"  慢病随访", "1", "2", "户次"},
+					{"  孕产妇/新生儿访视", "1", "1", "户次"},
+					{"  其他", "1", "1", "户次"},
+					{"巡查", "", "1", "次"},
+					{"  消防安全", "", "1", "次"},
+					{"  发现问题", "", "3", "处"},
+					{"宣传活动", "", "2", "次"},
+					{"  宣传", "", "1", "次"},
+					{"  环境清理", "", "1", "次"},
+					{"  资料", "", "400", "份"},
+					{"  参与", "", "35", "人"},
+					{"  垃圾", "", "2.5", "吨"},
+					{"花名册", "4", "", "户"},
+					{"已走访（花名册内）", "3", "", "户"},
+					{"入户率", "75%", "", ""},
+					{"高血压患者（2026年）", "1", "", "人"},
+					{"  规范管理", "0", "", "人"},
+					{"  规范管理率", "0%", "", ""},
+					{"  随访", "", "2", "人次"},
+				},
 			},
 		},
 		{
@@ -169,10 +206,11 @@ func TestReportsXLSX(t *testing.T) {
 			query: "scope=grid:幸福社区/1&period=2026-11&include_void=1",
 			sheets: map[string][][]string{
 				"入户走访": {
-					{"日期", "网格员", "网格", "户号/地点", "类型", "血压", "血糖", "备注", "状态"},
-					{"2026-11-02", "李娟", "1", "3-2-201", "慢病随访", "150/95", "7.2", "按时服药, \"血压\"偏高\n下周复查", ""},
-					{"2026-11-08", "李娟", "1", "7-1-101", "困难帮扶", "", "", "", "作废"},
-					{"2026-11-09", "李娟", "1", "4-4-404", "其他", "", "", "门锁", ""},
+					{"日期", "网格员", "网格", "户号/地点", "类型", "血压", "血糖", "户数（去重）", "备注", "状态"},
+					{"2026-11-02", "李娟", "1", "3-2-201", "慢病随访", "150/95", "7.2", "1", "按时服药, \"血压\"偏高\n下周复查", ""},
+					{"2026-11-08", "李娟", "1", "7-1-101", "困难帮扶", "", "", "", "", "作废"},
+					{"2026-11-09", "李娟", "1", "4-4-404", "其他", "", "", "1", "门锁", ""},
+					{"2026-11-10", "李娟", "1", "3-2-201", "慢病随访", "", "", "", "", ""},
 				},
 				"巡查": {
 					{"日期", "网格员", "网格", "户号/地点", "类型", "发现问题（处）", "位置", "照片", "备注", "状态"},
@@ -190,8 +228,8 @@ func TestReportsXLSX(t *testing.T) {
 			query: "scope=worker:o-zhao&period=2026",
 			sheets: map[string][][]string{
 				"入户走访": {
-					{"日期", "网格员", "网格", "户号/地点", "类型", "血压", "血糖", "备注"},
-					{"2026-11-07", "赵敏", "1", "9-9-909", "老年人探访", "", "", ""},
+					{"日期", "网格员", "网格", "户号/地点", "类型", "血压", "血糖", "户数（去重）", "备注"},
+					{"2026-11-07", "赵敏", "1", "9-9-909", "老年人探访", "", "", "1", ""},
 				},
 				"巡查":   {{"日期", "网格员", "网格", "户号/地点", "类型", "发现问题（处）", "位置", "照片", "备注"}},
 				"宣传活动": {{"日期", "网格员", "网格", "户号/地点", "类型", "资料（份）", "参与（人）", "垃圾（吨）", "备注"}},
@@ -217,7 +255,7 @@ func TestReportsXLSX(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer x.Close()
-			if got, want := x.GetSheetList(), []string{"入户走访", "巡查", "宣传活动"}; fmt.Sprint(got) != fmt.Sprint(want) {
+			if got, want := x.GetSheetList(), []string{"入户走访", "巡查", "宣传活动", "汇总"}; fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Errorf("sheets %v, want %v", got, want)
 			}
 			for sheet, want := range tt.sheets {
@@ -326,9 +364,9 @@ func TestReportsCSVRoundTrip(t *testing.T) {
 		ids   []int // indexes into saved, in ledger order
 		void  bool
 	}{
-		{"community month", "scope=community:幸福社区&period=2026-11", []int{0, 1, 2, 3, 4, 8}, false},
-		{"with void", "scope=worker:o-li&period=2026-11&include_void=1", []int{0, 2, 4, 7, 8}, true},
-		{"all year", "scope=all&period=2026", []int{6, 0, 1, 2, 3, 4, 5, 8}, false},
+		{"community month", "scope=community:幸福社区&period=2026-11", []int{0, 1, 2, 3, 4, 8, 9}, false},
+		{"with void", "scope=worker:o-li&period=2026-11&include_void=1", []int{0, 2, 4, 7, 8, 9}, true},
+		{"all year", "scope=all&period=2026", []int{6, 0, 1, 2, 3, 4, 5, 8, 9}, false},
 		{"a day", "scope=all&period=2026-11-05", []int{3}, false},
 	}
 	for _, tt := range tests {
@@ -347,7 +385,7 @@ func TestReportsCSVRoundTrip(t *testing.T) {
 			for i, h := range header {
 				col[h] = i
 			}
-			for _, h := range []string{"报告类型", "日期", "网格员", "网格", "户号/地点", "类型", "血压", "血糖", "发现问题（处）", "资料（份）", "参与（人）", "垃圾（吨）", "备注"} {
+			for _, h := range []string{"报告类型", "日期", "网格员", "网格", "户号/地点", "类型", "血压", "血糖", "发现问题（处）", "资料（份）", "参与（人）", "垃圾（吨）", "户数（去重）", "备注"} {
 				if _, ok := col[h]; !ok {
 					t.Errorf("no column %q in %q", h, header)
 				}
@@ -359,13 +397,18 @@ func TestReportsCSVRoundTrip(t *testing.T) {
 				t.Fatalf("%d rows, want %d: %q", len(rows)-1, len(tt.ids), rows[1:])
 			}
 			names := map[string]string{"visit": "入户走访", "inspection": "巡查", "campaign": "宣传活动"}
+			counted := map[string]bool{} // 户数（去重）: 1 on a household's first visit that is not void
 			for i, idx := range tt.ids {
 				r, row := saved[idx], rows[i+1]
+				first := ""
+				if r.Household && idx != 7 && !counted[r.Community+r.Target] {
+					counted[r.Community+r.Target], first = true, "1"
+				}
 				want := map[string]string{
 					"报告类型": names[r.Flow], "日期": r.Day, "网格": r.Grid, "户号/地点": r.Target,
 					"备注": r.Fields["note"], "血压": r.Fields["bp"], "血糖": r.Fields["glucose"],
 					"资料（份）": fmtCount(r.Counts, "leaflets"), "垃圾（吨）": fmtCount(r.Counts, "garbage_tons"),
-					"发现问题（处）": fmtCount(r.Counts, "issues_found"),
+					"发现问题（处）": fmtCount(r.Counts, "issues_found"), "户数（去重）": first,
 				}
 				for _, w := range ledgerWorkers {
 					if w.OpenID == r.Worker {
@@ -530,7 +573,9 @@ func TestSummary(t *testing.T) {
 	if len(got.Items) != len(wantCounts) || got.Items[0].Key != "visit" || got.Items[0].Name != "入户走访" || got.Items[0].Value != 1570 {
 		t.Errorf("items %+v", got.Items)
 	}
-	wantPara := "全年共入户走访1570户，其中慢病随访600户、孕产妇/新生儿访视350户、流动人口核查271户、老年人探访300户、其他49户；" +
+	// These visits name no household (Household unset): they are counted
+	// as visits (户次) only.
+	wantPara := "全年共入户走访1570户次，其中慢病随访600户次、孕产妇/新生儿访视350户次、流动人口核查271户次、老年人探访300户次、其他49户次；" +
 		"开展巡查10次，其中环境卫生10次，发现问题10处；" +
 		"开展宣传活动22次，其中宣传5次、讲座培训12次、会议5次，发放宣传资料400份，参与群众960人。"
 	if got.Paragraph != wantPara {
@@ -543,7 +588,7 @@ func TestSummary(t *testing.T) {
 	if err := json.Unmarshal(body, &got); err != nil {
 		t.Fatal(err)
 	}
-	if got.Through != "2026-11-28" || got.Paragraph != "2026年1月1日至11月28日，共入户走访1户，其中慢病随访1户。" {
+	if got.Through != "2026-11-28" || got.Paragraph != "2026年1月1日至11月28日，共入户走访1户次，其中慢病随访1户次。" {
 		t.Errorf("2026: through %q paragraph %q", got.Through, got.Paragraph)
 	}
 	// A year without data says so, and names no metric.
@@ -651,7 +696,7 @@ words = ["安全检查"]
 		t.Fatal(err)
 	}
 	defer x.Close()
-	if got := fmt.Sprint(x.GetSheetList()); got != "[入户走访 巡查 宣传活动 安全检查]" {
+	if got := fmt.Sprint(x.GetSheetList()); got != "[入户走访 巡查 宣传活动 安全检查 汇总]" {
 		t.Errorf("sheets %s", got)
 	}
 	campaign, _ := x.GetRows("宣传活动")

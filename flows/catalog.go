@@ -18,6 +18,9 @@ import (
 // A Catalog is read-only once built; share it freely between goroutines.
 type Catalog struct {
 	Flows []FlowDef `toml:"flows"`
+	// Households words distinct households and the roster coverage (the
+	// [households] table of defaults.toml); see HouseholdWords.
+	Households HouseholdWords `toml:"households"`
 }
 
 // FlowDef is one report flow ("visit", "inspection", "campaign", or a

@@ -223,7 +223,7 @@ func (c *Catalog) normalize() {
 }
 
 func (c *Catalog) clone() *Catalog {
-	out := &Catalog{Flows: make([]FlowDef, len(c.Flows))}
+	out := &Catalog{Flows: make([]FlowDef, len(c.Flows)), Households: c.Households}
 	for i, f := range c.Flows {
 		out.Flows[i] = cloneFlow(f)
 	}

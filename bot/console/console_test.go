@@ -138,6 +138,23 @@ func TestDashboardEqualsAPI(t *testing.T) {
 	e.save(wang, "inspection", "fire", day, "菜市场", map[string]float64{"issues_found": 2})
 	e.save(wang, "visit", "maternal", lastMonth+"-01", "1-1-999", nil)
 	e.save(otherSp, "visit", "chronic", day, "9-9-9", nil)
+	// 1-1-100 again: one household (户), two visits (户次).
+	e.save(wang, "visit", "chronic", day, "1-1-100", nil)
+	// A roster: four of the households, and two never visited.
+	var roster []flows.Household
+	for _, h := range []struct{ grid, hh, tag string }{
+		{"第一网格", "1-1-100", "高血压"}, {"第一网格", "1-1-101", "糖尿病"}, {"第一网格", "1-1-150", "高血压"},
+		{"第二网格", "2-1-101", ""}, {"第二网格", "2-1-150", ""},
+	} {
+		hh := flows.Household{Community: community, Grid: h.grid, Household: h.hh}
+		if h.tag != "" {
+			hh.Tags = []string{h.tag}
+		}
+		roster = append(roster, hh)
+	}
+	if _, err := e.db.PutHouseholds(context.Background(), roster); err != nil {
+		t.Fatal(err)
+	}
 
 	b := e.browser()
 	b.loginAs(sup.OpenID)
@@ -145,9 +162,27 @@ func TestDashboardEqualsAPI(t *testing.T) {
 		t.Helper()
 		_, _, page := b.get("/console/?" + query)
 		api := e.apiTally(scope, period)
-		for _, k := range []string{"visit", "inspection", "campaign", "leaflets", "participants", "issues_found"} {
+		for _, k := range []string{"visit", "visit.households", "inspection", "campaign", "leaflets", "participants", "issues_found"} {
 			if got, want := metric(t, page, k), strings.TrimSuffix(fmt.Sprint(api[k]), ".0"); got != want {
 				t.Errorf("%s %s: page %s = %s, API %s", scope, period, k, got, want)
+			}
+		}
+		if strings.HasPrefix(scope, "worker:") {
+			if strings.Contains(page, "入户率") {
+				t.Errorf("%s: a worker's dashboard shows 入户率", scope)
+			}
+			return
+		}
+		var cv flows.Coverage
+		e.apiGet("/api/v1/coverage?scope="+url.QueryEscape(scope)+"&period="+period, &cv)
+		for k, want := range map[string]string{"visit_rate": flows.RatePercent(cv.VisitRate), "visited": fmt.Sprint(cv.Visited), "roster": fmt.Sprint(cv.Households)} {
+			if got := metric(t, page, k); got != want {
+				t.Errorf("%s %s: page %s = %s, API %s", scope, period, k, got, want)
+			}
+		}
+		for _, m := range cv.Managed {
+			if want := fmt.Sprintf(`data-metric="managed.%s">%d 人<`, m.Tag, m.Managed); !strings.Contains(page, want) {
+				t.Errorf("%s %s: page lacks %s", scope, period, want)
 			}
 		}
 	}
@@ -158,8 +193,13 @@ func TestDashboardEqualsAPI(t *testing.T) {
 	check("period="+month+"&worker="+wang.OpenID, "worker:"+wang.OpenID, month)
 
 	_, _, page := b.get("/console/?period=" + month)
-	if metric(t, page, "visit") != "6" || metric(t, page, "leaflets") != "400" {
-		t.Errorf("community visits %s, leaflets %s; want 6 and 400", metric(t, page, "visit"), metric(t, page, "leaflets"))
+	if metric(t, page, "visit") != "7" || metric(t, page, "visit.households") != "6" || metric(t, page, "leaflets") != "400" {
+		t.Errorf("community visits %s, households %s, leaflets %s; want 7, 6 and 400",
+			metric(t, page, "visit"), metric(t, page, "visit.households"), metric(t, page, "leaflets"))
+	}
+	// 入户率: 3 of the 5 roster households (1-1-100, 1-1-101, 2-1-101).
+	if metric(t, page, "visit_rate") != "60%" || metric(t, page, "visited") != "3" || metric(t, page, "roster") != "5" {
+		t.Errorf("coverage %s (%s/%s), want 60%% (3/5)", metric(t, page, "visit_rate"), metric(t, page, "visited"), metric(t, page, "roster"))
 	}
 	for _, want := range []string{"各网格记录数", "第一网格", "第二网格", "近 12 个月趋势", "慢病随访"} {
 		if !strings.Contains(page, want) {
@@ -176,8 +216,8 @@ func TestDashboardEqualsAPI(t *testing.T) {
 		t.Fatalf("void: %d", status)
 	}
 	check("period="+month, "community:"+community, month)
-	if _, _, page = b.get("/console/?period=" + month); metric(t, page, "visit") != "5" {
-		t.Errorf("after void, visits %s, want 5", metric(t, page, "visit"))
+	if _, _, page = b.get("/console/?period=" + month); metric(t, page, "visit") != "6" || metric(t, page, "visit.households") != "6" {
+		t.Errorf("after void, visits %s, households %s; want 6 and 6 (1-1-100 was visited twice)", metric(t, page, "visit"), metric(t, page, "visit.households"))
 	}
 
 	// A quarter is the sum of its months, as the API answers them.
@@ -189,6 +229,10 @@ func TestDashboardEqualsAPI(t *testing.T) {
 	}
 	if got := metric(t, page, "visit"); got != fmt.Sprint(sum) {
 		t.Errorf("quarter visits %s, API months sum %v", got, sum)
+	}
+	// Households do not add up across months: a quarter does not show a sum.
+	if got := metric(t, page, "visit.households"); got != "—" || !strings.Contains(page, "入户率按月或按年统计") {
+		t.Errorf("quarter households %q: want — and the 入户率 note", got)
 	}
 	// Overdue count: none yet (all due in 90 days).
 	if metric(t, page, "overdue") != "0" {

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,15 +20,13 @@ type metricDef struct {
 	Unit string
 }
 
-// extraMetrics are figures the catalog does not list, shown after each
-// flow's count. Distinct households (户, beside visits 户次) go here once
-// storage tallies them, e.g. {"visit.households", "走访户数", "户"}: one line.
-var extraMetrics = map[string][]metricDef{}
-
 // figure is a metric's value in the period and in the one compared with.
+// NoCur and NoPrev mark values that cannot be known: the distinct
+// households of a quarter or of a span summed from several periods.
 type figure struct {
 	metricDef
-	Cur, Prev float64
+	Cur, Prev     float64
+	NoCur, NoPrev bool
 }
 
 // flowGroup is a report type's figures: its count, its kinds and counters.
@@ -46,6 +45,7 @@ type dashData struct {
 	CompareLabel string
 	Cards        []figure // headline: each flow's count and each counter
 	Groups       []flowGroup
+	Coverage     *coverageView // the roster's figures; nil for a worker
 	Overdue      int
 	Open         int
 	Trend        template.HTML
@@ -76,16 +76,19 @@ func (c *Console) dashboardData(ctx context.Context, periodParam string, v view)
 	d := &dashData{View: v, Period: p, Q: v.Filters.Encode()}
 	d.Tabs, d.PrevHref, d.NextHref = periodTabs(Prefix, v.Filters, p, today)
 
-	cur, err := tally(ctx, c.Store, v.Scope, p)
+	cur, curHH, err := tally(ctx, c.Store, v.Scope, p)
 	if err != nil {
 		return nil, err
 	}
-	prev, label, err := previous(ctx, c.Store, v.Scope, p, today)
+	prev, prevHH, label, err := previous(ctx, c.Store, v.Scope, p, today)
 	if err != nil {
 		return nil, err
 	}
 	d.CompareLabel = label
-	d.Cards, d.Groups = figures(c.cat(), cur, prev)
+	d.Cards, d.Groups = figures(c.cat(), cur, prev, curHH, prevHH)
+	if d.Coverage, err = c.coverage(ctx, v.Scope, p); err != nil {
+		return nil, err
+	}
 
 	due, err := c.Store.DueFollowUps(ctx, v.Scope, today.AddDate(0, 0, -1).Format(time.DateOnly), 0)
 	if err != nil {
@@ -103,22 +106,43 @@ func (c *Console) dashboardData(ctx context.Context, periodParam string, v view)
 }
 
 // figures lays the counts out: a card per flow and per counter, and per
-// flow its kinds and counters, each with the value to compare with.
-// Kinds without data in either period are left out.
-func figures(cat *flows.Catalog, cur, prev flows.Counts) (cards []figure, groups []flowGroup) {
-	fig := func(m metricDef) figure { return figure{m, cur[m.Key], prev[m.Key]} }
+// flow its kinds and counters, each with the value to compare with. A
+// flow with households (visit) counts visits in 户次 and has a card and a
+// line of its distinct households (户) beside them, and each kind both.
+// curHH and prevHH say whether the distinct households are known (not for
+// a quarter, see sumTallies). Kinds without data in either period are
+// left out.
+func figures(cat *flows.Catalog, cur, prev flows.Counts, curHH, prevHH bool) (cards []figure, groups []flowGroup) {
+	words := cat.HouseholdWording()
+	fig := func(m metricDef) figure {
+		x := figure{metricDef: m, Cur: cur[m.Key], Prev: prev[m.Key]}
+		if strings.HasSuffix(m.Key, flows.HouseholdsSuffix) {
+			x.NoCur, x.NoPrev = !curHH, !prevHH
+		}
+		return x
+	}
 	var counters []figure
 	seen := map[string]bool{}
 	for i := range cat.Flows {
 		f := &cat.Flows[i]
-		g := flowGroup{Head: fig(metricDef{f.Key, f.Name, f.Unit})}
-		cards = append(cards, figure{metricDef{f.Key, f.Short, f.Unit}, cur[f.Key], prev[f.Key]})
-		for _, m := range extraMetrics[f.Key] {
-			g.Items = append(g.Items, fig(m))
+		unit, hh := f.Unit, f.CountsHouseholds()
+		if hh {
+			unit = words.VisitUnit
+		}
+		g := flowGroup{Head: fig(metricDef{f.Key, f.Name, unit})}
+		cards = append(cards, fig(metricDef{f.Key, f.Short, unit}))
+		if hh {
+			h := fig(metricDef{f.Key + flows.HouseholdsSuffix, f.Short + "户数（去重）", words.Unit})
+			cards = append(cards, h)
+			g.Items = append(g.Items, h)
 		}
 		for _, k := range f.Kinds {
-			if x := fig(metricDef{f.Key + "." + k.Key, k.Name, f.Unit}); x.Cur != 0 || x.Prev != 0 {
+			key := f.Key + "." + k.Key
+			if x := fig(metricDef{key, k.Name, unit}); x.Cur != 0 || x.Prev != 0 {
 				g.Items = append(g.Items, x)
+				if hh {
+					g.Items = append(g.Items, fig(metricDef{key + flows.HouseholdsSuffix, k.Name + " 户数", words.Unit}))
+				}
 			}
 		}
 		for _, ct := range f.Counters {
@@ -132,6 +156,39 @@ func figures(cat *flows.Catalog, cur, prev flows.Counts) (cards []figure, groups
 		groups = append(groups, g)
 	}
 	return append(cards, counters...), groups
+}
+
+// coverageView is the roster's figures on the dashboard: 入户率 of the
+// period and 规范管理 of its year, as /api/v1/coverage answers them.
+type coverageView struct {
+	flows.Coverage
+	// Note replaces the figures when there are none to show: no roster
+	// yet, or a quarter (not a stored period: 入户率 is by month or year).
+	Note string
+}
+
+// coverage reads the roster's figures of a grid, community or all for
+// the period: nil for a worker.
+func (c *Console) coverage(ctx context.Context, scope flows.Scope, p period) (*coverageView, error) {
+	if scope.Kind == flows.ScopeWorker {
+		return nil, nil
+	}
+	ps := p.storePeriods()
+	if len(ps) != 1 {
+		ps = []string{strconv.Itoa(p.Year)}
+	}
+	cv, err := c.Store.Coverage(ctx, scope, ps[0])
+	if err != nil {
+		return nil, err
+	}
+	v := &coverageView{Coverage: cv}
+	switch {
+	case cv.Households == 0:
+		v.Note = "导入花名册后可查看入户率和规范管理率。"
+	case p.Kind == "quarter":
+		v.Note = "入户率按月或按年统计，请切换到“月”或“年”查看。"
+	}
+	return v, nil
 }
 
 // reportTotal is the number of reports in counts: the sum of the flows' counts.
@@ -220,7 +277,7 @@ func (c *Console) barChart(ctx context.Context, v view, p period, cur flows.Coun
 	var bars []bar
 	var title string
 	part := func(label string, scope flows.Scope) error {
-		counts, err := tally(ctx, c.Store, scope, p)
+		counts, _, err := tally(ctx, c.Store, scope, p)
 		if err == nil {
 			bars = append(bars, bar{label, reportTotal(cat, counts)})
 		}

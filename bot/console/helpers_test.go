@@ -190,7 +190,8 @@ func (e *env) save(w flows.Worker, flow, kind, day, target string, counts map[st
 	e.t.Helper()
 	e.msgSeq++
 	r := flows.Report{MsgKey: fmt.Sprintf("seed:%d", e.msgSeq), Worker: w.OpenID, Community: w.Community, Grid: w.Grid,
-		Flow: flow, Kind: kind, Day: day, Target: target, Counts: counts, CreatedAt: time.Now()}
+		Flow: flow, Kind: kind, Day: day, Target: target, Counts: counts, CreatedAt: time.Now(),
+		Household: flow == "visit" && target != ""}
 	if flow == "visit" && kind == "chronic" {
 		r.FollowKey = flows.FollowKey(w.Community, flow, kind, target)
 		r.NextDue = flows.AddDays(day, 90)

@@ -145,66 +145,72 @@ func (p period) storePeriods() []string {
 }
 
 // tally sums the scope's tallies of the period: the very figures of
-// /api/v1/tallies (a quarter is its three months).
-func tally(ctx context.Context, st flows.Store, scope flows.Scope, p period) (flows.Counts, error) {
-	sum := flows.Counts{}
-	for _, sp := range p.storePeriods() {
+// /api/v1/tallies (a quarter is its three months). Distinct households
+// (<metric>.households) do not add up across periods: a quarter leaves
+// them out (see sumTallies).
+func tally(ctx context.Context, st flows.Store, scope flows.Scope, p period) (flows.Counts, bool, error) {
+	return sumTallies(ctx, st, scope, p.storePeriods())
+}
+
+// sumTallies sums the scope's tallies of the store periods. With more
+// than one it leaves the distinct households out: a household visited in
+// two months is one household of the quarter, not two. hh says whether
+// the sum carries them (one period).
+func sumTallies(ctx context.Context, st flows.Store, scope flows.Scope, periods []string) (sum flows.Counts, hh bool, err error) {
+	sum = flows.Counts{}
+	for _, sp := range periods {
 		c, err := st.Tally(ctx, scope, sp)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		for k, v := range c {
-			sum[k] += v
+			if len(periods) == 1 || !strings.HasSuffix(k, flows.HouseholdsSuffix) {
+				sum[k] += v
+			}
 		}
 	}
-	return sum, nil
+	return sum, len(periods) == 1, nil
 }
 
 // rangeTally sums the scope's tallies from one day to another: whole years
 // and months where they fit, days elsewhere, so its cost is flat (at most
-// about 60 day reads) whatever the number of reports.
-func rangeTally(ctx context.Context, st flows.Store, scope flows.Scope, from, to time.Time) (flows.Counts, error) {
-	sum := flows.Counts{}
+// about 60 day reads) whatever the number of reports. Distinct households
+// are left out when it takes more than one read (see sumTallies).
+func rangeTally(ctx context.Context, st flows.Store, scope flows.Scope, from, to time.Time) (flows.Counts, bool, error) {
+	var periods []string
 	for d := from; !d.After(to); {
-		var key string
-		var next time.Time
 		switch {
 		case d.YearDay() == 1 && !d.AddDate(1, 0, -1).After(to):
-			key, next = d.Format("2006"), d.AddDate(1, 0, 0)
+			periods = append(periods, d.Format("2006"))
+			d = d.AddDate(1, 0, 0)
 		case d.Day() == 1 && !d.AddDate(0, 1, -1).After(to):
-			key, next = d.Format("2006-01"), d.AddDate(0, 1, 0)
+			periods = append(periods, d.Format("2006-01"))
+			d = d.AddDate(0, 1, 0)
 		default:
-			key, next = d.Format(time.DateOnly), d.AddDate(0, 0, 1)
+			periods = append(periods, d.Format(time.DateOnly))
+			d = d.AddDate(0, 0, 1)
 		}
-		c, err := st.Tally(ctx, scope, key)
-		if err != nil {
-			return nil, err
-		}
-		for k, v := range c {
-			sum[k] += v
-		}
-		d = next
 	}
-	return sum, nil
+	return sumTallies(ctx, st, scope, periods)
 }
 
-// previous returns the counts to compare a period with, and how the
-// comparison is named: while the period runs, the same span of the one
-// before (上月同期: the 1st to the same day), otherwise the whole one
-// before.
-func previous(ctx context.Context, st flows.Store, scope flows.Scope, p period, today time.Time) (flows.Counts, string, error) {
+// previous returns the counts to compare a period with, whether they
+// carry distinct households (see sumTallies), and how the comparison is
+// named: while the period runs, the same span of the one before (上月同期:
+// the 1st to the same day), otherwise the whole one before.
+func previous(ctx context.Context, st flows.Store, scope flows.Scope, p period, today time.Time) (flows.Counts, bool, string, error) {
 	prev := p.Prev()
 	if !p.contains(today) {
-		c, err := tally(ctx, st, scope, prev)
-		return c, "较" + prev.Unit(), err
+		c, hh, err := tally(ctx, st, scope, prev)
+		return c, hh, "较" + prev.Unit(), err
 	}
 	days := int(today.Sub(p.first()).Hours()/24 + 0.5)
 	to := prev.first().AddDate(0, 0, days)
 	if to.After(prev.last()) {
 		to = prev.last()
 	}
-	c, err := rangeTally(ctx, st, scope, prev.first(), to)
-	return c, "较" + prev.Unit() + "同期", err
+	c, hh, err := rangeTally(ctx, st, scope, prev.first(), to)
+	return c, hh, "较" + prev.Unit() + "同期", err
 }
 
 // todayUTC is today's local date as a UTC midnight, the dates period uses.

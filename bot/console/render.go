@@ -58,6 +58,7 @@ var flashes = map[string]string{
 
 var funcs = template.FuncMap{
 	"num":      fmtNum,
+	"pct":      flows.RatePercent,
 	"delta":    fmtDelta,
 	"up":       func(cur, prev float64) bool { return cur > prev },
 	"down":     func(cur, prev float64) bool { return cur < prev },

@@ -212,19 +212,47 @@ func TestProgressWriter(t *testing.T) {
 
 func TestSummaryCommand(t *testing.T) {
 	url, db := apiServer(t)
-	seedExport(t, db, 3)
+	ctx := context.Background()
+	seedExport(t, db, 3) // three visits that name no household: 户次 only
+	// A roster of four households, and five visits to two of them: 3-2-201
+	// (高血压) once a quarter, managed; 3-2-202 (糖尿病) once.
+	roster := []flows.Household{
+		{Community: "幸福社区", Grid: "1", Household: "3-2-201", Tags: []string{"高血压"}},
+		{Community: "幸福社区", Grid: "1", Household: "3-2-202", Tags: []string{"2型糖尿病"}},
+		{Community: "幸福社区", Grid: "1", Household: "3-2-203"},
+		{Community: "幸福社区", Grid: "1", Household: "3-2-204", Tags: []string{"独居老人"}},
+	}
+	if _, err := db.PutHouseholds(ctx, roster); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range []struct{ day, hh string }{
+		{"2026-02-10", "3-2-201"}, {"2026-05-10", "3-2-201"}, {"2026-08-10", "3-2-201"}, {"2026-11-10", "3-2-201"}, {"2026-11-12", "3-2-202"},
+	} {
+		_, _, err := db.SaveReport(ctx, flows.Report{
+			MsgKey: fmt.Sprint("h", i), Worker: "o-li", Community: "幸福社区", Grid: "1", Flow: "visit", Kind: "chronic",
+			Day: v.day, Target: v.hh, Household: true,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	var stdout, stderr bytes.Buffer
-	err := runSummary(context.Background(), []string{"-server", url, "-token", exportToken, "-scope", "community:幸福社区", "-year", "2026"}, &stdout, &stderr)
+	err := runSummary(ctx, []string{"-server", url, "-token", exportToken, "-scope", "community:幸福社区", "-year", "2026"}, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("%v: %s", err, stderr.String())
 	}
-	if got := stdout.String(); !strings.Contains(got, "入户走访3户，其中慢病随访3户；开展宣传活动1次，其中宣传1次，发放宣传资料1150份，参与群众98人。") {
-		t.Errorf("paragraph %q", got)
+	want := "共入户走访2户、8户次，其中慢病随访2户（8户次）；开展宣传活动1次，其中宣传1次，发放宣传资料1150份，参与群众98人；" +
+		"辖区花名册登记4户，入户2户，入户率50%；" +
+		"对辖区内1名高血压患者进行每季度随访，随访4人次，规范管理1人，规范管理率100%；" +
+		"对辖区内1名糖尿病患者进行每季度随访，随访1人次，规范管理0人，规范管理率0%。"
+	if got := stdout.String(); !strings.Contains(got, want) {
+		t.Errorf("paragraph\n got %q\nwant …%q", got, want)
 	}
 	stdout.Reset()
 	err = runSummary(context.Background(), []string{"-server", url, "-token", exportToken, "-scope", "community:幸福社区", "-year", "2026", "-json"}, &stdout, &stderr)
 	var s chat.Summary
-	if err != nil || json.Unmarshal(stdout.Bytes(), &s) != nil || s.Counts["leaflets"] != 1150 {
+	if err != nil || json.Unmarshal(stdout.Bytes(), &s) != nil || s.Counts["leaflets"] != 1150 ||
+		s.Counts["visit.households"] != 2 || s.Coverage == nil || s.Coverage.Visited != 2 || s.Coverage.Managed[0].Managed != 1 {
 		t.Errorf("-json: %v %s", err, stdout.String())
 	}
 	if err := runSummary(context.Background(), []string{"-server", url, "-token", exportToken, "-year", "2026"}, &stdout, &stderr); err == nil {

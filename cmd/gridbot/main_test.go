@@ -62,7 +62,7 @@ func TestChatBindsAndReports(t *testing.T) {
 	if err := runChat(context.Background(), []string{"-server", m.URL(), "-openid", openID}, in, &out, &out); err != nil {
 		t.Fatalf("chat: %v\n%s", err, out.String())
 	}
-	for _, want := range []string{"绑定成功", "✅ 已记录入户走访：3-2-201，慢病随访，血压 150/95。本月你已走访 1 户（慢病随访 1）", "📊"} {
+	for _, want := range []string{"绑定成功", "✅ 已记录入户走访：3-2-201，慢病随访，血压 150/95。本月你已走访 1 户、1 户次（慢病随访 1 户、1 户次）", "📊"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("chat output lacks %q:\n%s", want, out.String())
 		}

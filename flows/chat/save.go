@@ -48,6 +48,7 @@ func (e *Engine) buildReport(c *turn, f *flows.FlowDef) flows.Report {
 	if r.Target == "" {
 		return r
 	}
+	r.Household = fieldOfType(f, flows.FieldHousehold) != nil
 	switch f.FollowUp {
 	case flows.FollowByKind:
 		if r.Kind == "" {
@@ -95,7 +96,7 @@ func (e *Engine) save(c *turn, r flows.Report, oneLine bool) (string, error) {
 	return e.ack(c, saved, oneLine)
 }
 
-// ack is "✅ 已保存。本月你已走访 24 户（慢病随访 10）。下次随访 2027-02-26。"
+// ack is "✅ 已保存。本月你已走访 20 户、24 户次（慢病随访 8 户、10 户次）。下次随访 2027-02-26。"
 // or, for a one-line report, "✅ 已记录宣传活动：资料 400 份，参与 35 人。本月累计：…"
 func (e *Engine) ack(c *turn, r flows.Report, oneLine bool) (string, error) {
 	f := e.catalog().Flow(r.Flow)
@@ -161,7 +162,8 @@ func clearedClause(c *turn, f *flows.FlowDef, r flows.Report, fu flows.FollowUp)
 }
 
 // tallyLine is the worker's month in the report's metrics: "本月你已走访
-// 24 户（慢病随访 10）。" for a flow without counters, "本月累计：宣传 3 次，
+// 20 户、24 户次（慢病随访 8 户、10 户次）。" for a flow without counters
+// (户: distinct households, 户次: visits), "本月累计：宣传 3 次，
 // 资料 1,150 份，参与 98 人。" for one with counters.
 func (e *Engine) tallyLine(c *turn, f *flows.FlowDef, r flows.Report) (string, error) {
 	month := r.Day[:7]
@@ -176,14 +178,15 @@ func (e *Engine) tallyLine(c *turn, f *flows.FlowDef, r flows.Report) (string, e
 			when = when[len(month[:4])+len("年"):] // "11月" within this year
 		}
 	}
+	cat := e.catalog()
 	if len(f.Counters) == 0 {
-		s := when + "你已" + f.Short + " " + fmtNum(counts[f.Key]) + " " + f.Unit
+		s := when + "你已" + f.Short + " " + countText(cat, f, counts, f.Key, true)
 		if k := f.Kind(r.Kind); k != nil {
-			s += "（" + k.Name + " " + fmtNum(counts[f.Key+"."+k.Key]) + "）"
+			s += "（" + k.Name + " " + countText(cat, f, counts, f.Key+"."+k.Key, true) + "）"
 		}
 		return s + "。", nil
 	}
-	s := when + "累计：" + f.Short + " " + fmtNum(counts[f.Key]) + " " + f.Unit
+	s := when + "累计：" + f.Short + " " + countText(cat, f, counts, f.Key, true)
 	for _, k := range f.Counters {
 		if r.Counts[k.Key] != 0 {
 			s += "，" + k.Name + " " + fmtNum(counts[k.Key]) + " " + k.Unit

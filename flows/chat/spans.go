@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"gridbot/flows"
@@ -164,15 +165,22 @@ func tallyPlan(from, to flows.Day) []tallyTerm {
 
 // rangeTally sums a scope's tallies over the days from..to, in as few
 // lookups as tallyPlan finds. Metrics that sum to zero are left out, as
-// Store.Tally leaves them out.
-func rangeTally(ctx context.Context, st flows.Store, scope flows.Scope, from, to flows.Day) (flows.Counts, error) {
+// Store.Tally leaves them out. Distinct households (<metric>.households)
+// do not add up across periods (a household visited on two days is one):
+// they are kept only when one lookup covers the span, and exact says so.
+func rangeTally(ctx context.Context, st flows.Store, scope flows.Scope, from, to flows.Day) (counts flows.Counts, exact bool, err error) {
+	plan := tallyPlan(from, to)
+	exact = len(plan) == 1 && plan[0].sign > 0
 	sum := map[string]int64{}
-	for _, t := range tallyPlan(from, to) {
+	for _, t := range plan {
 		c, err := st.Tally(ctx, scope, t.period)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		for k, v := range c {
+			if !exact && strings.HasSuffix(k, flows.HouseholdsSuffix) {
+				continue
+			}
 			sum[k] += int64(t.sign) * flows.ToMilli(v)
 		}
 	}
@@ -182,14 +190,16 @@ func rangeTally(ctx context.Context, st flows.Store, scope flows.Scope, from, to
 			out[k] = float64(v) / flows.Milli
 		}
 	}
-	return out, nil
+	return out, exact, nil
 }
 
 // spanTally is the totals of a span: one lookup for a period up to today
-// (nothing is reported ahead of today), else the calendar sum.
-func spanTally(ctx context.Context, st flows.Store, scope flows.Scope, s statSpan) (flows.Counts, error) {
+// (nothing is reported ahead of today), else the calendar sum. exact is
+// whether its distinct households are known (see rangeTally).
+func spanTally(ctx context.Context, st flows.Store, scope flows.Scope, s statSpan) (flows.Counts, bool, error) {
 	if !s.Week && (s.Partial || s.whole()) {
-		return st.Tally(ctx, scope, s.Period)
+		c, err := st.Tally(ctx, scope, s.Period)
+		return c, true, err
 	}
 	return rangeTally(ctx, st, scope, s.From, s.To)
 }

@@ -18,6 +18,7 @@ import (
 const (
 	msgStatsMore       = "……更多请在电脑端导出台帐"
 	msgStatsSupervisor = "社区统计和网格排名仅供社区负责人查看。发送\"本月统计\"查看你自己的数字。"
+	msgWeekHouseholds  = "· 户数（同一户只计一次）按日、月或年统计，发送\"本月统计\"查看。"
 	msgStatsPeriod     = "没看懂要统计哪段时间。可以发送\"今天统计\"、\"昨天统计\"、\"本周统计\"、\"上周统计\"、\"本月统计\"、\"上月统计\"、\"今年统计\"或\"统计 10月\"。"
 )
 
@@ -168,11 +169,21 @@ func statsPeriod(t string, now time.Time, zone *time.Location) string {
 	return local.Format("2006-01")
 }
 
-// metricLine is one figure of a totals reply.
+// metricLine is one figure of a totals reply. For a flow that counts
+// households (visit) the figure is its visits (户次) and, before them, its
+// distinct households (户) when they are known: "58 户 ↑5、72 户次 ↑8".
 type metricLine struct {
 	key        string
 	name, unit string
 	cur, prev  float64
+	hh         *hhFigure
+}
+
+// hhFigure is the distinct households beside a visits figure.
+type hhFigure struct {
+	unit      string
+	cur, prev float64
+	prevOK    bool // prev is known (the comparison span is one period)
 }
 
 // statGroup is one report type's figures: the report count and below it
@@ -182,30 +193,46 @@ type statGroup struct {
 	lines []metricLine
 }
 
+// hhKnown says whether the distinct households of the current and the
+// compared counts are known (see rangeTally).
+type hhKnown struct{ cur, prev bool }
+
 // groupCounts sorts a period's counts into the catalog's report types, in
 // catalog order, leaving out metrics with no data in cur. Metrics the
-// catalog does not know (a flow removed from the config) go last.
-func groupCounts(cat *flows.Catalog, cur, prev flows.Counts, only *flows.FlowDef) []statGroup {
+// catalog does not know (a flow removed from the config) go last. The
+// distinct households of a household flow go with its visits, not apart.
+func groupCounts(cat *flows.Catalog, cur, prev flows.Counts, only *flows.FlowDef, known hhKnown) []statGroup {
 	var groups []statGroup
 	seen := map[string]bool{}
+	words := cat.HouseholdWording()
+	line := func(f *flows.FlowDef, key, name, unit string) metricLine {
+		l := metricLine{key: key, name: name, unit: unit, cur: cur[key], prev: prev[key]}
+		hk := key + flows.HouseholdsSuffix
+		seen[key], seen[hk] = true, true
+		if !f.CountsHouseholds() {
+			return l
+		}
+		l.unit = words.VisitUnit
+		if known.cur && (cur[hk] != 0 || known.prev && prev[hk] != 0) {
+			l.hh = &hhFigure{unit: words.Unit, cur: cur[hk], prev: prev[hk], prevOK: known.prev}
+		}
+		return l
+	}
 	for i := range cat.Flows {
 		f := &cat.Flows[i]
 		if only != nil && only.Key != f.Key {
 			continue
 		}
-		seen[f.Key] = true
-		g := statGroup{head: metricLine{key: f.Key, name: f.Name, unit: f.Unit, cur: cur[f.Key], prev: prev[f.Key]}}
+		g := statGroup{head: line(f, f.Key, f.Name, f.Unit)}
 		for _, k := range f.Kinds {
-			key := f.Key + "." + k.Key
-			seen[key] = true
-			if cur[key] != 0 {
-				g.lines = append(g.lines, metricLine{key, k.Name, f.Unit, cur[key], prev[key]})
+			if l := line(f, f.Key+"."+k.Key, k.Name, f.Unit); l.cur != 0 {
+				g.lines = append(g.lines, l)
 			}
 		}
 		for _, c := range f.Counters {
 			seen[c.Key] = true
 			if cur[c.Key] != 0 {
-				g.lines = append(g.lines, metricLine{c.Key, c.Name, c.Unit, cur[c.Key], prev[c.Key]})
+				g.lines = append(g.lines, metricLine{key: c.Key, name: c.Name, unit: c.Unit, cur: cur[c.Key], prev: prev[c.Key]})
 			}
 		}
 		if g.head.cur != 0 || len(g.lines) > 0 {
@@ -225,7 +252,7 @@ func groupCounts(cat *flows.Catalog, cur, prev flows.Counts, only *flows.FlowDef
 		sort.Strings(rest)
 		g := statGroup{head: metricLine{name: "其他"}}
 		for _, k := range rest {
-			g.lines = append(g.lines, metricLine{k, k, "", cur[k], prev[k]})
+			g.lines = append(g.lines, metricLine{key: k, name: k, cur: cur[k], prev: prev[k]})
 		}
 		groups = append(groups, g)
 	}
@@ -234,14 +261,15 @@ func groupCounts(cat *flows.Catalog, cur, prev flows.Counts, only *flows.FlowDef
 
 // scopeStats is the totals reply of one scope for a span: a header, the
 // figures grouped by report type with their change, and what the change
-// compares with. who goes before the period in the header.
+// compares with. who goes before the period in the header. For a
+// community it adds the roster coverage of the span (see coverageLines).
 func (e *Engine) scopeStats(ctx context.Context, scope flows.Scope, who string, span statSpan, only *flows.FlowDef) (string, error) {
-	cur, err := spanTally(ctx, e.Store, scope, span)
+	cur, curOK, err := spanTally(ctx, e.Store, scope, span)
 	if err != nil {
 		return "", err
 	}
 	prevSpan := span.previous()
-	prev, err := spanTally(ctx, e.Store, scope, prevSpan)
+	prev, prevOK, err := spanTally(ctx, e.Store, scope, prevSpan)
 	if err != nil {
 		return "", err
 	}
@@ -249,13 +277,19 @@ func (e *Engine) scopeStats(ctx context.Context, scope flows.Scope, who string, 
 	if only != nil {
 		title += " · " + only.Short
 	}
-	groups := groupCounts(e.catalog(), cur, prev, only)
+	var cov []string
+	if scope.Kind == flows.ScopeCommunity && (only == nil || only.Key == flows.VisitFlow) {
+		if cov, err = e.coverageLines(ctx, scope.ID, span); err != nil {
+			return "", err
+		}
+	}
+	groups := groupCounts(e.catalog(), cur, prev, only, hhKnown{curOK, prevOK})
 	if len(groups) == 0 {
 		none := "这段时间还没有记录。发送\"走访\"、\"巡查\"或\"宣传\"开始记录。"
 		if scope.Kind != flows.ScopeWorker {
 			none = "这段时间还没有记录。"
 		}
-		return title + "\n" + none, nil
+		return fitLines(append([]string{title, none}, cov...), MaxReplyBytes, msgStatsMore), nil
 	}
 	lines := []string{title}
 	for _, g := range groups {
@@ -267,18 +301,30 @@ func (e *Engine) scopeStats(ctx context.Context, scope flows.Scope, who string, 
 		for _, l := range g.lines {
 			lines = append(lines, "· "+l.name+" "+figure(l))
 		}
+		if f := e.catalog().Flow(g.head.key); !curOK && f != nil && f.CountsHouseholds() {
+			lines = append(lines, msgWeekHouseholds)
+		}
 	}
+	lines = append(lines, cov...)
 	lines = append(lines, "↑↓ 对比"+span.compareLabel(prevSpan))
 	return fitLines(lines, MaxReplyBytes, msgStatsMore), nil
 }
 
-// figure is "24 户 ↑12".
+// figure is "24 户次 ↑12", or with distinct households "20 户 ↑3、24 户次 ↑12".
 func figure(l metricLine) string {
 	s := fmtNum(l.cur)
 	if l.unit != "" {
 		s += " " + l.unit
 	}
-	return s + " " + fmtDelta(l.cur, l.prev)
+	s += " " + fmtDelta(l.cur, l.prev)
+	if h := l.hh; h != nil {
+		hs := fmtNum(h.cur) + " " + h.unit
+		if h.prevOK {
+			hs += " " + fmtDelta(h.cur, h.prev)
+		}
+		s = hs + "、" + s
+	}
+	return s
 }
 
 // gridStat is one grid's figures in a ranking.
@@ -286,6 +332,7 @@ type gridStat struct {
 	grid    string
 	reports float64
 	counts  flows.Counts
+	exact   bool // its distinct households are known
 }
 
 // gridRanking ranks the grids of a community (those with bound workers, and
@@ -299,11 +346,11 @@ func (e *Engine) gridRanking(ctx context.Context, community string, span statSpa
 	cat := e.catalog()
 	stats := make([]gridStat, 0, len(grids))
 	for _, g := range grids {
-		c, err := spanTally(ctx, e.Store, flows.Scope{Kind: flows.ScopeGrid, ID: community + "/" + g}, span)
+		c, exact, err := spanTally(ctx, e.Store, flows.Scope{Kind: flows.ScopeGrid, ID: community + "/" + g}, span)
 		if err != nil {
 			return "", err
 		}
-		gs := gridStat{grid: g, counts: c}
+		gs := gridStat{grid: g, counts: c, exact: exact}
 		for _, f := range cat.Flows {
 			gs.reports += c[f.Key]
 		}
@@ -332,9 +379,9 @@ func (e *Engine) gridRanking(ctx context.Context, community string, span statSpa
 			continue
 		}
 		var parts []string
-		for _, f := range cat.Flows {
-			if v := s.counts[f.Key]; v != 0 {
-				parts = append(parts, f.Short+" "+fmtNum(v)+" "+f.Unit)
+		for i := range cat.Flows {
+			if f := &cat.Flows[i]; s.counts[f.Key] != 0 {
+				parts = append(parts, f.Short+" "+countText(cat, f, s.counts, f.Key, s.exact))
 			}
 		}
 		lines = append(lines, itoa(rank)+". "+rankLabel(s.grid)+" "+fmtNum(s.reports)+" 条："+strings.Join(parts, "，"))

@@ -62,8 +62,9 @@ func TestStatsLongReplyIsCut(t *testing.T) {
 	if err := db.PutWorker(ctx, flows.Worker{OpenID: "boss", Community: "幸福社区", Grid: "第1网格", Role: flows.RoleAdmin}); err != nil {
 		t.Fatal(err)
 	}
-	// Grid g gets g%7 visits: the ranking starts with the grids of 6, tied
-	// at rank 1 and in natural order (6 before 13).
+	// Grid g gets g%7 visits (to no household: 户次 only): the ranking
+	// starts with the grids of 6, tied at rank 1 and in natural order (6
+	// before 13).
 	var reports []flows.Report
 	for g := 1; g <= grids; g++ {
 		for i := range g % 7 {
@@ -84,11 +85,11 @@ func TestStatsLongReplyIsCut(t *testing.T) {
 		t.Errorf("no pointer to the rest:\n%s", reply)
 	}
 	lines := strings.Split(reply, "\n")
-	if lines[0] != "🏆 幸福社区 网格排名 2026年11月（截至28日）" || lines[1] != "1. 第6网格 6 条：走访 6 户" || lines[2] != "1. 第13网格 6 条：走访 6 户" {
+	if lines[0] != "🏆 幸福社区 网格排名 2026年11月（截至28日）" || lines[1] != "1. 第6网格 6 条：走访 6 户次" || lines[2] != "1. 第13网格 6 条：走访 6 户次" {
 		t.Errorf("head:\n%s", strings.Join(lines[:3], "\n"))
 	}
 	for _, l := range lines[1 : len(lines)-1] {
-		if !strings.Contains(l, "网格 ") || !(strings.HasSuffix(l, " 户") || strings.HasSuffix(l, "暂无记录")) {
+		if !strings.Contains(l, "网格 ") || !(strings.HasSuffix(l, " 户次") || strings.HasSuffix(l, "暂无记录")) {
 			t.Errorf("cut line %q", l)
 		}
 	}

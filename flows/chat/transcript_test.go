@@ -36,6 +36,7 @@ import (
 //	@invite <code> <community> <grid> <role> <expires 2006-01-02T15:04>
 //	@as <openid>                    sender of the following messages (default w1)
 //	@restart                        close and reopen the store and a new engine
+//	@roster <community> <grid> <household> [tag,tag…]   a household on the roster (花名册)
 //	@tally <scope> <period> k=v…    listed metrics of Store.Tally (0: absent)
 //	@reports <openid> <n>           the worker has n reports (void ones too) this year
 //	@report <openid> <i> k=v…       the worker's i-th report this year (1-based, -1 last):
@@ -281,6 +282,17 @@ func (h *harness) run(s step) {
 		}
 		h.db = nil
 		h.open()
+	case "@roster":
+		if len(args) < 3 || len(args) > 4 {
+			h.fail(s, "want @roster community grid household [tag,tag…]")
+		}
+		hh := flows.Household{Community: args[0], Grid: args[1], Household: args[2]}
+		if len(args) == 4 {
+			hh.Tags = strings.Split(args[3], ",")
+		}
+		if _, err := h.db.PutHouseholds(ctx, []flows.Household{hh}); err != nil {
+			h.fail(s, "%v", err)
+		}
 	case "@tally":
 		h.checkTally(s, args)
 	case "@reports":
