@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -147,29 +148,36 @@ func fillReports(b testing.TB, path string, n int, households bool, roster []flo
 		if err != nil {
 			return err
 		}
-		err = reportTallies(&r, func(key []byte, v int64) error {
-			sums[string(key)] += v
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		return reportHouseholds(&r, func(_ flows.Scope, _, _ string, key, tally []byte) error {
-			k := string(key)
-			c := hh[k] + 1
-			if hh[k] = c; c == 1 {
-				sums[string(tally)] += flows.Milli
+		metrics, distinct := r.Metrics(), r.DistinctMetrics()
+		return reportSets(&r, func(_ flows.Scope, _ string, tally, hhSet []byte) error {
+			for m, v := range metrics {
+				sums[string(setKey(string(tally), m))] += v
+			}
+			for _, m := range distinct {
+				k := string(setKey(string(hhSet), m))
+				c := hh[k] + 1
+				if hh[k] = c; c == 1 {
+					sums[string(setKey(string(tally), m+flows.HouseholdsSuffix))] += flows.Milli
+				}
 			}
 			return nil
 		})
 	}
+	// writeSorted writes the flat counters of m (set key + "\x00" + name)
+	// as counter sets.
 	writeSorted := func(db *DB, bucket []byte, m map[string]int64) error {
 		keys := slices.Sorted(maps.Keys(m))
-		for lo := 0; lo < len(keys); lo += 20_000 {
+		for lo := 0; lo < len(keys); {
 			err := db.bolt.Update(func(tx *bolt.Tx) error {
 				tb := tx.Bucket(bucket)
-				for _, k := range keys[lo:min(lo+20_000, len(keys))] {
-					if err := addTally(tb, []byte(k), m[k]); err != nil {
+				for n := 0; lo < len(keys) && n < 20_000; {
+					set := keys[lo][:strings.LastIndexByte(keys[lo], 0)]
+					var deltas []countDelta
+					for ; lo < len(keys) && strings.HasPrefix(keys[lo], set+"\x00"); lo++ {
+						deltas = append(deltas, countDelta{keys[lo][len(set)+1:], m[keys[lo]]})
+						n++
+					}
+					if err := addCounts(tb, []byte(set), deltas); err != nil {
 						return err
 					}
 				}
