@@ -52,7 +52,7 @@ func (db *DB) Check(ctx context.Context) (diffs []string, err error) {
 					want[string(setKey(string(tally), m))] += v
 				}
 				for _, m := range distinct {
-					key := string(setKey(string(hhSet), m))
+					key := string(hhFlatKey(hhSet, m))
 					if hh[key]++; hh[key] == 1 {
 						want[string(setKey(string(tally), m+flows.HouseholdsSuffix))] += flows.Milli
 					}
@@ -67,9 +67,9 @@ func (db *DB) Check(ctx context.Context) (diffs []string, err error) {
 		if err != nil {
 			return err
 		}
-		diffs = append(diffs, compareCounts(tx.Bucket(talliesBucket), true, "", want, formatMilli)...)
-		diffs = append(diffs, compareCounts(tx.Bucket(hhVisitsBucket), true, "households ", hh, formatInt)...)
-		diffs = append(diffs, compareCounts(tx.Bucket(coverageBucket), false, "coverage ", cov, formatInt)...)
+		diffs = append(diffs, compareCounts(tx.Bucket(talliesBucket), tallyFlatKey, "", want, formatMilli)...)
+		diffs = append(diffs, compareCounts(tx.Bucket(hhVisitsBucket), hhFlatKey, "households ", hh, formatInt)...)
+		diffs = append(diffs, compareCounts(tx.Bucket(coverageBucket), nil, "coverage ", cov, formatInt)...)
 		return nil
 	})
 	if err != nil {
@@ -118,10 +118,11 @@ func recomputeCoverage(tx *bolt.Tx, hh map[string]int64) (map[string]int64, erro
 }
 
 // compareCounts lists the differences between the counters of b and want
-// (consumed), keyed by flat key (set key + "\x00" + name), each line
-// prefixed with label. b holds counter sets when sets is true, flat 8-byte
-// counters otherwise.
-func compareCounts(b *bolt.Bucket, sets bool, label string, want map[string]int64, format func(int64) string) []string {
+// (consumed), keyed by flat key, each line prefixed with label. b holds
+// counter sets, whose entries flat names, or flat 8-byte counters when
+// flat is nil.
+func compareCounts(b *bolt.Bucket, flat func(set []byte, name string) []byte, label string, want map[string]int64, format func(int64) string) []string {
+	sets := flat != nil
 	var diffs []string
 	compare := func(key string, got int64) {
 		if w := want[key]; got != w {
@@ -142,7 +143,11 @@ func compareCounts(b *bolt.Bucket, sets bool, label string, want map[string]int6
 			return nil
 		}
 		err := forEachCount(v, func(name []byte, n int64) error {
-			compare(string(setKey(string(k), string(name))), n)
+			key := flat(k, string(name))
+			if key == nil {
+				return errBadSet
+			}
+			compare(string(key), n)
 			return nil
 		})
 		if err != nil {
@@ -157,6 +162,9 @@ func compareCounts(b *bolt.Bucket, sets bool, label string, want map[string]int6
 	}
 	return diffs
 }
+
+// tallyFlatKey is the flat key of one tally: set key + "\x00" + metric.
+func tallyFlatKey(set []byte, metric string) []byte { return setKey(string(set), metric) }
 
 func formatInt(n int64) string { return strconv.FormatInt(n, 10) }
 

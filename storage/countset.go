@@ -179,12 +179,17 @@ func setKey(parts ...string) []byte {
 // legacyCounters are the per-metric buckets of stores written before
 // counter sets, the bucket of sets each moves into, and how many "\x00"
 // separate the set key from the metric in their keys.
+// set gives the set key of an old key's prefix (the part before the metric).
 var legacyCounters = []struct {
 	old, sets []byte
 	nul       int
+	set       func(prefix []byte) []byte
 }{
-	{[]byte("tallies"), talliesBucket, 2},    // scope, period, metric
-	{[]byte("hh_visits"), hhVisitsBucket, 3}, // scope, household, period, metric
+	{[]byte("tallies"), talliesBucket, 2, bytes.Clone}, // scope, period, metric
+	{[]byte("hh_visits"), hhVisitsBucket, 3, func(p []byte) []byte { // scope, household, period, metric
+		parts := bytes.SplitN(p, []byte{0}, 3)
+		return hhSetKey(string(parts[0]), string(parts[1]), string(parts[2]))
+	}},
 }
 
 // upgradeChunk is about how many old entries one upgrade transaction moves.
@@ -206,13 +211,13 @@ func upgradeCounters(bdb *bolt.DB) error {
 				}
 				sets := tx.Bucket(lc.sets)
 				var moved [][]byte
-				var set []byte
+				var prefix []byte
 				var deltas []countDelta
 				flush := func() error {
-					if set == nil {
+					if prefix == nil {
 						return nil
 					}
-					return addCounts(sets, set, deltas)
+					return addCounts(sets, lc.set(prefix), deltas)
 				}
 				c := old.Cursor()
 				for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -220,14 +225,14 @@ func upgradeCounters(bdb *bolt.DB) error {
 					if cut < 0 || len(v) != 8 {
 						return fmt.Errorf("upgrade %s: malformed entry %q", lc.old, readableKey(string(k)))
 					}
-					if set == nil || !bytes.Equal(set, k[:cut]) {
+					if prefix == nil || !bytes.Equal(prefix, k[:cut]) {
 						if len(moved) >= perTx {
 							break
 						}
 						if err := flush(); err != nil {
 							return err
 						}
-						set, deltas = bytes.Clone(k[:cut]), deltas[:0]
+						prefix, deltas = bytes.Clone(k[:cut]), deltas[:0]
 					}
 					deltas = append(deltas, countDelta{string(k[cut+1:]), int64(binary.BigEndian.Uint64(v))})
 					moved = append(moved, bytes.Clone(k))

@@ -15,9 +15,10 @@ import (
 // at write time, so that reading them costs the same with a thousand or a
 // million reports:
 //
-//   - hhVisitsBucket counts, per scope, household, period and metric, the
-//     reports that are not void, in one counter set per scope, household
-//     and period (see countset.go). A count going 0→1 adds one to the
+//   - hhVisitsBucket counts, per household, scope, period and metric, the
+//     reports that are not void, in one counter set per household, scope
+//     and period (see countset.go): the 12 sets a report updates (4 scopes
+//     × 3 periods) are neighbours, on one or two pages. A count going 0→1 adds one to the
 //     tally <metric>.households of that scope and period, 1→0 takes it out.
 //   - rosterBucket holds the roster households; coverageBucket their
 //     counts per roster scope (grid, community, all): the roster stock
@@ -27,7 +28,7 @@ import (
 //     household is on the roster; a roster change re-reads the household's
 //     counts in that scope.
 var (
-	// hhVisitsBucket: scope + "\x00" + household id + "\x00" + period →
+	// hhVisitsBucket: household id + "\x00" + scope + "\x00" + period →
 	// counter set: metric → count of non-void reports.
 	hhVisitsBucket = []byte("hh_sets")
 	// rosterBucket: community + "\x00" + household → roster record.
@@ -45,8 +46,20 @@ const (
 	covFollowUps  = "followups." // + tag: chronic visits to the tag's patients (year)
 )
 
-// hhSetKey is scope + "\x00" + household id + "\x00" + period.
-func hhSetKey(scope, hid, period string) []byte { return setKey(scope, hid, period) }
+// hhSetKey is household id + "\x00" + scope + "\x00" + period: a
+// household's sets are neighbours.
+func hhSetKey(scope, hid, period string) []byte { return setKey(hid, scope, period) }
+
+// hhFlatKey is the flat key of one household counter in Check and its
+// messages: scope + "\x00" + household id + "\x00" + period + "\x00" +
+// metric, given the set key and the metric; nil for a malformed set key.
+func hhFlatKey(set []byte, metric string) []byte {
+	parts := bytes.SplitN(set, []byte{0}, 3)
+	if len(parts) != 3 {
+		return nil
+	}
+	return setKey(string(parts[1]), string(parts[0]), string(parts[2]), metric)
+}
 
 // householdCounter counts one report's household visit in (sign 1) or out
 // (sign -1) of the household sets of each scope and period.
@@ -231,7 +244,7 @@ func rosterContribution(tx *bolt.Tx, rec *rosterRec, sign int64) error {
 		return err
 	}
 	prefix := hhSetKey(flows.Scope{Kind: flows.ScopeCommunity, ID: rec.Community}.String(),
-		flows.HouseholdID(rec.Community, rec.Household), "") // scope \0 hid \0
+		flows.HouseholdID(rec.Community, rec.Household), "") // hid \0 scope \0
 	c := tx.Bucket(hhVisitsBucket).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		period := string(k[len(prefix):])
