@@ -20,7 +20,8 @@ import (
 // voided. testdata/counters-v1.json holds what that code read from it:
 // tallies, coverage and household visits of several scopes and periods.
 
-// An older store opens upgraded: the per-metric buckets are gone, and
+// An older store opens upgraded: the per-metric buckets are gone (a
+// damaged entry with them), and
 // everything reads as the old code read it, Check finds nothing, and new
 // reports count on top of the upgraded sets.
 func TestOpenUpgradesCounters(t *testing.T) {
@@ -33,6 +34,18 @@ func TestOpenUpgradesCounters(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// A damaged entry (not 8 bytes) is dropped by the upgrade, not read.
+	bdb, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = bdb.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("tallies")).Put(setKey("all", "2026-11", "bogus"), []byte{1, 2, 3})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bdb.Close()
 	var golden map[string]json.RawMessage
 	raw, err := os.ReadFile("testdata/counters-v1.json")
 	if err != nil {
