@@ -136,8 +136,8 @@ func fillDB(b testing.TB, path string, n int, put func(tx *bolt.Tx, i int) error
 // effect (it does not touch what Tally reads), as household visits when
 // households is true, and then with the roster when it is not nil. Each
 // report is written with its record and indexes as SaveReport does; its
-// tally and distinct-household deltas (the same reportTallies and
-// reportHouseholds enumerations) are summed in memory and written once,
+// tally and distinct-household deltas (the same reportSets enumeration)
+// are summed in memory and written once, as counter sets,
 // in key order, at the end; the roster goes in last, reading the
 // household counts as PutHouseholds does. The counters are what n
 // SaveReports produce (TestFillMatchesCheck), built in a fraction of the

@@ -206,7 +206,7 @@ func workerReportKey(worker string, id uint64) []byte {
 }
 
 // tallyKey is scope + "\x00" + period + "\x00" + metric: the flat key of
-// one tally (Check's messages, dumps, the coverage counters).
+// one tally in Check's messages, and of a coverage counter.
 func tallyKey(scope, period, metric string) []byte { return setKey(scope, period, metric) }
 
 // reportSets calls fn for each scope and period the report counts in, with
@@ -235,7 +235,7 @@ func reportSets(r *flows.Report, fn func(s flows.Scope, period string, tally, hh
 // countReport adds (sign 1) or takes out (sign -1) the report in every
 // tally set it counts in: its metrics, and the distinct households whose
 // visit count goes 0→1 or 1→0 (with the roster coverage that changes
-// with them, see addHouseholds). One read and one write per set.
+// with them, see householdCounter). One read and one write per set.
 func countReport(tx *bolt.Tx, r *flows.Report, sign int64) error {
 	metrics := r.Metrics()
 	base := make([]countDelta, 0, len(metrics))
