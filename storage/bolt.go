@@ -37,8 +37,9 @@ var (
 	reportsByWorkerBucket = []byte("reports_by_worker")
 	// reportsByDayBucket: day ("2006-01-02") + id → nothing (Reports).
 	reportsByDayBucket = []byte("reports_by_day")
-	// talliesBucket: scope + "\x00" + period + "\x00" + metric → int64 thousandths.
-	talliesBucket = []byte("tallies")
+	// talliesBucket: scope + "\x00" + period → counter set (countset.go):
+	// metric → int64 thousandths.
+	talliesBucket = []byte("tally_sets")
 	// followUpsBucket: id → follow-up record.
 	followUpsBucket = []byte("followups")
 	// followUpsOpenBucket: follow-up Key → id of the open follow-up with that key.
@@ -153,6 +154,9 @@ func Open(path string, opts Options) (*DB, error) {
 	})
 	if err == nil {
 		err = db.verify(context.Background())
+	}
+	if err == nil {
+		err = db.guard(func() error { return upgradeCounters(bdb) })
 	}
 	if err != nil {
 		bdb.Close()

@@ -46,16 +46,16 @@ func (db *DB) Check(ctx context.Context) (diffs []string, err error) {
 				return nil
 			}
 			r := rec.report()
-			err := reportTallies(&r, func(key []byte, v int64) error {
-				want[string(key)] += v
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			return reportHouseholds(&r, func(_ flows.Scope, _, _ string, key, tally []byte) error {
-				if hh[string(key)]++; hh[string(key)] == 1 {
-					want[string(tally)] += flows.Milli
+			metrics, distinct := r.Metrics(), r.DistinctMetrics()
+			return reportSets(&r, func(_ flows.Scope, _ string, tally, hhSet []byte) error {
+				for m, v := range metrics {
+					want[string(setKey(string(tally), m))] += v
+				}
+				for _, m := range distinct {
+					key := string(hhFlatKey(hhSet, m))
+					if hh[key]++; hh[key] == 1 {
+						want[string(setKey(string(tally), m+flows.HouseholdsSuffix))] += flows.Milli
+					}
 				}
 				return nil
 			})
@@ -67,9 +67,9 @@ func (db *DB) Check(ctx context.Context) (diffs []string, err error) {
 		if err != nil {
 			return err
 		}
-		diffs = append(diffs, compareCounts(tx.Bucket(talliesBucket), "", want, formatMilli)...)
-		diffs = append(diffs, compareCounts(tx.Bucket(hhVisitsBucket), "households ", hh, formatInt)...)
-		diffs = append(diffs, compareCounts(tx.Bucket(coverageBucket), "coverage ", cov, formatInt)...)
+		diffs = append(diffs, compareCounts(tx.Bucket(talliesBucket), tallyFlatKey, "", want, formatMilli)...)
+		diffs = append(diffs, compareCounts(tx.Bucket(hhVisitsBucket), hhFlatKey, "households ", hh, formatInt)...)
+		diffs = append(diffs, compareCounts(tx.Bucket(coverageBucket), nil, "coverage ", cov, formatInt)...)
 		return nil
 	})
 	if err != nil {
@@ -117,24 +117,42 @@ func recomputeCoverage(tx *bolt.Tx, hh map[string]int64) (map[string]int64, erro
 	return cov, err
 }
 
-// compareCounts lists the differences between the 8-byte counters of b
-// and want (consumed), each line prefixed with label.
-func compareCounts(b *bolt.Bucket, label string, want map[string]int64, format func(int64) string) []string {
+// compareCounts lists the differences between the counters of b and want
+// (consumed), keyed by flat key, each line prefixed with label. b holds
+// counter sets, whose entries flat names, or flat 8-byte counters when
+// flat is nil.
+func compareCounts(b *bolt.Bucket, flat func(set []byte, name string) []byte, label string, want map[string]int64, format func(int64) string) []string {
+	sets := flat != nil
 	var diffs []string
-	b.ForEach(func(k, v []byte) error {
-		key := string(k)
-		if len(v) != 8 {
-			diffs = append(diffs, fmt.Sprintf("%s%s: stored value of %d bytes, recomputed %s",
-				label, readableKey(key), len(v), format(want[key])))
-			delete(want, key)
-			return nil
-		}
-		got := int64(binary.BigEndian.Uint64(v))
+	compare := func(key string, got int64) {
 		if w := want[key]; got != w {
 			diffs = append(diffs, fmt.Sprintf("%s%s: stored %s, recomputed %s",
 				label, readableKey(key), format(got), format(w)))
 		}
 		delete(want, key)
+	}
+	b.ForEach(func(k, v []byte) error {
+		if !sets && len(v) == 8 {
+			compare(string(k), int64(binary.BigEndian.Uint64(v)))
+			return nil
+		}
+		if !sets {
+			diffs = append(diffs, fmt.Sprintf("%s%s: stored value of %d bytes, recomputed %s",
+				label, readableKey(string(k)), len(v), format(want[string(k)])))
+			delete(want, string(k))
+			return nil
+		}
+		err := forEachCount(v, func(name []byte, n int64) error {
+			key := flat(k, string(name))
+			if key == nil {
+				return errBadSet
+			}
+			compare(string(key), n)
+			return nil
+		})
+		if err != nil {
+			diffs = append(diffs, fmt.Sprintf("%s%s: %v", label, readableKey(string(k)), err))
+		}
 		return nil
 	})
 	for key, w := range want {
@@ -144,6 +162,9 @@ func compareCounts(b *bolt.Bucket, label string, want map[string]int64, format f
 	}
 	return diffs
 }
+
+// tallyFlatKey is the flat key of one tally: set key + "\x00" + metric.
+func tallyFlatKey(set []byte, metric string) []byte { return setKey(string(set), metric) }
 
 func formatInt(n int64) string { return strconv.FormatInt(n, 10) }
 

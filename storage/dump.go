@@ -42,10 +42,13 @@ type TallyEntry struct {
 // bbolt store saves, voids and checks with.
 func TallyEntries(r *flows.Report) []TallyEntry {
 	var out []TallyEntry
-	_ = reportTallies(r, func(key []byte, v int64) error {
-		s, rest, _ := strings.Cut(string(key), "\x00")
-		p, m, _ := strings.Cut(rest, "\x00")
-		out = append(out, TallyEntry{s, p, m, v})
+	metrics := r.Metrics()
+	_ = reportSets(r, func(s flows.Scope, period string, _, _ []byte) error {
+		for m, v := range metrics {
+			if v != 0 {
+				out = append(out, TallyEntry{s.String(), period, m, v})
+			}
+		}
 		return nil
 	})
 	return out
@@ -146,11 +149,13 @@ func (db *DB) Dump(ctx context.Context, l Loader, progress func(kind string, n i
 				return l.LoadReport(ctx, rec.report())
 			}},
 			{"tallies", talliesBucket, func(k, v []byte) error {
-				parts := strings.SplitN(string(k), "\x00", 3)
-				if len(parts) != 3 || len(v) != 8 {
-					return fmt.Errorf("malformed tally entry")
+				scope, period, ok := strings.Cut(string(k), "\x00")
+				if !ok {
+					return fmt.Errorf("malformed tally set")
 				}
-				return l.LoadTally(ctx, TallyEntry{parts[0], parts[1], parts[2], int64(btoi(v))})
+				return forEachCount(v, func(metric []byte, n int64) error {
+					return l.LoadTally(ctx, TallyEntry{scope, period, string(metric), n})
+				})
 			}},
 			{"digest claims", digestClaimsBucket, func(k, v []byte) error {
 				day, worker, _ := strings.Cut(string(k), "\x00")
@@ -300,7 +305,7 @@ func (b *BoltLoader) LoadFollowUp(ctx context.Context, f flows.FollowUp) error {
 // LoadTally implements Loader.
 func (b *BoltLoader) LoadTally(ctx context.Context, e TallyEntry) error {
 	return b.add(ctx, func(tx *bolt.Tx) error {
-		return tx.Bucket(talliesBucket).Put(tallyKey(e.Scope, e.Period, e.Metric), itob(uint64(e.Milli)))
+		return setCount(tx.Bucket(talliesBucket), setKey(e.Scope, e.Period), e.Metric, e.Milli)
 	})
 }
 

@@ -15,9 +15,11 @@ import (
 // at write time, so that reading them costs the same with a thousand or a
 // million reports:
 //
-//   - hhVisitsBucket counts, per scope, household, period and metric, the
-//     reports that are not void. A count going 0→1 adds one to the tally
-//     <metric>.households of that scope and period, 1→0 takes it out.
+//   - hhVisitsBucket counts, per household, scope, period and metric, the
+//     reports that are not void, in one counter set per household, scope
+//     and period (see countset.go): the 12 sets a report updates (4 scopes
+//     × 3 periods) are neighbours, on one or two pages. A count going 0→1 adds one to the
+//     tally <metric>.households of that scope and period, 1→0 takes it out.
 //   - rosterBucket holds the roster households; coverageBucket their
 //     counts per roster scope (grid, community, all): the roster stock
 //     (period ""), the roster households visited in each period, and per
@@ -26,9 +28,9 @@ import (
 //     household is on the roster; a roster change re-reads the household's
 //     counts in that scope.
 var (
-	// hhVisitsBucket: scope + "\x00" + household id + "\x00" + period +
-	// "\x00" + metric → uint64 count of non-void reports.
-	hhVisitsBucket = []byte("hh_visits")
+	// hhVisitsBucket: household id + "\x00" + scope + "\x00" + period →
+	// counter set: metric → count of non-void reports.
+	hhVisitsBucket = []byte("hh_sets")
 	// rosterBucket: community + "\x00" + household → roster record.
 	rosterBucket = []byte("roster")
 	// coverageBucket: scope + "\x00" + period + "\x00" + metric → int64.
@@ -44,74 +46,78 @@ const (
 	covFollowUps  = "followups." // + tag: chronic visits to the tag's patients (year)
 )
 
-// hhKey is scope + "\x00" + household id + "\x00" + period + "\x00" + metric.
-func hhKey(scope, hid, period, metric string) []byte {
-	k := make([]byte, 0, len(scope)+len(hid)+len(period)+len(metric)+3)
-	k = append(k, scope...)
-	k = append(k, 0)
-	k = append(k, hid...)
-	k = append(k, 0)
-	k = append(k, period...)
-	k = append(k, 0)
-	return append(k, metric...)
-}
+// hhSetKey is household id + "\x00" + scope + "\x00" + period: a
+// household's sets are neighbours.
+func hhSetKey(scope, hid, period string) []byte { return setKey(hid, scope, period) }
 
-// reportHouseholds calls fn with each household counter key of the report
-// (every scope, period and distinct metric) and the tally key of that
-// metric's households. It is the one enumeration used when saving,
-// voiding and checking.
-func reportHouseholds(r *flows.Report, fn func(s flows.Scope, period, metric string, key, tally []byte) error) error {
-	hid := r.HouseholdID()
-	if hid == "" {
+// hhFlatKey is the flat key of one household counter in Check and its
+// messages: scope + "\x00" + household id + "\x00" + period + "\x00" +
+// metric, given the set key and the metric; nil for a malformed set key.
+func hhFlatKey(set []byte, metric string) []byte {
+	parts := bytes.SplitN(set, []byte{0}, 3)
+	if len(parts) != 3 {
 		return nil
 	}
-	metrics := r.DistinctMetrics()
-	for _, s := range flows.Scopes(r.Worker, r.Community, r.Grid) {
-		scope := s.String()
-		for _, p := range flows.Periods(r.Day) {
-			for _, m := range metrics {
-				if err := fn(s, p, m, hhKey(scope, hid, p, m), tallyKey(scope, p, m+flows.HouseholdsSuffix)); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
+	return setKey(string(parts[1]), string(parts[0]), string(parts[2]), metric)
 }
 
-// addHouseholds counts the report's household visits in (sign 1) or out
-// (sign -1), with the households tallies and the roster coverage that
-// change with them.
-func addHouseholds(tx *bolt.Tx, r *flows.Report, sign int64) error {
+// householdCounter counts one report's household visit in (sign 1) or out
+// (sign -1) of the household sets of each scope and period.
+type householdCounter struct {
+	sign     int64
+	distinct []countDelta // the report's distinct metrics, sorted, d = sign
+	suffixed []string     // the same + flows.HouseholdsSuffix
+	hh, cov  *bolt.Bucket
+	roster   rosterRec
+	onRoster bool
+}
+
+func newHouseholdCounter(tx *bolt.Tx, r *flows.Report, sign int64) (*householdCounter, error) {
+	c := &householdCounter{sign: sign, hh: tx.Bucket(hhVisitsBucket), cov: tx.Bucket(coverageBucket)}
 	if r.HouseholdID() == "" {
-		return nil
+		return c, nil
 	}
-	hh, tallies := tx.Bucket(hhVisitsBucket), tx.Bucket(talliesBucket)
-	roster, onRoster, err := getRoster(tx, r.Community, r.Target)
-	if err != nil {
-		return err
+	for _, m := range r.DistinctMetrics() {
+		c.distinct = append(c.distinct, countDelta{m, sign})
 	}
-	cov := tx.Bucket(coverageBucket)
-	return reportHouseholds(r, func(s flows.Scope, period, metric string, key, tally []byte) error {
-		old := getCount(hh, key)
-		n := old + sign
-		err := putCount(hh, key, n)
+	c.distinct = sortDeltas(c.distinct)
+	for _, d := range c.distinct {
+		c.suffixed = append(c.suffixed, d.name+flows.HouseholdsSuffix)
+	}
+	var err error
+	c.roster, c.onRoster, err = getRoster(tx, r.Community, r.Target)
+	return c, err
+}
+
+// count counts the visit in the household set at key (scope s, period)
+// and appends to tally the households tallies that change: +1 for each
+// metric whose count goes 0→1, -1 for 1→0. For a roster household in its
+// community scope it updates the coverage counters too.
+func (c *householdCounter) count(s flows.Scope, period string, key []byte, tally []countDelta) ([]countDelta, error) {
+	set := c.hh.Get(key)
+	for i, d := range c.distinct {
+		old, err := countIn(set, d.name)
 		if err != nil {
-			return err
+			return nil, err
 		}
+		n := old + c.sign
 		switch {
 		case old == 0 && n > 0:
-			err = addTally(tallies, tally, flows.Milli)
+			tally = append(tally, countDelta{c.suffixed[i], flows.Milli})
 		case old > 0 && n == 0:
-			err = addTally(tallies, tally, -flows.Milli)
+			tally = append(tally, countDelta{c.suffixed[i], -flows.Milli})
 		}
-		if err != nil || !onRoster || s.Kind != flows.ScopeCommunity {
-			return err
+		if !c.onRoster || s.Kind != flows.ScopeCommunity {
+			continue
 		}
-		return rosterDeltas(&roster, period, metric, old, n, func(key []byte, d int64) error {
-			return addTally(cov, key, d)
+		err = rosterDeltas(&c.roster, period, d.name, old, n, func(key []byte, d int64) error {
+			return addTally(c.cov, key, d)
 		})
-	})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return tally, addCounts(c.hh, key, c.distinct)
 }
 
 // rosterDeltas calls fn with each coverage counter that changes when the
@@ -195,15 +201,14 @@ func rosterScopes(rec *rosterRec) []string {
 	}
 }
 
-func getCount(b *bolt.Bucket, key []byte) int64 {
+// addTally adds delta to the flat 8-byte counter at key of b (the
+// coverage counters), deleting it when it reaches zero.
+func addTally(b *bolt.Bucket, key []byte, delta int64) error {
+	var n int64
 	if v := b.Get(key); len(v) == 8 {
-		return int64(binary.BigEndian.Uint64(v))
+		n = int64(binary.BigEndian.Uint64(v))
 	}
-	return 0
-}
-
-// putCount stores n at key, deleting the entry at zero.
-func putCount(b *bolt.Bucket, key []byte, n int64) error {
+	n += delta
 	if n == 0 {
 		return b.Delete(key)
 	}
@@ -238,16 +243,15 @@ func rosterContribution(tx *bolt.Tx, rec *rosterRec, sign int64) error {
 	if err := rosterStock(rec, 1, add); err != nil {
 		return err
 	}
-	prefix := hhKey(flows.Scope{Kind: flows.ScopeCommunity, ID: rec.Community}.String(),
-		flows.HouseholdID(rec.Community, rec.Household), "", "")
-	prefix = prefix[:len(prefix)-1] // scope \0 hid \0
+	prefix := hhSetKey(flows.Scope{Kind: flows.ScopeCommunity, ID: rec.Community}.String(),
+		flows.HouseholdID(rec.Community, rec.Household), "") // hid \0 scope \0
 	c := tx.Bucket(hhVisitsBucket).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		period, metric, ok := strings.Cut(string(k[len(prefix):]), "\x00")
-		if !ok || len(v) != 8 {
-			continue
-		}
-		if err := rosterDeltas(rec, period, metric, 0, int64(binary.BigEndian.Uint64(v)), add); err != nil {
+		period := string(k[len(prefix):])
+		err := forEachCount(v, func(metric []byte, n int64) error {
+			return rosterDeltas(rec, period, string(metric), 0, n, add)
+		})
+		if err != nil {
 			return err
 		}
 	}
@@ -314,8 +318,9 @@ func (db *DB) HouseholdVisits(ctx context.Context, community, household, metric,
 	var n int64
 	err := db.view(func(tx *bolt.Tx) error {
 		scope := flows.Scope{Kind: flows.ScopeCommunity, ID: community}.String()
-		n = getCount(tx.Bucket(hhVisitsBucket), hhKey(scope, flows.HouseholdID(community, household), period, metric))
-		return nil
+		var err error
+		n, err = countIn(tx.Bucket(hhVisitsBucket).Get(hhSetKey(scope, flows.HouseholdID(community, household), period)), metric)
+		return err
 	})
 	return int(n), wrap("read household visits", err)
 }

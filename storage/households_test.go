@@ -432,11 +432,11 @@ func TestCheckHouseholds(t *testing.T) {
 	mustSave(t, db, hhVisit("b", "w1", "g1", "3-2-201", "2026-11-06", "chronic"))
 	mustCheck(t, db)
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		if err := addTally(tx.Bucket(talliesBucket), tallyKey("all", "2026-11", "visit.households"), flows.Milli); err != nil {
+		if err := addCounts(tx.Bucket(talliesBucket), setKey("all", "2026-11"), []countDelta{{"visit.households", flows.Milli}}); err != nil {
 			return err
 		}
 		hid := flows.HouseholdID("c1", "3-2-201")
-		if err := tx.Bucket(hhVisitsBucket).Delete(hhKey("grid:c1/g1", hid, "2026", "visit.chronic")); err != nil {
+		if err := setCount(tx.Bucket(hhVisitsBucket), hhSetKey("grid:c1/g1", hid, "2026"), "visit.chronic", 0); err != nil {
 			return err
 		}
 		return addTally(tx.Bucket(coverageBucket), tallyKey("grid:c1/g1", "2026-11", covVisited), 1)

@@ -104,10 +104,7 @@ func saveReport(tx *bolt.Tx, r flows.Report) (flows.Report, bool, error) {
 	if err != nil || dup {
 		return saved, dup, err
 	}
-	if err := addTallies(tx, &saved, 1); err != nil {
-		return flows.Report{}, false, err
-	}
-	return saved, false, addHouseholds(tx, &saved, 1)
+	return saved, false, countReport(tx, &saved, 1)
 }
 
 // openFollowUpOf returns the open follow-up of key; ok is false when
@@ -211,56 +208,66 @@ func workerReportKey(worker string, id uint64) []byte {
 	return binary.BigEndian.AppendUint64(k, id)
 }
 
-// tallyKey is scope + "\x00" + period + "\x00" + metric.
-func tallyKey(scope, period, metric string) []byte {
-	k := make([]byte, 0, len(scope)+len(period)+len(metric)+2)
-	k = append(k, scope...)
-	k = append(k, 0)
-	k = append(k, period...)
-	k = append(k, 0)
-	return append(k, metric...)
-}
+// tallyKey is scope + "\x00" + period + "\x00" + metric: the flat key of
+// one tally in Check's messages, and of a coverage counter.
+func tallyKey(scope, period, metric string) []byte { return setKey(scope, period, metric) }
 
-// reportTallies calls fn with each tally key the report counts in (every
-// scope and period of it) and the metric's value in thousandths. It is the
-// one enumeration used when saving, voiding and checking.
-func reportTallies(r *flows.Report, fn func(key []byte, v int64) error) error {
-	metrics := r.Metrics()
+// reportSets calls fn for each scope and period the report counts in, with
+// the key of the tally set there (scope + "\x00" + period) and of its
+// household's visit counts (hhSetKey; nil when the report counts no
+// household). It is the one enumeration used when saving, voiding and
+// checking; the metrics of each set are r.Metrics() and, in the household
+// set, r.DistinctMetrics().
+func reportSets(r *flows.Report, fn func(s flows.Scope, period string, tally, hh []byte) error) error {
+	hid := r.HouseholdID()
 	for _, s := range flows.Scopes(r.Worker, r.Community, r.Grid) {
 		scope := s.String()
 		for _, p := range flows.Periods(r.Day) {
-			for m, v := range metrics {
-				if v == 0 {
-					continue
-				}
-				if err := fn(tallyKey(scope, p, m), v); err != nil {
-					return err
-				}
+			var hh []byte
+			if hid != "" {
+				hh = hhSetKey(scope, hid, p)
+			}
+			if err := fn(s, p, setKey(scope, p), hh); err != nil {
+				return err
 			}
 		}
 	}
 	return nil
 }
 
-// addTallies adds (sign 1) or subtracts (sign -1) the report's metrics in
-// every scope and period it counts in. Entries that reach zero are deleted.
-func addTallies(tx *bolt.Tx, r *flows.Report, sign int64) error {
-	b := tx.Bucket(talliesBucket)
-	return reportTallies(r, func(key []byte, v int64) error {
-		return addTally(b, key, sign*v)
+// countReport adds (sign 1) or takes out (sign -1) the report in every
+// tally set it counts in: its metrics, and the distinct households whose
+// visit count goes 0→1 or 1→0 (with the roster coverage that changes
+// with them, see householdCounter). One read and one write per set.
+func countReport(tx *bolt.Tx, r *flows.Report, sign int64) error {
+	metrics := r.Metrics()
+	base := make([]countDelta, 0, len(metrics))
+	for m, v := range metrics {
+		if v != 0 {
+			base = append(base, countDelta{m, sign * v})
+		}
+	}
+	base = sortDeltas(base)
+	hh, err := newHouseholdCounter(tx, r, sign)
+	if err != nil {
+		return err
+	}
+	tallies := tx.Bucket(talliesBucket)
+	deltas := make([]countDelta, 0, len(base)+len(hh.distinct))
+	return reportSets(r, func(s flows.Scope, period string, tally, hhKey []byte) error {
+		deltas = append(deltas[:0], base...)
+		if hhKey != nil {
+			n := len(deltas)
+			var err error
+			if deltas, err = hh.count(s, period, hhKey, deltas); err != nil {
+				return err
+			}
+			if len(deltas) > n {
+				deltas = sortDeltas(deltas)
+			}
+		}
+		return addCounts(tallies, tally, deltas)
 	})
-}
-
-func addTally(b *bolt.Bucket, key []byte, delta int64) error {
-	var n int64
-	if v := b.Get(key); len(v) == 8 {
-		n = int64(binary.BigEndian.Uint64(v))
-	}
-	n += delta
-	if n == 0 {
-		return b.Delete(key)
-	}
-	return b.Put(key, binary.BigEndian.AppendUint64(make([]byte, 0, 8), uint64(n)))
 }
 
 // Report returns a report by id; ENotFound when there is none.
@@ -360,10 +367,7 @@ func (db *DB) VoidReport(ctx context.Context, id uint64, at time.Time) (flows.Re
 			return err
 		}
 		r = rec.report()
-		if err := addTallies(tx, &r, -1); err != nil {
-			return err
-		}
-		if err := addHouseholds(tx, &r, -1); err != nil {
+		if err := countReport(tx, &r, -1); err != nil {
 			return err
 		}
 		return undoFollowUpEffects(tx, &rec, at)
@@ -389,17 +393,11 @@ func (db *DB) Tally(ctx context.Context, scope flows.Scope, period string) (flow
 	}
 	counts := flows.Counts{}
 	err := db.view(func(tx *bolt.Tx) error {
-		prefix := tallyKey(scope.String(), period, "")
-		c := tx.Bucket(talliesBucket).Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			if len(v) != 8 {
-				continue
-			}
-			if n := int64(binary.BigEndian.Uint64(v)); n != 0 {
-				counts[string(k[len(prefix):])] = float64(n) / flows.Milli
-			}
-		}
-		return nil
+		v := tx.Bucket(talliesBucket).Get(setKey(scope.String(), period))
+		return forEachCount(v, func(name []byte, n int64) error {
+			counts[string(name)] = float64(n) / flows.Milli
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, wrap("read tally", err)

@@ -208,13 +208,13 @@ func TestCheck(t *testing.T) {
 	// missing entry and an entry no report explains.
 	err = db.bolt.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(talliesBucket)
-		if err := b.Put(tallyKey("all", "2026-11", "visit"), itob(3000)); err != nil {
+		if err := setCount(b, setKey("all", "2026-11"), "visit", 3000); err != nil {
 			return err
 		}
-		if err := b.Delete(tallyKey("community:c2", "2026", "garbage_tons")); err != nil {
+		if err := setCount(b, setKey("community:c2", "2026"), "garbage_tons", 0); err != nil {
 			return err
 		}
-		return b.Put(tallyKey("worker:w9", "2026-11-05", "visit"), itob(1000))
+		return setCount(b, setKey("worker:w9", "2026-11-05"), "visit", 1000)
 	})
 	if err != nil {
 		t.Fatal(err)
