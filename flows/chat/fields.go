@@ -279,12 +279,22 @@ func counterAnswer(k *flows.CounterDef, hint string, t string) (string, string) 
 	if noneWords[t] {
 		return "0", ""
 	}
+	confirmed := false
+	if rest, ok := strings.CutPrefix(t, "确认"); ok {
+		t, confirmed = strings.TrimSpace(rest), true
+	}
 	n, err := zh.Number(t)
 	if err != nil {
 		if errors.Is(err, zh.ErrNegative) {
 			return "", "数量不能是负数，请重新填写。"
 		}
 		return "", "请回复数字，如 35" + hint + "。"
+	}
+	if confirmed && n.Value > k.Max {
+		if msg := checkCount(&flows.CounterDef{Name: k.Name, Unit: k.Unit, Decimals: k.Decimals}, n.Value); msg != "" {
+			return "", msg
+		}
+		return strconv.FormatFloat(n.Value, 'f', -1, 64), ""
 	}
 	if msg := checkCount(k, n.Value); msg != "" {
 		return "", msg
@@ -298,8 +308,12 @@ func checkCount(k *flows.CounterDef, v float64) string {
 	switch {
 	case v < 0:
 		return "数量不能是负数，请重新填写。"
+	case v > 1e15:
+		return fmt.Sprintf("%s %s %s 不可能，请核对后重新填写。", k.Name, fmtNum(v), k.Unit)
 	case k.Max > 0 && v > k.Max:
-		return fmt.Sprintf("%s %s %s 太多了（最多 %s %s），请核对后重新填写。", k.Name, fmtNum(v), k.Unit, fmtNum(k.Max), k.Unit)
+		// Plausible ceiling (issue 9, rule 3): asked, not refused.
+		return fmt.Sprintf("%s %s %s 超出常见范围（一般不超过 %s %s）。确认无误请回复\"确认 %s\"，有误请回复正确的数字。",
+			k.Name, fmtNum(v), k.Unit, fmtNum(k.Max), k.Unit, strconv.FormatFloat(v, 'f', -1, 64))
 	case !k.Decimals && v != float64(int64(v)):
 		return k.Name + "要填整数，请重新填写。"
 	}

@@ -47,6 +47,9 @@ func numbered(f *flows.FlowDef) []*flows.FieldDef {
 func nextField(f *flows.FlowDef, s *session) string {
 	for i := range f.Fields {
 		fd := &f.Fields[i]
+		if s.NoHousehold && fd.Type == flows.FieldHousehold {
+			continue
+		}
 		if yes, _ := applies(fd, s.Answers); !yes {
 			continue
 		}
@@ -72,6 +75,10 @@ func (e *Engine) advance(c *turn) (string, error) {
 	s := c.s
 	if s.Answers == nil {
 		s.Answers = map[string]string{}
+	}
+	if hf := fieldOfType(f, flows.FieldHousehold); hf != nil && s.Times > 1 && !s.NoHousehold && s.Answers[hf.Key] == "" {
+		s.Step = stepHouseholds
+		return e.householdsPrompt(f, s), nil
 	}
 	if key := nextField(f, s); key != "" {
 		s.Step = key
@@ -130,6 +137,8 @@ func (e *Engine) currentStep(c *turn) string {
 		return e.editPrompt(c, f)
 	case stepUndo:
 		return ""
+	case stepHouseholds:
+		return e.householdsPrompt(f, c.s)
 	}
 	if fd := f.Field(c.s.Step); fd != nil {
 		return e.ask(c, f, fd)
@@ -148,6 +157,8 @@ func (e *Engine) formInput(c *turn, t string) (string, error) {
 		return e.editInput(c, f, t)
 	case stepDay:
 		return e.dayInput(c, f, t)
+	case stepHouseholds:
+		return e.householdsInput(c, f, t)
 	}
 	fd := f.Field(s.Step)
 	if fd == nil { // the catalog changed under an open form

@@ -20,7 +20,11 @@ type lineResult struct {
 	extras  extras
 	errs    []fieldErr // bad values, in the order found
 	dateErr string     // a date that cannot be used (2月30日, 明天): asked for again
-	bare    bool       // nothing but the flow's word (and maybe a date): a step-by-step form
+	// unknown are the quantities no field takes (as written: "4份",
+	// "2户"): the message is asked again, nothing saved.
+	unknown []string
+	times   int  // Times stated (讲座2场, 走访3户); 0 when none
+	bare    bool // nothing but the flow's word (and maybe a date): a step-by-step form
 	// structured: the text states something only a report says: a
 	// household, a reading, a count, a date after the flow's word, a next
 	// date or deadline (not just words, which a note may hold).
@@ -43,7 +47,11 @@ func (e *Engine) startLine(c *turn, f *flows.FlowDef, t, word string, at int) (s
 		s.Day = res.day
 	}
 	s.Answers = res.answers
+	s.Times = res.times
 	res.extras.apply(s)
+	if len(res.unknown) > 0 {
+		return e.unknownNumbers(c, f, res), nil
+	}
 	if !res.bare {
 		// A place with an open re-check of this worker's lends it its kind.
 		if _, err := e.recheckKind(c, f, s.Answers); err != nil {
@@ -89,6 +97,36 @@ func (e *Engine) startLine(c *turn, f *flows.FlowDef, t, word string, at int) (s
 		return "", err
 	}
 	return strings.Join(append(pre, reply), "\n"), nil
+}
+
+// unknownNumbers refuses a message with numbers no field takes: nothing is
+// saved, what was understood is shown, and the worker is asked to send it
+// again saying what each number counts.
+func (e *Engine) unknownNumbers(c *turn, f *flows.FlowDef, res lineResult) string {
+	s := c.s
+	var b strings.Builder
+	if parts := append(e.parts(f, s.Answers, true), e.extraParts(f, s, c.day())...); len(parts) > 0 {
+		b.WriteString("已识别：" + strings.Join(parts, "｜") + "。\n")
+	}
+	b.WriteString("没看懂\"" + strings.Join(res.unknown, "\"、\"") + "\"是哪一项的数量，本条未保存。")
+	b.WriteString("请写明每个数是什么，如 " + e.unitExample(f) + "，整条重新发送。")
+	s.reset()
+	return b.String()
+}
+
+// unitExample is how f's numbers are written: "参与60人、资料200份".
+func (e *Engine) unitExample(f *flows.FlowDef) string {
+	var ex []string
+	if len(f.TimesUnits) > 0 {
+		ex = append(ex, f.Short+"2"+f.TimesUnits[0])
+	}
+	for _, k := range f.Counters {
+		ex = append(ex, k.Name+sampleCount(&k)+k.Unit)
+	}
+	if len(ex) > 3 {
+		ex = ex[:3]
+	}
+	return strings.Join(ex, "、")
 }
 
 // separators end a clause: a counter word and a number pair up only

@@ -229,47 +229,87 @@ func (p *lineParser) date() {
 	}
 }
 
-// numbers reads counted numbers: by unit, else the nearest counter word in
-// the same clause (before it first), else the flow's only counter when it
-// has no unit. A counter's numbers add up (资料200份…资料100份) and the sum
-// is checked once, so a refusal names the sum refused; a counter with a
-// negative number is asked for again.
+// numbers attributes every quantity of the text to exactly one place, or
+// has it asked for (issue 9, rule 1): a unit of the report itself
+// (times_units: 讲座2场, 走访3户) adds to Times; a unit one counter takes
+// (份 张 → 资料) goes to it, several by the counter word nearest before
+// it; a number without a unit (or with the general classifier 个) goes to
+// the counter named nearest before it in the same clause (资料200), else
+// the flow's only counter. A unit no counter of the flow takes (4份 on a
+// visit), a part of a count already given (其中8户, 已整改3处, 2户不在家)
+// and a number nothing names are not guessed: they are listed in unknown
+// and the whole message is asked again. Measures that count nothing (80岁,
+// 300米, 30袋) stay in the note. A counter's numbers add up and the sum is
+// checked once against its ceiling; a negative or vague one is asked for.
 func (p *lineParser) numbers() {
 	f, t := p.f, p.t
 	sums := map[string]float64{}
-	var counted, negative []string // counter keys in the order found
-	for _, n := range zh.Numbers(p.left()) {
-		if addressNumber(t, n.End) {
-			continue // 幸福路12号, 3号楼: part of a place
-		}
-		k := f.CounterByUnit(n.Unit)
-		if k == nil {
-			k = nearestCounter(f, t, p.cwords, n.Start, n.End)
-		}
-		if k == nil && n.Unit == "" && len(f.Counters) == 1 {
-			k = &f.Counters[0]
-		}
-		if k == nil {
+	var counted []string // counter keys in the order found
+	bad := map[string]bool{}
+	times, timesSeen := 0.0, 0
+	for _, q := range zh.Quantities(p.left()) {
+		text := strings.TrimSpace(t[q.Start:q.End])
+		k, isTimes, known := p.attribute(q)
+		if !known {
+			if q.Class == zh.ClassDays || q.Class == zh.ClassOther {
+				continue // a measure (80岁, 300米): the note keeps it
+			}
+			p.res.unknown = append(p.res.unknown, text)
+			p.blank(q.Start, q.End)
 			continue
 		}
-		p.blank(n.Start, n.End)
-		if sign := negativeBefore(t, n.Start); sign > 0 || n.Value < 0 {
-			if sign > 0 {
-				p.blank(n.Start-sign, n.Start)
+		p.blank(q.Start, q.End)
+		p.res.structured = true
+		if partOf(q) || isTimes && timesSeen > 0 && fieldOfType(f, flows.FieldHousehold) != nil {
+			p.res.unknown = append(p.res.unknown, text)
+			continue
+		}
+		value := q.Value
+		if k != nil && k.Unit == "吨" {
+			if tons, ok := q.Tons(); ok {
+				value = tons
 			}
-			if !slices.Contains(negative, k.Key) {
-				negative = append(negative, k.Key)
+		}
+		switch {
+		case q.Vague || !q.Exact && !q.Approx:
+			if k == nil {
+				p.res.unknown = append(p.res.unknown, text)
+			} else if !bad[k.Key] {
+				bad[k.Key] = true
+				p.fail(k.Key, "\""+text+"\"不是确切的数，"+k.Name+"要填数字，如 "+k.Name+sampleCount(k)+k.Unit+"。")
+			}
+			continue
+		case value < 0:
+			if k == nil {
+				p.res.unknown = append(p.res.unknown, text)
+			} else if !bad[k.Key] {
+				bad[k.Key] = true
 				p.fail(k.Key, "数量不能是负数，请重新填写。")
 			}
+			continue
+		}
+		if isTimes {
+			times += value
+			timesSeen++
 			continue
 		}
 		if _, seen := sums[k.Key]; !seen {
 			counted = append(counted, k.Key)
 		}
-		sums[k.Key] += n.Value
+		sums[k.Key] += value
+	}
+	if timesSeen > 0 {
+		switch {
+		case times != float64(int(times)) || times < 1:
+			p.res.unknown = append(p.res.unknown, fmtNum(times)+" "+f.Unit)
+		case times > f.TimesMax && f.TimesMax > 0:
+			p.res.unknown = append(p.res.unknown, fmtNum(times)+" "+f.Unit+"（太多了，最多 "+fmtNum(f.TimesMax)+" "+f.Unit+"）")
+		default:
+			p.res.times = int(times)
+		}
 	}
 	for _, key := range counted {
-		if slices.Contains(negative, key) {
+		if bad[key] {
 			continue
 		}
 		if msg := checkCount(f.Counter(key), sums[key]); msg != "" {
@@ -277,8 +317,61 @@ func (p *lineParser) numbers() {
 			continue
 		}
 		p.res.answers[key] = strconv.FormatFloat(sums[key], 'f', -1, 64)
-		p.res.structured = true
 	}
+}
+
+// attribute finds where quantity q goes: counter k, or the report's Times
+// (isTimes). known is false when nothing in the catalog takes it.
+func (p *lineParser) attribute(q zh.Quantity) (k *flows.CounterDef, isTimes, known bool) {
+	f := p.f
+	switch {
+	case q.Unit != "" && f.CountsTimes(q.Unit):
+		return nil, true, true
+	case q.Unit != "" && !genericUnits[q.Unit]:
+		cs := f.CountersByUnit(q.Unit)
+		switch len(cs) {
+		case 0:
+			return nil, false, false
+		case 1:
+			return cs[0], false, true
+		}
+		if k := nearestCounter(f, p.t, p.cwords, q.Start, q.End); k != nil && k.TakesUnit(q.Unit) {
+			return k, false, true
+		}
+		return nil, false, false
+	case q.Unit != "": // 个: what the word just before it names (发现问题3个)
+		for _, w := range p.cwords {
+			if w.e <= q.Start && w.s >= q.LeadStart {
+				return f.Counter(w.key), false, true
+			}
+		}
+		return nil, false, false
+	}
+	if k := nearestCounter(f, p.t, p.cwords, q.Start, q.End); k != nil {
+		return k, false, true
+	}
+	if len(f.Counters) == 1 {
+		return &f.Counters[0], false, true
+	}
+	return nil, false, false
+}
+
+// genericUnits are classifiers that say nothing of what is counted (3个):
+// the word before the number decides, else the bot asks.
+var genericUnits = map[string]bool{"个": true}
+
+// partWords mark a number that is a part of a count already given, not a
+// count of its own: 其中慢病8户, 已整改3处, 2户不在家. The bot asks.
+var partWords = []string{"其中", "整改", "不在家", "没在家", "未见", "没见", "不在"}
+
+// partOf reports whether q is a part of another count (see partWords).
+func partOf(q zh.Quantity) bool {
+	for _, w := range partWords {
+		if strings.Contains(q.Lead, w) || strings.HasPrefix(q.Trail, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // vagueCounts refuses a counter named with a vague amount instead of a
@@ -355,5 +448,5 @@ func (p *lineParser) targetAndNote() {
 func (p *lineParser) bareness() {
 	res := &p.res
 	onlyKind := len(res.answers) == 0 || len(res.answers) == 1 && p.kindWord && res.answers["kind"] != ""
-	res.bare = onlyKind && len(res.errs) == 0 && res.extras == (extras{})
+	res.bare = onlyKind && len(res.errs) == 0 && res.extras == (extras{}) && res.times == 0 && len(res.unknown) == 0
 }

@@ -10,6 +10,9 @@ import (
 
 // complete builds the report from the form and saves it.
 func (e *Engine) complete(c *turn, oneLine bool) (string, error) {
+	if len(c.s.Households) > 1 {
+		return e.saveHouseholds(c, c.flow())
+	}
 	return e.save(c, e.buildReport(c, c.flow()), oneLine)
 }
 
@@ -30,6 +33,9 @@ func (e *Engine) buildReport(c *turn, f *flows.FlowDef) flows.Report {
 		r.Location = &loc
 	}
 	r.Images = slices.Clone(s.Images)
+	if s.Times > 1 {
+		r.Times = s.Times
+	}
 	for i := range f.Fields {
 		fd := &f.Fields[i]
 		if yes, _ := applies(fd, s.Answers); !yes {
@@ -44,6 +50,7 @@ func (e *Engine) buildReport(c *turn, f *flows.FlowDef) flows.Report {
 	if r.Target == "" {
 		return r
 	}
+	r.Household = fieldOfType(f, flows.FieldHousehold) != nil
 	switch f.FollowUp {
 	case flows.FollowByKind:
 		if r.Kind == "" {
@@ -107,7 +114,11 @@ func (e *Engine) ack(c *turn, r flows.Report, oneLine bool) (string, error) {
 	}
 	if oneLine {
 		b.WriteString("✅ 已记录" + f.Name + when)
-		if parts := e.parts(f, reportAnswers(f, r), false); len(parts) > 0 {
+		parts := e.parts(f, reportAnswers(f, r), false)
+		if tp := timesPart(f, r.Times, r.Target == ""); tp != "" {
+			parts = append([]string{tp}, parts...)
+		}
+		if len(parts) > 0 {
 			b.WriteString("：" + strings.Join(parts, "，"))
 		}
 		b.WriteString("。")
@@ -132,6 +143,19 @@ func (e *Engine) ack(c *turn, r flows.Report, oneLine bool) (string, error) {
 		b.WriteString(f.DueLabel + " " + r.NextDue + "。")
 	}
 	return b.String(), nil
+}
+
+// timesPart says a report of several sessions or visits: "2 次", or
+// "3 户（未登记户号，不安排随访）" for visits with no household; "" for one.
+func timesPart(f *flows.FlowDef, times int, noTarget bool) string {
+	if times <= 1 {
+		return ""
+	}
+	s := itoa(times) + " " + f.Unit
+	if noTarget && fieldOfType(f, flows.FieldHousehold) != nil {
+		s += "（未登记户号，不安排随访）"
+	}
+	return s
 }
 
 // clearedClause is what the ack says of the open follow-up fu the report

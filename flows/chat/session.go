@@ -14,6 +14,9 @@ const (
 	stepConfirm = "@confirm" // the confirmation: 1 保存, 2 修改, 0 取消
 	stepEdit    = "@edit"    // which field to change
 	stepUndo    = "@undo"    // confirm voiding report Undo
+	// stepHouseholds asks the household numbers of a visit of several
+	// households (走访3户), or "不登记户号".
+	stepHouseholds = "@households"
 )
 
 // session is one user's conversation state, stored as JSON in Engine.Sessions.
@@ -30,10 +33,19 @@ type session struct {
 	Day     string            `json:"day,omitempty"`     // the report's day
 	NextDue string            `json:"next_due,omitempty"`
 	// Deadline is the stated rectification deadline in days (限期3天整改).
-	Deadline  int             `json:"deadline,omitempty"`
-	Rectified bool            `json:"rectified,omitempty"` // 已整改
-	Location  *flows.Location `json:"location,omitempty"`
-	Images    []string        `json:"images,omitempty"`
+	Deadline  int  `json:"deadline,omitempty"`
+	Rectified bool `json:"rectified,omitempty"` // 已整改
+	// Times is how many sessions or visits the report stands for, as
+	// stated (讲座2场, 走访3户); 0 when not stated (1).
+	Times int `json:"times,omitempty"`
+	// NoHousehold: the worker answered "不登记户号" to a visit of several
+	// households: Times visits are recorded with no household.
+	NoHousehold bool `json:"no_household,omitempty"`
+	// Households are the households of a visit of several (走访3户 →
+	// 3-2-201 3-2-202 3-2-203): one report each.
+	Households []string        `json:"households,omitempty"`
+	Location   *flows.Location `json:"location,omitempty"`
+	Images     []string        `json:"images,omitempty"`
 
 	Undo uint64 `json:"undo,omitempty"` // report to void (Step stepUndo)
 
