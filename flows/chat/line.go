@@ -23,8 +23,11 @@ type lineResult struct {
 	// unknown are the quantities no field takes (as written: "4份",
 	// "2户"): the message is asked again, nothing saved.
 	unknown []string
-	times   int  // Times stated (讲座2场, 走访3户); 0 when none
-	bare    bool // nothing but the flow's word (and maybe a date): a step-by-step form
+	// households are all the households the text names, the first also
+	// in answers.
+	households []string
+	times      int  // Times stated (讲座2场, 走访3户); 0 when none
+	bare       bool // nothing but the flow's word (and maybe a date): a step-by-step form
 	// structured: the text states something only a report says: a
 	// household, a reading, a count, a date after the flow's word, a next
 	// date or deadline (not just words, which a note may hold).
@@ -51,6 +54,16 @@ func (e *Engine) startLine(c *turn, f *flows.FlowDef, t, word string, at int) (s
 	res.extras.apply(s)
 	if len(res.unknown) > 0 {
 		return e.unknownNumbers(c, f, res), nil
+	}
+	if hf := fieldOfType(f, flows.FieldHousehold); hf != nil {
+		switch {
+		case res.times > 1 && len(res.households) == res.times:
+			s.Households = res.households
+		case res.times > 1:
+			delete(s.Answers, hf.Key) // asked with the others
+		case len(res.households) > 1:
+			s.Households, s.Times = res.households, len(res.households)
+		}
 	}
 	if !res.bare {
 		// A place with an open re-check of this worker's lends it its kind.
@@ -136,7 +149,7 @@ const separators = "，,。;；、!！?？\n"
 // fillers are words that carry nothing once the rest is understood.
 var fillers = []string{
 	"共计", "合计", "累计", "一共", "总共", "大约", "左右", "进行", "开展", "组织", "举办", "完成",
-	"发现", "其中", "今日", "了", "的", "共", "约", "在", "对", "给", "向", "和", "及", "与", "并",
+	"发现", "其中", "今日", "户号", "了", "的", "共", "约", "在", "对", "给", "向", "和", "及", "与", "并",
 	"有", "名", "位", "个", "为", "次", "人", "份", "处", "户", "余", "多",
 }
 

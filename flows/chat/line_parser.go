@@ -97,10 +97,24 @@ func (p *lineParser) household() {
 	if fd == nil {
 		return
 	}
-	if hh, s, end, ok := zh.FindHousehold(p.left()); ok {
-		p.res.answers[fd.Key] = hh
+	// Every household of the text, with its estate (阳光花园2期/5-1-101):
+	// the first is the target; several are the households of a visit of
+	// several (走访3户 3-2-201 3-2-202 3-2-203).
+	stop := p.e.stopWords()
+	for {
+		h, ok := zh.FindHouseholdID(p.left(), stop)
+		if !ok {
+			return
+		}
+		id := h.String()
+		if _, done := p.res.answers[fd.Key]; !done {
+			p.res.answers[fd.Key] = id
+		}
+		if !slices.Contains(p.res.households, id) {
+			p.res.households = append(p.res.households, id)
+		}
 		p.res.structured = true
-		p.blank(s, end)
+		p.blank(h.Start, h.End)
 	}
 }
 
@@ -198,14 +212,16 @@ func (p *lineParser) bloodPressure() {
 	if !ok {
 		return
 	}
-	if fd := fieldOfType(p.f, flows.FieldBP); fd != nil {
-		if v, msg := bpAnswer(p.t[s:end]); msg != "" {
-			p.fail(fd.Key, msg)
-		} else {
-			p.res.answers[fd.Key] = v
-		}
-		p.res.structured = true
+	fd := fieldOfType(p.f, flows.FieldBP)
+	if fd == nil {
+		return // 200/300份 on a campaign: a range the numbers step asks about
 	}
+	if v, msg := bpAnswer(p.t[s:end]); msg != "" {
+		p.fail(fd.Key, msg)
+	} else {
+		p.res.answers[fd.Key] = v
+	}
+	p.res.structured = true
 	p.blank(s, end)
 }
 
@@ -362,12 +378,22 @@ var genericUnits = map[string]bool{"个": true}
 
 // partWords mark a number that is a part of a count already given, not a
 // count of its own: 其中慢病8户, 已整改3处, 2户不在家. The bot asks.
-var partWords = []string{"其中", "整改", "不在家", "没在家", "未见", "没见", "不在"}
+var partWords = []string{"其中", "整改", "不在家", "没在家", "未见", "没见", "不在", "每"}
 
-// partOf reports whether q is a part of another count (see partWords).
+// staffWords after a head count say it counts the staff, not the people
+// reached (配备4名医务人员): the bot asks.
+var staffWords = []string{"医务人员", "工作人员", "医生", "护士", "志愿者", "专家"}
+
+// partOf reports whether q is a part of another count or a count of
+// something else than it seems (see partWords, staffWords).
 func partOf(q zh.Quantity) bool {
 	for _, w := range partWords {
 		if strings.Contains(q.Lead, w) || strings.HasPrefix(q.Trail, w) {
+			return true
+		}
+	}
+	for _, w := range staffWords {
+		if strings.HasPrefix(q.Trail, w) {
 			return true
 		}
 	}
@@ -420,7 +446,9 @@ func (p *lineParser) targetAndNote() {
 	f, res := p.f, &p.res
 	pieces := leftovers(p.left())
 	if tf := f.TargetField(); tf != nil && len(pieces) > 0 {
-		if _, done := res.answers[tf.Key]; !done && runeLen(pieces[0]) <= maxTargetRunes {
+		// Words beside a count of households (高血压患者3户) are no household.
+		severalHouseholds := tf.Type == flows.FieldHousehold && res.times > 1
+		if _, done := res.answers[tf.Key]; !done && !severalHouseholds && runeLen(pieces[0]) <= maxTargetRunes {
 			v := pieces[0]
 			if tf.Type == flows.FieldHousehold {
 				if hh, ok := zh.Household(v); ok {

@@ -66,7 +66,8 @@ func (e *Engine) buildReport(c *turn, f *flows.FlowDef) flows.Report {
 		// Every inspection of a place closes its open re-check; a new one
 		// is opened only when problems were found and not yet rectified.
 		r.FollowKey = flows.FollowKey(r.Community, f.Key, "", r.Target)
-		open := f.RecheckCounter == "" || r.Counts[f.RecheckCounter] > 0
+		// A stated deadline (限期3天整改) says there is something to re-check.
+		open := f.RecheckCounter == "" || r.Counts[f.RecheckCounter] > 0 || s.Deadline > 0
 		if open && !s.Rectified {
 			days := f.RecheckDays
 			if s.Deadline > 0 {

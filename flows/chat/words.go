@@ -10,10 +10,26 @@ import (
 // command words in simplified form (綁定 → 绑定) and trims the text and
 // its trailing punctuation (voice recognition ends sentences with 。).
 func normalize(s string) string {
-	s = strings.TrimSpace(zh.Simplify(zh.Fold(s)))
+	// The full-width comma is kept: "100，200人" is two numbers, and
+	// folded to "100,200人" it would read as one.
+	// Between full-width digits (１，２００) it is a thousands separator.
+	var b strings.Builder
+	rs := []rune(s)
+	from := 0
+	for i, r := range rs {
+		if r != '，' || i > 0 && i+1 < len(rs) && isWideDigit(rs[i-1]) && isWideDigit(rs[i+1]) {
+			continue
+		}
+		b.WriteString(zh.Fold(string(rs[from:i])) + "，")
+		from = i + 1
+	}
+	b.WriteString(zh.Fold(string(rs[from:])))
+	s = strings.TrimSpace(zh.Simplify(b.String()))
 	s = strings.TrimRight(s, "。.!！~～ ")
 	return strings.TrimSpace(s)
 }
+
+func isWideDigit(r rune) bool { return r >= '０' && r <= '９' }
 
 // isHelp reports whether t asks for help: a help word or question marks
 // alone, or a help word followed by question marks (帮助?, ??).
