@@ -3,6 +3,7 @@ package chat
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -151,11 +152,15 @@ func showLabeled(_ *flows.FlowDef, fd *flows.FieldDef, v string, _ bool) string 
 // showKind is the kind's name, left out when the flow's name says it
 // (慢病随访 under 入户走访 is shown; 宣传 under 宣传活动 is not) unless withKind.
 func showKind(f *flows.FlowDef, _ *flows.FieldDef, v string, withKind bool) string {
-	k := f.Kind(v)
-	if k == nil || !withKind && strings.Contains(f.Name, k.Name) {
-		return ""
+	var names []string
+	for _, key := range strings.Split(v, ",") {
+		k := f.Kind(key)
+		if k == nil || !withKind && strings.Contains(f.Name, k.Name) {
+			continue
+		}
+		names = append(names, k.Name)
 	}
-	return k.Name
+	return strings.Join(names, "、")
 }
 
 // showCounter is "资料 200 份"; a zero or unreadable value is left out.
@@ -176,8 +181,8 @@ func kindAnswer(f *flows.FlowDef, t string) (string, string) {
 		}
 		return f.Kinds[n-1].Key, ""
 	}
-	if k := f.KindByWord(t); k != nil {
-		return k.Key, ""
+	if ks := kindsIn(f, t); len(ks) > 0 {
+		return strings.Join(ks, ","), ""
 	}
 	if num, err := zh.Number(t); err == nil && num.Unit == "" && num.Value == float64(int(num.Value)) {
 		n := int(num.Value)
@@ -186,6 +191,27 @@ func kindAnswer(f *flows.FlowDef, t string) (string, string) {
 		}
 	}
 	return "", bad
+}
+
+// kindsIn is every kind t names, the earliest first (慢病 老人 →
+// chronic, elderly), each once.
+func kindsIn(f *flows.FlowDef, t string) []string {
+	var out []string
+	var skip []flows.Span
+	for {
+		k, s, e := f.KindIn(t, skip)
+		if k == nil || slices.Contains(out, k.Key) {
+			return out
+		}
+		out = append(out, k.Key)
+		// Every word of this kind is read: look for another.
+		for _, w := range append([]string{k.Name, k.Key}, k.Words...) {
+			for _, j := range flows.IndexAll(t, w) {
+				skip = append(skip, flows.Span{S: j, E: j + len(w)})
+			}
+		}
+		skip = append(skip, flows.Span{S: s, E: e})
+	}
 }
 
 func bpAnswer(t string) (string, string) {

@@ -22,7 +22,13 @@ func applies(fd *flows.FieldDef, answers map[string]string) (yes, decided bool) 
 	if !ok || k == "" {
 		return false, false
 	}
-	return slices.Contains(kinds, k), true
+	// A visit of several kinds (chronic,elderly) asks what any of them does.
+	for _, x := range strings.Split(k, ",") {
+		if slices.Contains(kinds, x) {
+			return true, true
+		}
+	}
+	return false, true
 }
 
 // numbered lists the fields the step-by-step form may ask, in order: the

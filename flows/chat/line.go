@@ -178,6 +178,16 @@ func leadSpan(f *flows.FlowDef, t string) flows.Span {
 	return best
 }
 
+// inside reports whether [s, e) lies within one of spans.
+func inside(spans []flows.Span, s, e int) bool {
+	for _, x := range spans {
+		if s >= x.S && e <= x.E {
+			return true
+		}
+	}
+	return false
+}
+
 func hasErr(errs []fieldErr, key string) bool {
 	for _, fe := range errs {
 		if fe.key == key {

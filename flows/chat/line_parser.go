@@ -198,6 +198,34 @@ func (p *lineParser) kind() {
 	}
 	p.blank(s, end)
 	p.kindSpan = flows.Span{S: s, E: end}
+	p.moreKinds(k.Key)
+}
+
+// moreKinds reads the other kinds named apart (走访 7-2-306 慢病 老人):
+// a visit of several kinds counts each. A kind word inside a run of
+// Chinese characters (老人说腿疼) is the worker's words, not a kind.
+func (p *lineParser) moreKinds(first string) {
+	f := p.f
+	kinds := []string{first}
+	for {
+		cur := p.left()
+		skip := append(slices.Clone(p.cspans), p.triggers...)
+		k, s, end := f.KindIn(cur, skip)
+		if k == nil || s < 0 || strings.TrimSpace(cur[s:end]) == "" || inside(skip, s, end) {
+			break
+		}
+		apart := !hanBefore(p.b, s) && !hanAfter(p.b, end)
+		if !apart || slices.Contains(kinds, k.Key) {
+			// Words of the worker's (独居 after 老人, 老人说…): look past.
+			p.cspans = append(p.cspans, flows.Span{S: s, E: end})
+			continue
+		}
+		kinds = append(kinds, k.Key)
+		p.blank(s, end)
+	}
+	if len(kinds) > 1 {
+		p.res.answers[f.Field("kind").Key] = strings.Join(kinds, ",")
+	}
 }
 
 // bloodPressure reads a blood pressure once kind words (高血压) are out of

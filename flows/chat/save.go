@@ -53,14 +53,19 @@ func (e *Engine) buildReport(c *turn, f *flows.FlowDef) flows.Report {
 	r.Household = fieldOfType(f, flows.FieldHousehold) != nil
 	switch f.FollowUp {
 	case flows.FollowByKind:
-		if r.Kind == "" {
-			break
+		// One schedule per kind: a visit of several kinds closes every
+		// open follow-up those kinds cover and opens each next one.
+		for _, kind := range r.AllKinds() {
+			fe := flows.FollowEffect{Key: flows.FollowKey(r.Community, f.Key, kind, r.Target), Kind: kind}
+			if s.NextDue != "" {
+				fe.NextDue = s.NextDue
+			} else if k := f.Kind(kind); k != nil && k.FollowUpDays > 0 {
+				fe.NextDue = flows.AddDays(day, k.FollowUpDays)
+			}
+			r.Follows = append(r.Follows, fe)
 		}
-		r.FollowKey = flows.FollowKey(r.Community, f.Key, r.Kind, r.Target)
-		if s.NextDue != "" {
-			r.NextDue = s.NextDue
-		} else if k := f.Kind(r.Kind); k != nil && k.FollowUpDays > 0 {
-			r.NextDue = flows.AddDays(day, k.FollowUpDays)
+		if len(r.Follows) == 1 {
+			r.FollowKey, r.NextDue, r.Follows = r.Follows[0].Key, r.Follows[0].NextDue, nil
 		}
 	case flows.FollowRecheck:
 		// Every inspection of a place closes its open re-check; a new one
@@ -140,9 +145,62 @@ func (e *Engine) ack(c *turn, r flows.Report, oneLine bool) (string, error) {
 			b.WriteString(clearedClause(c, f, r, fu))
 		}
 	}
-	if r.NextDue != "" {
-		b.WriteString(f.DueLabel + " " + r.NextDue + "。")
+	fx, err := e.effectsClause(c, f, r)
+	if err != nil {
+		return "", err
 	}
+	b.WriteString(fx)
+	return b.String(), nil
+}
+
+// effectsClause says what the report did to its schedules beyond the
+// first one closed: the next due day of each kind ("下次随访 2027-02-26。"
+// or, for several kinds, "下次随访：慢病随访 2027-02-26，老年人探访
+// 2026-12-28。"), the other follow-ups it closed, and for a household
+// whose follow-up belongs to another grid's worker, that it was left
+// alone: "该户属于3网格（张三）的随访，已记录走访，随访未变更。"
+func (e *Engine) effectsClause(c *turn, f *flows.FlowDef, r flows.Report) (string, error) {
+	fx := r.Effects()
+	var due, foreign []string
+	closed := 0
+	for _, x := range fx {
+		if x.Closed != 0 {
+			closed++
+		}
+		if x.Foreign != 0 {
+			who := x.OwnerGrid + "网格"
+			if w, err := e.Store.Worker(c.ctx, x.Owner); err == nil && w.Name != "" {
+				who += "（" + w.Name + "）"
+			} else if err != nil && flows.ErrorCode(err) != flows.ENotFound {
+				return "", err
+			}
+			what := f.Short
+			if k := f.Kind(x.Kind); k != nil {
+				what = k.Name
+			}
+			foreign = append(foreign, "该户属于"+who+"的"+what+"，已记录"+f.Short+"，随访未变更。")
+			continue
+		}
+		if x.NextDue == "" {
+			continue
+		}
+		if k := f.Kind(x.Kind); k != nil && len(fx) > 1 {
+			due = append(due, k.Name+" "+x.NextDue)
+		} else {
+			due = append(due, x.NextDue)
+		}
+	}
+	var b strings.Builder
+	if closed > 1 {
+		b.WriteString("共销项 " + itoa(closed) + " 条随访。")
+	}
+	switch {
+	case len(due) == 1:
+		b.WriteString(f.DueLabel + " " + due[0] + "。")
+	case len(due) > 1:
+		b.WriteString(f.DueLabel + "：" + strings.Join(due, "，") + "。")
+	}
+	b.WriteString(strings.Join(foreign, ""))
 	return b.String(), nil
 }
 
@@ -220,7 +278,7 @@ func reportAnswers(f *flows.FlowDef, r flows.Report) map[string]string {
 		case flows.FieldHousehold, flows.FieldPlace:
 			a[fd.Key] = r.Target
 		case flows.FieldKind:
-			a[fd.Key] = r.Kind
+			a[fd.Key] = strings.Join(r.AllKinds(), ",")
 		case flows.FieldCounter:
 			if v := r.Counts[fd.Key]; v != 0 {
 				a[fd.Key] = strconv.FormatFloat(v, 'f', -1, 64)
