@@ -82,6 +82,10 @@ func (e *Engine) advance(c *turn) (string, error) {
 	if s.Answers == nil {
 		s.Answers = map[string]string{}
 	}
+	if s.DayAsk != "" {
+		s.Step = stepDayAsk
+		return dayAskPrompt(s), nil
+	}
 	if hf := fieldOfType(f, flows.FieldHousehold); hf != nil && s.Times > 1 && !s.NoHousehold && s.Answers[hf.Key] == "" {
 		s.Step = stepHouseholds
 		return e.householdsPrompt(f, s), nil
@@ -145,6 +149,10 @@ func (e *Engine) currentStep(c *turn) string {
 		return ""
 	case stepHouseholds:
 		return e.householdsPrompt(f, c.s)
+	case stepDayAsk:
+		return dayAskPrompt(c.s)
+	case stepAgain:
+		return ""
 	}
 	if fd := f.Field(c.s.Step); fd != nil {
 		return e.ask(c, f, fd)
@@ -165,6 +173,8 @@ func (e *Engine) formInput(c *turn, t string) (string, error) {
 		return e.dayInput(c, f, t)
 	case stepHouseholds:
 		return e.householdsInput(c, f, t)
+	case stepDayAsk, stepAgain:
+		return e.yesNoInput(c, f, t)
 	}
 	fd := f.Field(s.Step)
 	if fd == nil { // the catalog changed under an open form
@@ -190,6 +200,11 @@ func (e *Engine) formInput(c *turn, t string) (string, error) {
 	}
 	if reply, ok, err := e.interrupt(c, t, fd.Type == flows.FieldText); ok || err != nil {
 		return reply, err
+	}
+	if zh.IsQuestion(t) {
+		// A question is never an answer (issue 9, rule 10): it is
+		// answered with the step's help and the step asked again.
+		return e.stepHelp(f, fd) + "\n" + q, nil
 	}
 	val, msg := e.parseAnswer(c, f, fd, t, c.raw)
 	if msg != "" && fd.Type == flows.FieldCounter && f.FollowUp == flows.FollowRecheck && fd.Key == f.RecheckCounter {
@@ -230,13 +245,55 @@ func (e *Engine) dayInput(c *turn, f *flows.FlowDef, t string) (string, error) {
 	if reply, ok, err := e.interrupt(c, t, false); ok || err != nil {
 		return reply, err
 	}
-	d, err := zh.Date(t, c.at)
+	d, err := zh.ParseDay(t, c.at)
 	if err != nil {
 		return dateError(err, t) + "\n" + q, nil
 	}
-	s.Day = d.In(c.at.Location()).Format(dayLayout)
+	s.Day = d.Time.Format(dayLayout)
+	s.DayAsk = ""
+	if d.Confirm {
+		s.DayAsk = d.Label()
+	}
 	s.Step = ""
 	return e.advance(c)
+}
+
+// dayAskPrompt asks to confirm a day written without a year that is more
+// than 60 days back (issue 9, rule 8).
+func dayAskPrompt(s *session) string {
+	return "你说的是 " + s.DayAsk + " 吗？1 是 0 不是"
+}
+
+// yesNoInput handles the answer to a yes/no question before saving: the
+// day (stepDayAsk) or recording a visit again (stepAgain).
+func (e *Engine) yesNoInput(c *turn, f *flows.FlowDef, t string) (string, error) {
+	s := c.s
+	yes := t == "1" || t == "是" || t == "对" || t == "记" || t == "确认" || t == "好"
+	no := t == "0" || t == "不是" || t == "不对" || t == "不记" || t == "否"
+	switch {
+	case isCancel(t) || no && s.Step == stepAgain:
+		s.reset()
+		return "已取消，本次" + f.Short + "记录未保存。", nil
+	case no:
+		s.DayAsk = ""
+		s.Step = stepDay
+		return e.currentStep(c), nil
+	case yes && s.Step == stepDayAsk:
+		s.DayAsk = ""
+		s.Step = ""
+		return e.advance(c)
+	case yes:
+		s.Again = true
+		s.Step = ""
+		return e.complete(c, s.Quick)
+	}
+	if reply, ok, err := e.interrupt(c, t, false); ok || err != nil {
+		return reply, err
+	}
+	if s.Step == stepDayAsk {
+		return "请回复 1 或 0。\n" + dayAskPrompt(s), nil
+	}
+	return "请回复 1 记，0 不记。", nil
 }
 
 // dropInapplicable removes the answers of fields the chosen kind does not

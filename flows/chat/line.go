@@ -19,7 +19,10 @@ type lineResult struct {
 	dateAt  int    // byte offset of the date in the text, -1 when none
 	extras  extras
 	errs    []fieldErr // bad values, in the order found
-	dateErr string     // a date that cannot be used (2月30日, 明天): asked for again
+	// dayConfirm is the full date ("2025年12月5日") of a day written
+	// without a year that is more than 60 days back: asked before saving.
+	dayConfirm string
+	dateErr    string // a date that cannot be used (2月30日, 明天): asked for again
 	// unknown are the quantities no field takes (as written: "4份",
 	// "2户"): the message is asked again, nothing saved.
 	unknown []string
@@ -41,6 +44,10 @@ type fieldErr struct{ key, msg string }
 // 慢病 150/95") fills what it says and asks only for what is missing, and
 // is saved at once when nothing required is missing.
 func (e *Engine) startLine(c *turn, f *flows.FlowDef, t, word string, at int) (string, error) {
+	if zh.IsQuestion(t) {
+		// "走访 怎么填？": a question, never a report (issue 9, rule 10).
+		return e.flowHelp(f), nil
+	}
 	res := e.parseLine(c, f, t)
 	s := c.s
 	s.reset()
@@ -48,6 +55,7 @@ func (e *Engine) startLine(c *turn, f *flows.FlowDef, t, word string, at int) (s
 	s.Day = c.day()
 	if res.day != "" {
 		s.Day = res.day
+		s.DayAsk = res.dayConfirm
 	}
 	s.Answers = res.answers
 	s.Times = res.times
@@ -110,6 +118,24 @@ func (e *Engine) startLine(c *turn, f *flows.FlowDef, t, word string, at int) (s
 		return "", err
 	}
 	return strings.Join(append(pre, reply), "\n"), nil
+}
+
+// flowHelp says how to report a flow: "记录入户走访：一句话发送，如 …".
+func (e *Engine) flowHelp(f *flows.FlowDef) string {
+	ex := f.Words[0]
+	if tf := f.TargetField(); tf != nil && tf.Type == flows.FieldHousehold {
+		ex += " 3-2-201"
+	} else if tf != nil {
+		ex += " 菜市场"
+	}
+	if len(f.Kinds) > 0 && len(f.Kinds[0].Words) > 0 {
+		ex += " " + f.Kinds[0].Words[0]
+	}
+	if len(f.Counters) > 0 {
+		k := &f.Counters[0]
+		ex += " " + k.Name + sampleCount(k) + k.Unit
+	}
+	return "记录" + f.Name + "：一句话发送，如\"" + ex + "\"；或只发\"" + f.Words[0] + "\"，按提示一步步填。"
 }
 
 // unknownNumbers refuses a message with numbers no field takes: nothing is

@@ -259,14 +259,17 @@ func (p *lineParser) bloodPressure() {
 // never a zero day.
 func (p *lineParser) date() {
 	t := p.t
-	if d, s, end, ok, err := zh.FindDate(p.left(), p.c.at); ok && err != nil {
-		p.res.dateErr = dateError(err, strings.TrimSpace(t[s:end]))
-		p.res.dateAt = s
-		p.blank(s, dayPartEnd(t, end))
-	} else if ok && !followedByUnit(t, end) {
-		p.res.day = d.In(p.c.at.Location()).Format(dayLayout)
-		p.res.dateAt = s
-		p.blank(s, dayPartEnd(t, end))
+	if d, ok, err := zh.FindDay(p.left(), p.c.at); ok && err != nil {
+		p.res.dateErr = dateError(err, strings.TrimSpace(t[d.Start:d.End]))
+		p.res.dateAt = d.Start
+		p.blank(d.Start, dayPartEnd(t, d.End))
+	} else if ok && !followedByUnit(t, d.End) {
+		p.res.day = d.Time.Format(dayLayout)
+		if d.Confirm {
+			p.res.dayConfirm = d.Label() // 12月5日 on 12月4日: a year back, asked
+		}
+		p.res.dateAt = d.Start
+		p.blank(d.Start, dayPartEnd(t, d.End))
 	}
 	for _, tr := range p.triggers {
 		p.blank(tr.S, tr.E)

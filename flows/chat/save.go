@@ -4,16 +4,62 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"gridbot/flows"
 )
 
 // complete builds the report from the form and saves it.
 func (e *Engine) complete(c *turn, oneLine bool) (string, error) {
+	f := c.flow()
 	if len(c.s.Households) > 1 {
-		return e.saveHouseholds(c, c.flow())
+		return e.saveHouseholds(c, f)
 	}
-	return e.save(c, e.buildReport(c, c.flow()), oneLine)
+	r := e.buildReport(c, f)
+	if q, err := e.againQuestion(c, f, r); q != "" || err != nil {
+		return q, err
+	}
+	return e.save(c, r, oneLine)
+}
+
+// againQuestion asks before recording a household, kind and day recorded
+// already (issue 9, rule 7): "今天已记过 3-2-201 的慢病随访，再记一次？1 记
+// 0 不记". "" when it was not, or the worker said to record it again.
+func (e *Engine) againQuestion(c *turn, f *flows.FlowDef, r flows.Report) (string, error) {
+	if !r.Household || c.s.Again {
+		return "", nil
+	}
+	metrics := []string{f.Key}
+	for _, k := range r.AllKinds() {
+		metrics = append(metrics, f.Key+"."+k)
+	}
+	what := f.Short
+	for _, m := range metrics[min(1, len(metrics)-1):] {
+		n, err := e.Store.HouseholdVisits(c.ctx, r.Community, r.Target, m, r.Day)
+		if err != nil {
+			return "", err
+		}
+		if n == 0 {
+			continue
+		}
+		if last, err := e.Store.LastReport(c.ctx, r.Worker, time.Time{}); err == nil && r.MsgKey != "" && last.MsgKey == r.MsgKey {
+			return "", nil // this very message, delivered again: the store dedupes it
+		} else if err != nil && flows.ErrorCode(err) != flows.ENotFound {
+			return "", err
+		}
+		if _, kk, ok := strings.Cut(m, "."); ok {
+			if k := f.Kind(kk); k != nil {
+				what = k.Name
+			}
+		}
+		when := "今天"
+		if r.Day != c.day() {
+			when = flows.DayCN(r.Day)
+		}
+		c.s.Step = stepAgain
+		return when + "已记过 " + r.Target + " 的" + what + "，再记一次？1 记 0 不记", nil
+	}
+	return "", nil
 }
 
 // buildReport turns the session's answers into a Report, with its

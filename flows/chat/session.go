@@ -17,6 +17,8 @@ const (
 	// stepHouseholds asks the household numbers of a visit of several
 	// households (走访3户), or "不登记户号".
 	stepHouseholds = "@households"
+	stepDayAsk     = "@dayask" // "你说的是 2025年12月5日 吗？1 是 0 不是"
+	stepAgain      = "@again"  // "今天已记过 3-2-201 的慢病随访，再记一次？1 记 0 不记"
 )
 
 // session is one user's conversation state, stored as JSON in Engine.Sessions.
@@ -43,9 +45,15 @@ type session struct {
 	NoHousehold bool `json:"no_household,omitempty"`
 	// Households are the households of a visit of several (走访3户 →
 	// 3-2-201 3-2-202 3-2-203): one report each.
-	Households []string        `json:"households,omitempty"`
-	Location   *flows.Location `json:"location,omitempty"`
-	Images     []string        `json:"images,omitempty"`
+	Households []string `json:"households,omitempty"`
+	// DayAsk is the full date of a day to confirm before saving ("你说的是
+	// 2025年12月5日 吗？"); "" when none.
+	DayAsk string `json:"day_ask,omitempty"`
+	// Again: the worker said to record again a household, kind and day
+	// recorded already ("再记一次？1 记").
+	Again    bool            `json:"again,omitempty"`
+	Location *flows.Location `json:"location,omitempty"`
+	Images   []string        `json:"images,omitempty"`
 
 	Undo uint64 `json:"undo,omitempty"` // report to void (Step stepUndo)
 
