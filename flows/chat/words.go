@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"slices"
 	"strings"
 
 	"gridbot/flows/zh"
@@ -69,6 +70,19 @@ var commandWords = map[string]bool{
 	"社区统计": true, "网格排名": true, "待办": true, "逾期": true, "提醒": true, "汇总": true,
 	"这个月多少": true, "本月": true, "上月": true, "今年": true,
 	"今天统计": true, "昨天统计": true, "本周统计": true, "上周统计": true,
+}
+
+// typoCommands are the whole-text commands a one-character typo is
+// forgiven in (撤消 → 撤销, 本月统记 → 本月统计, 待 办 → 待办).
+func typoCommands() []string {
+	out := []string{"撤销", "删除上一条", "撤销上一条", "帮助", "菜单"} // 撤回, 取消: one edit from 撤消 too
+	for w := range commandWords {
+		if len([]rune(w)) >= 2 {
+			out = append(out, w)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // looksLikeQuestion reports whether t is a question about totals or due
