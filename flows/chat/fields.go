@@ -316,6 +316,10 @@ func counterAnswer(k *flows.CounterDef, hint string, t string) (string, string) 
 		}
 		return "", "请回复数字，如 35" + hint + "。"
 	}
+	if n.Unit != "" && !k.TakesUnit(n.Unit) && !(n.Unit == "人" && k.TakesUnit("人次")) {
+		// 30人 at the 资料 step: never added to a counter of another unit.
+		return "", "\"" + t + "\"不是" + k.Name + "的数量（单位是" + k.Unit + "），请回复" + k.Name + "的数字" + hint + "。"
+	}
 	if confirmed && n.Value > k.Max {
 		if msg := checkCount(&flows.CounterDef{Name: k.Name, Unit: k.Unit, Decimals: k.Decimals}, n.Value); msg != "" {
 			return "", msg
