@@ -66,9 +66,15 @@ func (e *Engine) parseAnswer(c *turn, f *flows.FlowDef, fd *flows.FieldDef, t, r
 	return fieldTypeOf(fd).parse(c, f, fd, t, raw)
 }
 
-func parseHousehold(_ *turn, _ *flows.FlowDef, _ *flows.FieldDef, t, raw string) (string, string) {
-	if hh, ok := zh.Household(t); ok {
-		return hh, ""
+func parseHousehold(_ *turn, f *flows.FlowDef, _ *flows.FieldDef, t, raw string) (string, string) {
+	if h, ok := zh.ParseHouseholdID(t); ok {
+		return h.String(), "" // with its estate: 阳光花园2期/5-1-101
+	}
+	for _, q := range zh.Quantities(t) {
+		if f.CountsTimes(q.Unit) {
+			// 高血压患者3户: a count of households is never a household.
+			return "", "\"" + raw + "\"是户数，不是户号。请回复一户的户号（如 3-2-201）；走访了几户可以一句话发\"" + f.Words[0] + "3" + q.Unit + "\"。"
+		}
 	}
 	if runeLen(raw) > maxTargetRunes {
 		return "", "地址太长了，请写户号（如 3-2-201）或简短的地址。"

@@ -117,6 +117,9 @@ func (e *Engine) saveHouseholds(c *turn, f *flows.FlowDef) (string, error) {
 	}
 	answers := s.Answers
 	s.reset()
+	if last.MsgKey != "" {
+		s.Done, s.DoneOneLine = &last, true // a redelivery is answered, not saved again
+	}
 	delete(answers, hf.Key)
 	var b strings.Builder
 	b.WriteString("✅ 已记录" + f.Name + " " + strconv.Itoa(len(hs)) + " " + f.Unit + "：" + strings.Join(hs, "、"))
