@@ -86,6 +86,10 @@ func (e *Engine) advance(c *turn) (string, error) {
 		s.Step = stepDayAsk
 		return dayAskPrompt(s), nil
 	}
+	if f.TimesMax > 0 && float64(s.Times) > f.TimesMax && !s.TimesOK {
+		s.Step = stepTimes
+		return timesPrompt(f, s), nil
+	}
 	if hf := fieldOfType(f, flows.FieldHousehold); hf != nil && s.Times > 1 && !s.NoHousehold && s.Answers[hf.Key] == "" {
 		s.Step = stepHouseholds
 		return e.householdsPrompt(f, s), nil
@@ -151,6 +155,8 @@ func (e *Engine) currentStep(c *turn) string {
 		return e.householdsPrompt(f, c.s)
 	case stepDayAsk:
 		return dayAskPrompt(c.s)
+	case stepTimes:
+		return timesPrompt(f, c.s)
 	case stepAgain:
 		return ""
 	}
@@ -175,6 +181,8 @@ func (e *Engine) formInput(c *turn, t string) (string, error) {
 		return e.householdsInput(c, f, t)
 	case stepDayAsk, stepAgain:
 		return e.yesNoInput(c, f, t)
+	case stepTimes:
+		return e.timesInput(c, f, t)
 	}
 	fd := f.Field(s.Step)
 	if fd == nil { // the catalog changed under an open form
@@ -254,6 +262,36 @@ func (e *Engine) dayInput(c *turn, f *flows.FlowDef, t string) (string, error) {
 	if d.Confirm {
 		s.DayAsk = d.Label()
 	}
+	s.Step = ""
+	return e.advance(c)
+}
+
+// timesPrompt asks to confirm a Times above the flow's plausible ceiling
+// (issue 9, rule 3): "共 2,000 户 超出常见范围（一般不超过 1,000 户）。…".
+func timesPrompt(f *flows.FlowDef, s *session) string {
+	return "【" + f.Name + "】共 " + fmtNum(float64(s.Times)) + " " + f.Unit + " 超出常见范围（一般不超过 " +
+		fmtNum(f.TimesMax) + " " + f.Unit + "）。确认无误请回复\"确认 " + itoa(s.Times) + "\"，有误请回复正确的数字。"
+}
+
+// timesInput reads the answer to timesPrompt: "确认 N", or the right number.
+func (e *Engine) timesInput(c *turn, f *flows.FlowDef, t string) (string, error) {
+	s := c.s
+	if isCancel(t) {
+		s.reset()
+		return "已取消，本次" + f.Short + "记录未保存。", nil
+	}
+	if reply, ok, err := e.interrupt(c, t, false); ok || err != nil {
+		return reply, err
+	}
+	rest, confirmed := strings.CutPrefix(t, "确认")
+	n, err := zh.Number(strings.TrimSpace(rest))
+	switch {
+	case err != nil || n.Value < 1 || n.Value != float64(int(n.Value)) || n.Value > 1e9 || n.Unit != "" && !f.CountsTimes(n.Unit):
+		return "请回复数字，如 " + itoa(min(s.Times, int(f.TimesMax))) + "。\n" + timesPrompt(f, s), nil
+	case confirmed && int(n.Value) != s.Times:
+		return timesPrompt(f, s), nil
+	}
+	s.Times, s.TimesOK = int(n.Value), confirmed
 	s.Step = ""
 	return e.advance(c)
 }

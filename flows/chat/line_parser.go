@@ -349,10 +349,10 @@ func (p *lineParser) numbers() {
 		switch {
 		case times != float64(int(times)) || times < 1:
 			p.res.unknown = append(p.res.unknown, fmtNum(times)+" "+f.Unit)
-		case times > f.TimesMax && f.TimesMax > 0:
-			p.res.unknown = append(p.res.unknown, fmtNum(times)+" "+f.Unit+"（太多了，最多 "+fmtNum(f.TimesMax)+" "+f.Unit+"）")
+		case times > 1e9:
+			p.res.unknown = append(p.res.unknown, fmtNum(times)+" "+f.Unit)
 		default:
-			p.res.times = int(times)
+			p.res.times = int(times) // above TimesMax: confirmed first (advance)
 		}
 	}
 	for _, key := range counted {

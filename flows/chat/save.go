@@ -256,7 +256,7 @@ func timesPart(f *flows.FlowDef, times int, noTarget bool) string {
 	if times <= 1 {
 		return ""
 	}
-	s := itoa(times) + " " + f.Unit
+	s := fmtNum(float64(times)) + " " + f.Unit
 	if noTarget && fieldOfType(f, flows.FieldHousehold) != nil {
 		s += "（未登记户号，不安排随访）"
 	}

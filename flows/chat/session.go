@@ -17,6 +17,7 @@ const (
 	// stepHouseholds asks the household numbers of a visit of several
 	// households (走访3户), or "不登记户号".
 	stepHouseholds = "@households"
+	stepTimes      = "@times"  // "共 2,000 户 超出常见范围…确认无误请回复"确认 2000""
 	stepDayAsk     = "@dayask" // "你说的是 2025年12月5日 吗？1 是 0 不是"
 	stepAgain      = "@again"  // "今天已记过 3-2-201 的慢病随访，再记一次？1 记 0 不记"
 )
@@ -46,6 +47,8 @@ type session struct {
 	// Households are the households of a visit of several (走访3户 →
 	// 3-2-201 3-2-202 3-2-203): one report each.
 	Households []string `json:"households,omitempty"`
+	// TimesOK: the worker confirmed a Times above the flow's times_max.
+	TimesOK bool `json:"times_ok,omitempty"`
 	// DayAsk is the full date of a day to confirm before saving ("你说的是
 	// 2025年12月5日 吗？"); "" when none.
 	DayAsk string `json:"day_ask,omitempty"`
