@@ -72,12 +72,17 @@ var commandWords = map[string]bool{
 	"今天统计": true, "昨天统计": true, "本周统计": true, "上周统计": true,
 }
 
+// periodWords are the bare periods among commandWords.
+var periodWords = map[string]bool{"本月": true, "上月": true, "今年": true}
+
 // typoCommands are the whole-text commands a one-character typo is
 // forgiven in (撤消 → 撤销, 本月统记 → 本月统计, 待 办 → 待办).
 func typoCommands() []string {
 	out := []string{"撤销", "删除上一条", "撤销上一条", "帮助", "菜单"} // 撤回, 取消: one edit from 撤消 too
 	for w := range commandWords {
-		if len([]rune(w)) >= 2 {
+		// A bare period (本月, 上月, 今年) is one character from another
+		// (本周, 上周, 今天): no typo is forgiven there.
+		if n := len([]rune(w)); n >= 3 || n == 2 && !periodWords[w] {
 			out = append(out, w)
 		}
 	}
