@@ -227,8 +227,8 @@ func (e *Engine) effectsClause(c *turn, f *flows.FlowDef, r flows.Report) (strin
 			foreign = append(foreign, "该户属于"+who+"的"+what+"，已记录"+f.Short+"，随访未变更。")
 			continue
 		}
-		if x.NextDue == "" {
-			continue
+		if x.NextDue == "" || x.Stale {
+			continue // a back-dated report opens nothing over a newer schedule
 		}
 		if k := f.Kind(x.Kind); k != nil && len(fx) > 1 {
 			due = append(due, k.Name+" "+x.NextDue)
