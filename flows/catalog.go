@@ -57,6 +57,16 @@ type FlowDef struct {
 	// is attached to the report.
 	Attachments bool `toml:"attachments"`
 
+	// TimesUnits are the units that count the report itself (Report.Times):
+	// "讲座2场" is one campaign report of 2 sessions (次 场 期 轮), "走访3户"
+	// is 3 visits (户 家). A flow with a household field asks for the
+	// household numbers (or "不登记户号") when Times is above 1. A number
+	// with one of these units is never added to a counter.
+	TimesUnits []string `toml:"times_units"`
+	// TimesMax is the plausible ceiling of Times: above it the bot asks
+	// for confirmation ("确认 500"). 0: DefaultMax.
+	TimesMax float64 `toml:"times_max"`
+
 	Kinds    []KindDef    `toml:"kinds"`
 	Counters []CounterDef `toml:"counters"`
 	Fields   []FieldDef   `toml:"fields"` // asked in this order, one per message (but LineOnly ones)
@@ -79,12 +89,18 @@ type KindDef struct {
 // CounterDef is a counted quantity ("leaflets" 资料 份). Its key is a metric
 // key and is unique in the whole catalog.
 type CounterDef struct {
-	Key      string   `toml:"key"`
-	Name     string   `toml:"name"`     // "资料"
-	Unit     string   `toml:"unit"`     // "份"; required
-	Words    []string `toml:"words"`    // words that name it: 资料/传单/宣传单/折页
-	Max      float64  `toml:"max"`      // a larger value is refused as a typo; 0 no ceiling
-	Decimals bool     `toml:"decimals"` // 2.5 allowed (otherwise whole numbers only)
+	Key  string `toml:"key"`
+	Name string `toml:"name"` // "资料"
+	Unit string `toml:"unit"` // "份"; required
+	// Units are the other unit words it counts ("张", "册", "本" for 资料
+	// 份). A number with a unit no counter of the flow takes is asked for,
+	// never added to a counter of another unit.
+	Units []string `toml:"units"`
+	Words []string `toml:"words"` // words that name it: 资料/传单/宣传单/折页
+	// Max is the plausible ceiling: a larger value is not saved until the
+	// worker confirms it ("确认 99999"). 0 in the TOML: DefaultMax.
+	Max      float64 `toml:"max"`
+	Decimals bool    `toml:"decimals"` // 2.5 allowed (otherwise whole numbers only)
 	// Phrase says the counter in the annual summary: "发放宣传资料"
 	// (发放宣传资料 400 份); "": Name.
 	Phrase string `toml:"phrase"`
@@ -280,6 +296,48 @@ func (f *FlowDef) CounterByWord(text string) *CounterDef {
 		}
 	}
 	return best
+}
+
+// DefaultMax is the plausible ceiling of a counter or of Times when the
+// catalog gives none.
+const DefaultMax = 100000
+
+// TakesUnit reports whether the counter counts in unit: its Unit or one of
+// its Units.
+func (k *CounterDef) TakesUnit(unit string) bool {
+	if unit == "" {
+		return false
+	}
+	if unit == k.Unit {
+		return true
+	}
+	for _, u := range k.Units {
+		if u == unit {
+			return true
+		}
+	}
+	return false
+}
+
+// CountsTimes reports whether unit counts the report itself (TimesUnits).
+func (f *FlowDef) CountsTimes(unit string) bool {
+	for _, u := range f.TimesUnits {
+		if u == unit {
+			return true
+		}
+	}
+	return false
+}
+
+// CountersByUnit returns the flow's counters that take unit.
+func (f *FlowDef) CountersByUnit(unit string) []*CounterDef {
+	var out []*CounterDef
+	for i := range f.Counters {
+		if f.Counters[i].TakesUnit(unit) {
+			out = append(out, &f.Counters[i])
+		}
+	}
+	return out
 }
 
 // CounterByUnit returns the only counter of the flow whose unit starts unit

@@ -76,6 +76,10 @@ func mergeFlow(f *FlowDef, x FlowDef) {
 		f.Attachments = true
 	}
 	f.Words = addWords(f.Words, x.Words)
+	f.TimesUnits = addWords(f.TimesUnits, x.TimesUnits)
+	if x.TimesMax != 0 {
+		f.TimesMax = x.TimesMax
+	}
 	for _, k := range x.Kinds {
 		j := -1
 		for i := range f.Kinds {
@@ -110,6 +114,7 @@ func mergeFlow(f *FlowDef, x FlowDef) {
 		}
 		if j < 0 {
 			k.Words = append([]string(nil), k.Words...)
+			k.Units = append([]string(nil), k.Units...)
 			f.Counters = append(f.Counters, k)
 			continue
 		}
@@ -118,6 +123,7 @@ func mergeFlow(f *FlowDef, x FlowDef) {
 		setStr(&old.Unit, k.Unit)
 		setStr(&old.Phrase, k.Phrase)
 		old.Words = addWords(old.Words, k.Words)
+		old.Units = addWords(old.Units, k.Units)
 		if k.Max != 0 {
 			old.Max = k.Max
 		}
@@ -200,6 +206,14 @@ func (c *Catalog) normalize() {
 				})
 			}
 		}
+		if f.TimesMax == 0 {
+			f.TimesMax = DefaultMax
+		}
+		for j := range f.Counters {
+			if f.Counters[j].Max == 0 {
+				f.Counters[j].Max = DefaultMax
+			}
+		}
 		for j := range f.Kinds {
 			if f.Kinds[j].FollowUpDays < 0 {
 				f.Kinds[j].FollowUpDays = 0
@@ -232,6 +246,7 @@ func (c *Catalog) clone() *Catalog {
 
 func cloneFlow(f FlowDef) FlowDef {
 	f.Words = append([]string(nil), f.Words...)
+	f.TimesUnits = append([]string(nil), f.TimesUnits...)
 	kinds := make([]KindDef, len(f.Kinds))
 	for i, k := range f.Kinds {
 		k.Words = append([]string(nil), k.Words...)
@@ -242,6 +257,7 @@ func cloneFlow(f FlowDef) FlowDef {
 	counters := make([]CounterDef, len(f.Counters))
 	for i, k := range f.Counters {
 		k.Words = append([]string(nil), k.Words...)
+		k.Units = append([]string(nil), k.Units...)
 		counters[i] = k
 	}
 	f.Counters = counters

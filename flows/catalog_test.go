@@ -252,6 +252,44 @@ words = ["接种", "疫苗"]
 
 // TestCatalogValidate refuses broken configs, each with a reason, and
 // leaves the catalog unchanged.
+// TestCatalogUnits: units and plausible ceilings are catalog data: a
+// counter without max gets DefaultMax, a config adds units and
+// times_units to the shipped ones.
+func TestCatalogUnits(t *testing.T) {
+	c := flows.DefaultCatalog()
+	err := c.Merge(configFlows(t, `
+[[flows]]
+key = "campaign"
+times_units = ["堂"]
+  [[flows.counters]]
+  key = "leaflets"
+  units = ["袋"]
+  [[flows.counters]]
+  key = "masks"
+  name = "口罩"
+  unit = "只"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := c.Flow("campaign")
+	if !f.CountsTimes("堂") || !f.CountsTimes("场") {
+		t.Errorf("times_units %v: want the shipped ones and 堂", f.TimesUnits)
+	}
+	if k := f.Counter("leaflets"); !k.TakesUnit("袋") || !k.TakesUnit("张") || !k.TakesUnit("份") || k.TakesUnit("人") {
+		t.Errorf("leaflets units %q %v", k.Unit, k.Units)
+	}
+	if k := f.Counter("masks"); k.Max != flows.DefaultMax {
+		t.Errorf("masks max %v, want DefaultMax", k.Max)
+	}
+	if cs := f.CountersByUnit("人次"); len(cs) != 1 || cs[0].Key != "participants" {
+		t.Errorf("人次 counted by %v", cs)
+	}
+	if flows.Shipped().Flow("visit").CountsTimes("份") {
+		t.Error("a visit does not count 份")
+	}
+}
+
 func TestCatalogValidate(t *testing.T) {
 	cases := []struct{ name, src, want string }{
 		{"duplicate kind", `
@@ -262,6 +300,14 @@ key = "visit"
   [[flows.kinds]]
   key = "chronic"
 `, "duplicate kind"},
+		{"times unit that is a counter's unit", `
+[[flows]]
+key = "campaign"
+  [[flows.counters]]
+  key = "sessions_held"
+  name = "场次"
+  unit = "场"
+`, "times_units and a unit of counter"},
 		{"counter without unit", `
 [[flows]]
 key = "campaign"

@@ -38,6 +38,19 @@ func (c *Catalog) Validate() error {
 		if len(f.Fields) == 0 {
 			return fmt.Errorf("%s: no fields", where)
 		}
+		if f.TimesMax < 0 {
+			return fmt.Errorf("%s: negative times_max", where)
+		}
+		// A unit of the report itself is no counter's: "2场" would not
+		// know where it goes. (Counters may share a unit: their words
+		// then decide, or the bot asks.)
+		for _, k := range f.Counters {
+			for _, u := range append([]string{k.Unit}, k.Units...) {
+				if f.CountsTimes(u) {
+					return fmt.Errorf("%s: unit %q is in times_units and a unit of counter %q", where, u, k.Key)
+				}
+			}
+		}
 		kinds := map[string]bool{}
 		for _, k := range f.Kinds {
 			if err := checkKey(k.Key); err != nil {

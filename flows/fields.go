@@ -3,6 +3,7 @@ package flows
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Field types.
@@ -79,7 +80,7 @@ func FieldTypes() []string {
 func (fd *FieldDef) Slot() Slot { return fieldTypes[fd.Type].Slot }
 
 // Store puts the field's answer v (normalised, as the conversation keeps
-// it) into r: the target, the kind, a counter's value (left out when not
+// it) into r: the target, the kind (several joined by commas fill Kinds), a counter's value (left out when not
 // a number or zero) or Fields[key]. An empty v stores nothing.
 func (fd *FieldDef) Store(r *Report, v string) {
 	if v == "" {
@@ -89,7 +90,12 @@ func (fd *FieldDef) Store(r *Report, v string) {
 	case SlotTarget:
 		r.Target = v
 	case SlotKind:
-		r.Kind = v
+		// Several kinds at once ("chronic,elderly": 走访 7-2-306 慢病 老人).
+		ks := strings.Split(v, ",")
+		r.Kind, r.Kinds = ks[0], nil
+		if len(ks) > 1 {
+			r.Kinds = ks
+		}
 	case SlotCounts:
 		if x, err := strconv.ParseFloat(v, 64); err == nil && x != 0 {
 			if r.Counts == nil {

@@ -19,6 +19,9 @@ func (e *Engine) confirmText(c *turn, f *flows.FlowDef) string {
 // next date or deadline, rectified, attachments.
 func (e *Engine) extraParts(f *flows.FlowDef, s *session, today string) []string {
 	var out []string
+	if tp := timesPart(f, s.Times, s.NoHousehold); tp != "" && len(s.Households) == 0 {
+		out = append(out, tp)
+	}
 	if s.Day != "" && s.Day != today {
 		out = append(out, "日期 "+flows.DayCN(s.Day))
 	}

@@ -310,7 +310,27 @@ func (e *Engine) idle(c *turn, t string) (string, error) {
 	if f, word, at := e.catalog().FlowByWord(t); f != nil {
 		return e.startLine(c, f, t, word, at)
 	}
+	// A typo of one character in a command or a flow's word (待 办, 撤消,
+	// 本月统记, 走防 3-2-201): read as the word meant (issue 9, rule 11).
+	if w, _, ok := zh.MatchWord(t, typoCommands()); ok && w != t {
+		return e.idle(c, w)
+	}
+	if w, end, typo, ok := zh.MatchLead(t, e.flowWords()); ok && typo {
+		fixed := w + t[end:]
+		if f, word, at := e.catalog().FlowByWord(fixed); f != nil {
+			return e.startLine(c, f, fixed, word, at)
+		}
+	}
 	return msgNotUnder, nil
+}
+
+// flowWords are the words that start a report, of every flow.
+func (e *Engine) flowWords() []string {
+	var out []string
+	for _, f := range e.catalog().Flows {
+		out = append(out, f.Words...)
+	}
+	return out
 }
 
 // click routes a menu click.

@@ -40,7 +40,7 @@ var (
 		`|([` + cnDigits + `]{1,3})(?:月|[./-])([` + cnDigits + `]{1,3})[日号]?` +
 		`|([` + cnDigits + `]{1,3})\s*(天|日|周|个月)后)`)
 	deadlineRe  = regexp.MustCompile(`限期\s*([` + cnDigits + `]{1,3})\s*(天|日|周)(?:内)?(?:完成)?(?:整改)?|([` + cnDigits + `]{1,3})\s*(?:天|日)内(?:完成)?整改`)
-	rectifiedRe = regexp.MustCompile(`已整改|已经整改|整改完毕|整改完成|已完成整改`)
+	rectifiedRe = regexp.MustCompile(`已整改|已经整改|整改完毕|整改完成|已完成整改|已现场整改|现场整改|当场整改|立即整改完毕`)
 )
 
 // parseExtras reads the extras of a free-text answer; msg when a stated

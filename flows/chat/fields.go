@@ -3,6 +3,7 @@ package chat
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -65,9 +66,15 @@ func (e *Engine) parseAnswer(c *turn, f *flows.FlowDef, fd *flows.FieldDef, t, r
 	return fieldTypeOf(fd).parse(c, f, fd, t, raw)
 }
 
-func parseHousehold(_ *turn, _ *flows.FlowDef, _ *flows.FieldDef, t, raw string) (string, string) {
-	if hh, ok := zh.Household(t); ok {
-		return hh, ""
+func parseHousehold(_ *turn, f *flows.FlowDef, _ *flows.FieldDef, t, raw string) (string, string) {
+	if h, ok := zh.ParseHouseholdID(t); ok {
+		return h.String(), "" // with its estate: 阳光花园2期/5-1-101
+	}
+	for _, q := range zh.Quantities(t) {
+		if f.CountsTimes(q.Unit) {
+			// 高血压患者3户: a count of households is never a household.
+			return "", "\"" + raw + "\"是户数，不是户号。请回复一户的户号（如 3-2-201）；走访了几户可以一句话发\"" + f.Words[0] + "3" + q.Unit + "\"。"
+		}
 	}
 	if runeLen(raw) > maxTargetRunes {
 		return "", "地址太长了，请写户号（如 3-2-201）或简短的地址。"
@@ -151,11 +158,15 @@ func showLabeled(_ *flows.FlowDef, fd *flows.FieldDef, v string, _ bool) string 
 // showKind is the kind's name, left out when the flow's name says it
 // (慢病随访 under 入户走访 is shown; 宣传 under 宣传活动 is not) unless withKind.
 func showKind(f *flows.FlowDef, _ *flows.FieldDef, v string, withKind bool) string {
-	k := f.Kind(v)
-	if k == nil || !withKind && strings.Contains(f.Name, k.Name) {
-		return ""
+	var names []string
+	for _, key := range strings.Split(v, ",") {
+		k := f.Kind(key)
+		if k == nil || !withKind && strings.Contains(f.Name, k.Name) {
+			continue
+		}
+		names = append(names, k.Name)
 	}
-	return k.Name
+	return strings.Join(names, "、")
 }
 
 // showCounter is "资料 200 份"; a zero or unreadable value is left out.
@@ -176,8 +187,8 @@ func kindAnswer(f *flows.FlowDef, t string) (string, string) {
 		}
 		return f.Kinds[n-1].Key, ""
 	}
-	if k := f.KindByWord(t); k != nil {
-		return k.Key, ""
+	if ks := kindsIn(f, t); len(ks) > 0 {
+		return strings.Join(ks, ","), ""
 	}
 	if num, err := zh.Number(t); err == nil && num.Unit == "" && num.Value == float64(int(num.Value)) {
 		n := int(num.Value)
@@ -186,6 +197,27 @@ func kindAnswer(f *flows.FlowDef, t string) (string, string) {
 		}
 	}
 	return "", bad
+}
+
+// kindsIn is every kind t names, the earliest first (慢病 老人 →
+// chronic, elderly), each once.
+func kindsIn(f *flows.FlowDef, t string) []string {
+	var out []string
+	var skip []flows.Span
+	for {
+		k, s, e := f.KindIn(t, skip)
+		if k == nil || slices.Contains(out, k.Key) {
+			return out
+		}
+		out = append(out, k.Key)
+		// Every word of this kind is read: look for another.
+		for _, w := range append([]string{k.Name, k.Key}, k.Words...) {
+			for _, j := range flows.IndexAll(t, w) {
+				skip = append(skip, flows.Span{S: j, E: j + len(w)})
+			}
+		}
+		skip = append(skip, flows.Span{S: s, E: e})
+	}
 }
 
 func bpAnswer(t string) (string, string) {
@@ -279,12 +311,26 @@ func counterAnswer(k *flows.CounterDef, hint string, t string) (string, string) 
 	if noneWords[t] {
 		return "0", ""
 	}
+	confirmed := false
+	if rest, ok := strings.CutPrefix(t, "确认"); ok {
+		t, confirmed = strings.TrimSpace(rest), true
+	}
 	n, err := zh.Number(t)
 	if err != nil {
 		if errors.Is(err, zh.ErrNegative) {
 			return "", "数量不能是负数，请重新填写。"
 		}
 		return "", "请回复数字，如 35" + hint + "。"
+	}
+	if n.Unit != "" && !k.TakesUnit(n.Unit) && !(n.Unit == "人" && k.TakesUnit("人次")) {
+		// 30人 at the 资料 step: never added to a counter of another unit.
+		return "", "\"" + t + "\"不是" + k.Name + "的数量（单位是" + k.Unit + "），请回复" + k.Name + "的数字" + hint + "。"
+	}
+	if confirmed && n.Value > k.Max {
+		if msg := checkCount(&flows.CounterDef{Name: k.Name, Unit: k.Unit, Decimals: k.Decimals}, n.Value); msg != "" {
+			return "", msg
+		}
+		return strconv.FormatFloat(n.Value, 'f', -1, 64), ""
 	}
 	if msg := checkCount(k, n.Value); msg != "" {
 		return "", msg
@@ -298,8 +344,12 @@ func checkCount(k *flows.CounterDef, v float64) string {
 	switch {
 	case v < 0:
 		return "数量不能是负数，请重新填写。"
+	case v > 1e15:
+		return fmt.Sprintf("%s %s %s 不可能，请核对后重新填写。", k.Name, fmtNum(v), k.Unit)
 	case k.Max > 0 && v > k.Max:
-		return fmt.Sprintf("%s %s %s 太多了（最多 %s %s），请核对后重新填写。", k.Name, fmtNum(v), k.Unit, fmtNum(k.Max), k.Unit)
+		// Plausible ceiling (issue 9, rule 3): asked, not refused.
+		return fmt.Sprintf("%s %s %s 超出常见范围（一般不超过 %s %s）。确认无误请回复\"确认 %s\"，有误请回复正确的数字。",
+			k.Name, fmtNum(v), k.Unit, fmtNum(k.Max), k.Unit, strconv.FormatFloat(v, 'f', -1, 64))
 	case !k.Decimals && v != float64(int64(v)):
 		return k.Name + "要填整数，请重新填写。"
 	}

@@ -22,7 +22,13 @@ func applies(fd *flows.FieldDef, answers map[string]string) (yes, decided bool) 
 	if !ok || k == "" {
 		return false, false
 	}
-	return slices.Contains(kinds, k), true
+	// A visit of several kinds (chronic,elderly) asks what any of them does.
+	for _, x := range strings.Split(k, ",") {
+		if slices.Contains(kinds, x) {
+			return true, true
+		}
+	}
+	return false, true
 }
 
 // numbered lists the fields the step-by-step form may ask, in order: the
@@ -47,6 +53,9 @@ func numbered(f *flows.FlowDef) []*flows.FieldDef {
 func nextField(f *flows.FlowDef, s *session) string {
 	for i := range f.Fields {
 		fd := &f.Fields[i]
+		if s.NoHousehold && fd.Type == flows.FieldHousehold {
+			continue
+		}
 		if yes, _ := applies(fd, s.Answers); !yes {
 			continue
 		}
@@ -72,6 +81,18 @@ func (e *Engine) advance(c *turn) (string, error) {
 	s := c.s
 	if s.Answers == nil {
 		s.Answers = map[string]string{}
+	}
+	if s.DayAsk != "" {
+		s.Step = stepDayAsk
+		return dayAskPrompt(s), nil
+	}
+	if f.TimesMax > 0 && float64(s.Times) > f.TimesMax && !s.TimesOK {
+		s.Step = stepTimes
+		return timesPrompt(f, s), nil
+	}
+	if hf := fieldOfType(f, flows.FieldHousehold); hf != nil && s.Times > 1 && !s.NoHousehold && s.Answers[hf.Key] == "" {
+		s.Step = stepHouseholds
+		return e.householdsPrompt(f, s), nil
 	}
 	if key := nextField(f, s); key != "" {
 		s.Step = key
@@ -130,6 +151,14 @@ func (e *Engine) currentStep(c *turn) string {
 		return e.editPrompt(c, f)
 	case stepUndo:
 		return ""
+	case stepHouseholds:
+		return e.householdsPrompt(f, c.s)
+	case stepDayAsk:
+		return dayAskPrompt(c.s)
+	case stepTimes:
+		return timesPrompt(f, c.s)
+	case stepAgain:
+		return ""
 	}
 	if fd := f.Field(c.s.Step); fd != nil {
 		return e.ask(c, f, fd)
@@ -148,6 +177,12 @@ func (e *Engine) formInput(c *turn, t string) (string, error) {
 		return e.editInput(c, f, t)
 	case stepDay:
 		return e.dayInput(c, f, t)
+	case stepHouseholds:
+		return e.householdsInput(c, f, t)
+	case stepDayAsk, stepAgain:
+		return e.yesNoInput(c, f, t)
+	case stepTimes:
+		return e.timesInput(c, f, t)
 	}
 	fd := f.Field(s.Step)
 	if fd == nil { // the catalog changed under an open form
@@ -173,6 +208,11 @@ func (e *Engine) formInput(c *turn, t string) (string, error) {
 	}
 	if reply, ok, err := e.interrupt(c, t, fd.Type == flows.FieldText); ok || err != nil {
 		return reply, err
+	}
+	if zh.IsQuestion(t) {
+		// A question is never an answer (issue 9, rule 10): it is
+		// answered with the step's help and the step asked again.
+		return e.stepHelp(f, fd) + "\n" + q, nil
 	}
 	val, msg := e.parseAnswer(c, f, fd, t, c.raw)
 	if msg != "" && fd.Type == flows.FieldCounter && f.FollowUp == flows.FollowRecheck && fd.Key == f.RecheckCounter {
@@ -213,13 +253,85 @@ func (e *Engine) dayInput(c *turn, f *flows.FlowDef, t string) (string, error) {
 	if reply, ok, err := e.interrupt(c, t, false); ok || err != nil {
 		return reply, err
 	}
-	d, err := zh.Date(t, c.at)
+	d, err := zh.ParseDay(t, c.at)
 	if err != nil {
 		return dateError(err, t) + "\n" + q, nil
 	}
-	s.Day = d.In(c.at.Location()).Format(dayLayout)
+	s.Day = d.Time.Format(dayLayout)
+	s.DayAsk = ""
+	if d.Confirm {
+		s.DayAsk = d.Label()
+	}
 	s.Step = ""
 	return e.advance(c)
+}
+
+// timesPrompt asks to confirm a Times above the flow's plausible ceiling
+// (issue 9, rule 3): "共 2,000 户 超出常见范围（一般不超过 1,000 户）。…".
+func timesPrompt(f *flows.FlowDef, s *session) string {
+	return "【" + f.Name + "】共 " + fmtNum(float64(s.Times)) + " " + f.Unit + " 超出常见范围（一般不超过 " +
+		fmtNum(f.TimesMax) + " " + f.Unit + "）。确认无误请回复\"确认 " + itoa(s.Times) + "\"，有误请回复正确的数字。"
+}
+
+// timesInput reads the answer to timesPrompt: "确认 N", or the right number.
+func (e *Engine) timesInput(c *turn, f *flows.FlowDef, t string) (string, error) {
+	s := c.s
+	if isCancel(t) {
+		s.reset()
+		return "已取消，本次" + f.Short + "记录未保存。", nil
+	}
+	if reply, ok, err := e.interrupt(c, t, false); ok || err != nil {
+		return reply, err
+	}
+	rest, confirmed := strings.CutPrefix(t, "确认")
+	n, err := zh.Number(strings.TrimSpace(rest))
+	switch {
+	case err != nil || n.Value < 1 || n.Value != float64(int(n.Value)) || n.Value > 1e9 || n.Unit != "" && !f.CountsTimes(n.Unit):
+		return "请回复数字，如 " + itoa(min(s.Times, int(f.TimesMax))) + "。\n" + timesPrompt(f, s), nil
+	case confirmed && int(n.Value) != s.Times:
+		return timesPrompt(f, s), nil
+	}
+	s.Times, s.TimesOK = int(n.Value), confirmed
+	s.Step = ""
+	return e.advance(c)
+}
+
+// dayAskPrompt asks to confirm a day written without a year that is more
+// than 60 days back (issue 9, rule 8).
+func dayAskPrompt(s *session) string {
+	return "你说的是 " + s.DayAsk + " 吗？1 是 0 不是"
+}
+
+// yesNoInput handles the answer to a yes/no question before saving: the
+// day (stepDayAsk) or recording a visit again (stepAgain).
+func (e *Engine) yesNoInput(c *turn, f *flows.FlowDef, t string) (string, error) {
+	s := c.s
+	yes := t == "1" || t == "是" || t == "对" || t == "记" || t == "确认" || t == "好"
+	no := t == "0" || t == "不是" || t == "不对" || t == "不记" || t == "否"
+	switch {
+	case isCancel(t) || no && s.Step == stepAgain:
+		s.reset()
+		return "已取消，本次" + f.Short + "记录未保存。", nil
+	case no:
+		s.DayAsk = ""
+		s.Step = stepDay
+		return e.currentStep(c), nil
+	case yes && s.Step == stepDayAsk:
+		s.DayAsk = ""
+		s.Step = ""
+		return e.advance(c)
+	case yes:
+		s.Again = true
+		s.Step = ""
+		return e.complete(c, s.Quick)
+	}
+	if reply, ok, err := e.interrupt(c, t, false); ok || err != nil {
+		return reply, err
+	}
+	if s.Step == stepDayAsk {
+		return "请回复 1 或 0。\n" + dayAskPrompt(s), nil
+	}
+	return "请回复 1 记，0 不记。", nil
 }
 
 // dropInapplicable removes the answers of fields the chosen kind does not

@@ -19,8 +19,18 @@ type lineResult struct {
 	dateAt  int    // byte offset of the date in the text, -1 when none
 	extras  extras
 	errs    []fieldErr // bad values, in the order found
-	dateErr string     // a date that cannot be used (2月30日, 明天): asked for again
-	bare    bool       // nothing but the flow's word (and maybe a date): a step-by-step form
+	// dayConfirm is the full date ("2025年12月5日") of a day written
+	// without a year that is more than 60 days back: asked before saving.
+	dayConfirm string
+	dateErr    string // a date that cannot be used (2月30日, 明天): asked for again
+	// unknown are the quantities no field takes (as written: "4份",
+	// "2户"): the message is asked again, nothing saved.
+	unknown []string
+	// households are all the households the text names, the first also
+	// in answers.
+	households []string
+	times      int  // Times stated (讲座2场, 走访3户); 0 when none
+	bare       bool // nothing but the flow's word (and maybe a date): a step-by-step form
 	// structured: the text states something only a report says: a
 	// household, a reading, a count, a date after the flow's word, a next
 	// date or deadline (not just words, which a note may hold).
@@ -34,6 +44,10 @@ type fieldErr struct{ key, msg string }
 // 慢病 150/95") fills what it says and asks only for what is missing, and
 // is saved at once when nothing required is missing.
 func (e *Engine) startLine(c *turn, f *flows.FlowDef, t, word string, at int) (string, error) {
+	if zh.IsQuestion(t) {
+		// "走访 怎么填？": a question, never a report (issue 9, rule 10).
+		return e.flowHelp(f), nil
+	}
 	res := e.parseLine(c, f, t)
 	s := c.s
 	s.reset()
@@ -41,9 +55,24 @@ func (e *Engine) startLine(c *turn, f *flows.FlowDef, t, word string, at int) (s
 	s.Day = c.day()
 	if res.day != "" {
 		s.Day = res.day
+		s.DayAsk = res.dayConfirm
 	}
 	s.Answers = res.answers
+	s.Times = res.times
 	res.extras.apply(s)
+	if len(res.unknown) > 0 {
+		return e.unknownNumbers(c, f, res), nil
+	}
+	if hf := fieldOfType(f, flows.FieldHousehold); hf != nil {
+		switch {
+		case res.times > 1 && len(res.households) == res.times:
+			s.Households = res.households
+		case res.times > 1:
+			delete(s.Answers, hf.Key) // asked with the others
+		case len(res.households) > 1:
+			s.Households, s.Times = res.households, len(res.households)
+		}
+	}
 	if !res.bare {
 		// A place with an open re-check of this worker's lends it its kind.
 		if _, err := e.recheckKind(c, f, s.Answers); err != nil {
@@ -91,6 +120,54 @@ func (e *Engine) startLine(c *turn, f *flows.FlowDef, t, word string, at int) (s
 	return strings.Join(append(pre, reply), "\n"), nil
 }
 
+// flowHelp says how to report a flow: "记录入户走访：一句话发送，如 …".
+func (e *Engine) flowHelp(f *flows.FlowDef) string {
+	ex := f.Words[0]
+	if tf := f.TargetField(); tf != nil && tf.Type == flows.FieldHousehold {
+		ex += " 3-2-201"
+	} else if tf != nil {
+		ex += " 菜市场"
+	}
+	if len(f.Kinds) > 0 && len(f.Kinds[0].Words) > 0 {
+		ex += " " + f.Kinds[0].Words[0]
+	}
+	if len(f.Counters) > 0 {
+		k := &f.Counters[0]
+		ex += " " + k.Name + sampleCount(k) + k.Unit
+	}
+	return "记录" + f.Name + "：一句话发送，如\"" + ex + "\"；或只发\"" + f.Words[0] + "\"，按提示一步步填。"
+}
+
+// unknownNumbers refuses a message with numbers no field takes: nothing is
+// saved, what was understood is shown, and the worker is asked to send it
+// again saying what each number counts.
+func (e *Engine) unknownNumbers(c *turn, f *flows.FlowDef, res lineResult) string {
+	s := c.s
+	var b strings.Builder
+	if parts := append(e.parts(f, s.Answers, true), e.extraParts(f, s, c.day())...); len(parts) > 0 {
+		b.WriteString("已识别：" + strings.Join(parts, "｜") + "。\n")
+	}
+	b.WriteString("没看懂\"" + strings.Join(res.unknown, "\"、\"") + "\"是哪一项的数量，本条未保存。")
+	b.WriteString("请写明每个数是什么，如 " + e.unitExample(f) + "，整条重新发送。")
+	s.reset()
+	return b.String()
+}
+
+// unitExample is how f's numbers are written: "参与60人、资料200份".
+func (e *Engine) unitExample(f *flows.FlowDef) string {
+	var ex []string
+	if len(f.TimesUnits) > 0 {
+		ex = append(ex, f.Short+"2"+f.TimesUnits[0])
+	}
+	for _, k := range f.Counters {
+		ex = append(ex, k.Name+sampleCount(&k)+k.Unit)
+	}
+	if len(ex) > 3 {
+		ex = ex[:3]
+	}
+	return strings.Join(ex, "、")
+}
+
 // separators end a clause: a counter word and a number pair up only
 // within one clause.
 const separators = "，,。;；、!！?？\n"
@@ -98,7 +175,7 @@ const separators = "，,。;；、!！?？\n"
 // fillers are words that carry nothing once the rest is understood.
 var fillers = []string{
 	"共计", "合计", "累计", "一共", "总共", "大约", "左右", "进行", "开展", "组织", "举办", "完成",
-	"发现", "其中", "今日", "了", "的", "共", "约", "在", "对", "给", "向", "和", "及", "与", "并",
+	"发现", "其中", "今日", "户号", "了", "的", "共", "约", "在", "对", "给", "向", "和", "及", "与", "并",
 	"有", "名", "位", "个", "为", "次", "人", "份", "处", "户", "余", "多",
 }
 
@@ -125,6 +202,16 @@ func leadSpan(f *flows.FlowDef, t string) flows.Span {
 		}
 	}
 	return best
+}
+
+// inside reports whether [s, e) lies within one of spans.
+func inside(spans []flows.Span, s, e int) bool {
+	for _, x := range spans {
+		if s >= x.S && e <= x.E {
+			return true
+		}
+	}
+	return false
 }
 
 func hasErr(errs []fieldErr, key string) bool {

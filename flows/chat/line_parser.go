@@ -97,10 +97,24 @@ func (p *lineParser) household() {
 	if fd == nil {
 		return
 	}
-	if hh, s, end, ok := zh.FindHousehold(p.left()); ok {
-		p.res.answers[fd.Key] = hh
+	// Every household of the text, with its estate (阳光花园2期/5-1-101):
+	// the first is the target; several are the households of a visit of
+	// several (走访3户 3-2-201 3-2-202 3-2-203).
+	stop := p.e.stopWords()
+	for {
+		h, ok := zh.FindHouseholdID(p.left(), stop)
+		if !ok {
+			return
+		}
+		id := h.String()
+		if _, done := p.res.answers[fd.Key]; !done {
+			p.res.answers[fd.Key] = id
+		}
+		if !slices.Contains(p.res.households, id) {
+			p.res.households = append(p.res.households, id)
+		}
 		p.res.structured = true
-		p.blank(s, end)
+		p.blank(h.Start, h.End)
 	}
 }
 
@@ -184,6 +198,34 @@ func (p *lineParser) kind() {
 	}
 	p.blank(s, end)
 	p.kindSpan = flows.Span{S: s, E: end}
+	p.moreKinds(k.Key)
+}
+
+// moreKinds reads the other kinds named apart (走访 7-2-306 慢病 老人):
+// a visit of several kinds counts each. A kind word inside a run of
+// Chinese characters (老人说腿疼) is the worker's words, not a kind.
+func (p *lineParser) moreKinds(first string) {
+	f := p.f
+	kinds := []string{first}
+	for {
+		cur := p.left()
+		skip := append(slices.Clone(p.cspans), p.triggers...)
+		k, s, end := f.KindIn(cur, skip)
+		if k == nil || s < 0 || strings.TrimSpace(cur[s:end]) == "" || inside(skip, s, end) {
+			break
+		}
+		apart := !hanBefore(p.b, s) && !hanAfter(p.b, end)
+		if !apart || slices.Contains(kinds, k.Key) {
+			// Words of the worker's (独居 after 老人, 老人说…): look past.
+			p.cspans = append(p.cspans, flows.Span{S: s, E: end})
+			continue
+		}
+		kinds = append(kinds, k.Key)
+		p.blank(s, end)
+	}
+	if len(kinds) > 1 {
+		p.res.answers[f.Field("kind").Key] = strings.Join(kinds, ",")
+	}
 }
 
 // bloodPressure reads a blood pressure once kind words (高血压) are out of
@@ -198,14 +240,16 @@ func (p *lineParser) bloodPressure() {
 	if !ok {
 		return
 	}
-	if fd := fieldOfType(p.f, flows.FieldBP); fd != nil {
-		if v, msg := bpAnswer(p.t[s:end]); msg != "" {
-			p.fail(fd.Key, msg)
-		} else {
-			p.res.answers[fd.Key] = v
-		}
-		p.res.structured = true
+	fd := fieldOfType(p.f, flows.FieldBP)
+	if fd == nil {
+		return // 200/300份 on a campaign: a range the numbers step asks about
 	}
+	if v, msg := bpAnswer(p.t[s:end]); msg != "" {
+		p.fail(fd.Key, msg)
+	} else {
+		p.res.answers[fd.Key] = v
+	}
+	p.res.structured = true
 	p.blank(s, end)
 }
 
@@ -215,61 +259,104 @@ func (p *lineParser) bloodPressure() {
 // never a zero day.
 func (p *lineParser) date() {
 	t := p.t
-	if d, s, end, ok, err := zh.FindDate(p.left(), p.c.at); ok && err != nil {
-		p.res.dateErr = dateError(err, strings.TrimSpace(t[s:end]))
-		p.res.dateAt = s
-		p.blank(s, dayPartEnd(t, end))
-	} else if ok && !followedByUnit(t, end) {
-		p.res.day = d.In(p.c.at.Location()).Format(dayLayout)
-		p.res.dateAt = s
-		p.blank(s, dayPartEnd(t, end))
+	if d, ok, err := zh.FindDay(p.left(), p.c.at); ok && err != nil {
+		p.res.dateErr = dateError(err, strings.TrimSpace(t[d.Start:d.End]))
+		p.res.dateAt = d.Start
+		p.blank(d.Start, dayPartEnd(t, d.End))
+	} else if ok && !followedByUnit(t, d.End) {
+		p.res.day = d.Time.Format(dayLayout)
+		if d.Confirm {
+			p.res.dayConfirm = d.Label() // 12月5日 on 12月4日: a year back, asked
+		}
+		p.res.dateAt = d.Start
+		p.blank(d.Start, dayPartEnd(t, d.End))
 	}
 	for _, tr := range p.triggers {
 		p.blank(tr.S, tr.E)
 	}
 }
 
-// numbers reads counted numbers: by unit, else the nearest counter word in
-// the same clause (before it first), else the flow's only counter when it
-// has no unit. A counter's numbers add up (资料200份…资料100份) and the sum
-// is checked once, so a refusal names the sum refused; a counter with a
-// negative number is asked for again.
+// numbers attributes every quantity of the text to exactly one place, or
+// has it asked for (issue 9, rule 1): a unit of the report itself
+// (times_units: 讲座2场, 走访3户) adds to Times; a unit one counter takes
+// (份 张 → 资料) goes to it, several by the counter word nearest before
+// it; a number without a unit (or with the general classifier 个) goes to
+// the counter named nearest before it in the same clause (资料200), else
+// the flow's only counter. A unit no counter of the flow takes (4份 on a
+// visit), a part of a count already given (其中8户, 已整改3处, 2户不在家)
+// and a number nothing names are not guessed: they are listed in unknown
+// and the whole message is asked again. Measures that count nothing (80岁,
+// 300米, 30袋) stay in the note. A counter's numbers add up and the sum is
+// checked once against its ceiling; a negative or vague one is asked for.
 func (p *lineParser) numbers() {
 	f, t := p.f, p.t
 	sums := map[string]float64{}
-	var counted, negative []string // counter keys in the order found
-	for _, n := range zh.Numbers(p.left()) {
-		if addressNumber(t, n.End) {
-			continue // 幸福路12号, 3号楼: part of a place
-		}
-		k := f.CounterByUnit(n.Unit)
-		if k == nil {
-			k = nearestCounter(f, t, p.cwords, n.Start, n.End)
-		}
-		if k == nil && n.Unit == "" && len(f.Counters) == 1 {
-			k = &f.Counters[0]
-		}
-		if k == nil {
+	var counted []string // counter keys in the order found
+	bad := map[string]bool{}
+	times, timesSeen := 0.0, 0
+	for _, q := range zh.Quantities(p.left()) {
+		text := strings.TrimSpace(t[q.Start:q.End])
+		k, isTimes, known := p.attribute(q)
+		if !known {
+			if q.Class == zh.ClassDays || q.Class == zh.ClassOther {
+				continue // a measure (80岁, 300米): the note keeps it
+			}
+			p.res.unknown = append(p.res.unknown, text)
+			p.blank(q.Start, q.End)
 			continue
 		}
-		p.blank(n.Start, n.End)
-		if sign := negativeBefore(t, n.Start); sign > 0 || n.Value < 0 {
-			if sign > 0 {
-				p.blank(n.Start-sign, n.Start)
+		p.blank(q.Start, q.End)
+		p.res.structured = true
+		if partOf(q) || isTimes && timesSeen > 0 && fieldOfType(f, flows.FieldHousehold) != nil {
+			p.res.unknown = append(p.res.unknown, text)
+			continue
+		}
+		value := q.Value
+		if k != nil && k.Unit == "吨" {
+			if tons, ok := q.Tons(); ok {
+				value = tons
 			}
-			if !slices.Contains(negative, k.Key) {
-				negative = append(negative, k.Key)
+		}
+		switch {
+		case q.Vague || !q.Exact && !q.Approx:
+			if k == nil {
+				p.res.unknown = append(p.res.unknown, text)
+			} else if !bad[k.Key] {
+				bad[k.Key] = true
+				p.fail(k.Key, "\""+text+"\"不是确切的数，"+k.Name+"要填数字，如 "+k.Name+sampleCount(k)+k.Unit+"。")
+			}
+			continue
+		case value < 0:
+			if k == nil {
+				p.res.unknown = append(p.res.unknown, text)
+			} else if !bad[k.Key] {
+				bad[k.Key] = true
 				p.fail(k.Key, "数量不能是负数，请重新填写。")
 			}
+			continue
+		}
+		if isTimes {
+			times += value
+			timesSeen++
 			continue
 		}
 		if _, seen := sums[k.Key]; !seen {
 			counted = append(counted, k.Key)
 		}
-		sums[k.Key] += n.Value
+		sums[k.Key] += value
+	}
+	if timesSeen > 0 {
+		switch {
+		case times != float64(int(times)) || times < 1:
+			p.res.unknown = append(p.res.unknown, fmtNum(times)+" "+f.Unit)
+		case times > 1e9:
+			p.res.unknown = append(p.res.unknown, fmtNum(times)+" "+f.Unit)
+		default:
+			p.res.times = int(times) // above TimesMax: confirmed first (advance)
+		}
 	}
 	for _, key := range counted {
-		if slices.Contains(negative, key) {
+		if bad[key] {
 			continue
 		}
 		if msg := checkCount(f.Counter(key), sums[key]); msg != "" {
@@ -277,7 +364,6 @@ func (p *lineParser) numbers() {
 			continue
 		}
 		p.res.answers[key] = strconv.FormatFloat(sums[key], 'f', -1, 64)
-		p.res.structured = true
 	}
 }
 
@@ -327,7 +413,9 @@ func (p *lineParser) targetAndNote() {
 	f, res := p.f, &p.res
 	pieces := leftovers(p.left())
 	if tf := f.TargetField(); tf != nil && len(pieces) > 0 {
-		if _, done := res.answers[tf.Key]; !done && runeLen(pieces[0]) <= maxTargetRunes {
+		// Words beside a count of households (高血压患者3户) are no household.
+		severalHouseholds := tf.Type == flows.FieldHousehold && res.times > 1
+		if _, done := res.answers[tf.Key]; !done && !severalHouseholds && runeLen(pieces[0]) <= maxTargetRunes {
 			v := pieces[0]
 			if tf.Type == flows.FieldHousehold {
 				if hh, ok := zh.Household(v); ok {
@@ -355,5 +443,5 @@ func (p *lineParser) targetAndNote() {
 func (p *lineParser) bareness() {
 	res := &p.res
 	onlyKind := len(res.answers) == 0 || len(res.answers) == 1 && p.kindWord && res.answers["kind"] != ""
-	res.bare = onlyKind && len(res.errs) == 0 && res.extras == (extras{})
+	res.bare = onlyKind && len(res.errs) == 0 && res.extras == (extras{}) && res.times == 0 && len(res.unknown) == 0
 }

@@ -13,7 +13,7 @@ func newLineParser(t *testing.T, flow, text string) *lineParser {
 	if f == nil {
 		t.Fatalf("no flow %q", flow)
 	}
-	return &lineParser{f: f, t: text, b: []byte(text),
+	return &lineParser{e: &Engine{}, f: f, t: text, b: []byte(text),
 		res: lineResult{answers: map[string]string{}, dateAt: -1}, kindSpan: flows.Span{S: -1, E: -1}}
 }
 

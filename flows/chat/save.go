@@ -4,13 +4,62 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"gridbot/flows"
 )
 
 // complete builds the report from the form and saves it.
 func (e *Engine) complete(c *turn, oneLine bool) (string, error) {
-	return e.save(c, e.buildReport(c, c.flow()), oneLine)
+	f := c.flow()
+	if len(c.s.Households) > 1 {
+		return e.saveHouseholds(c, f)
+	}
+	r := e.buildReport(c, f)
+	if q, err := e.againQuestion(c, f, r); q != "" || err != nil {
+		return q, err
+	}
+	return e.save(c, r, oneLine)
+}
+
+// againQuestion asks before recording a household, kind and day recorded
+// already (issue 9, rule 7): "今天已记过 3-2-201 的慢病随访，再记一次？1 记
+// 0 不记". "" when it was not, or the worker said to record it again.
+func (e *Engine) againQuestion(c *turn, f *flows.FlowDef, r flows.Report) (string, error) {
+	if !r.Household || c.s.Again {
+		return "", nil
+	}
+	metrics := []string{f.Key}
+	for _, k := range r.AllKinds() {
+		metrics = append(metrics, f.Key+"."+k)
+	}
+	what := f.Short
+	for _, m := range metrics[min(1, len(metrics)-1):] {
+		n, err := e.Store.HouseholdVisits(c.ctx, r.Community, r.Target, m, r.Day)
+		if err != nil {
+			return "", err
+		}
+		if n == 0 {
+			continue
+		}
+		if last, err := e.Store.LastReport(c.ctx, r.Worker, time.Time{}); err == nil && r.MsgKey != "" && last.MsgKey == r.MsgKey {
+			return "", nil // this very message, delivered again: the store dedupes it
+		} else if err != nil && flows.ErrorCode(err) != flows.ENotFound {
+			return "", err
+		}
+		if _, kk, ok := strings.Cut(m, "."); ok {
+			if k := f.Kind(kk); k != nil {
+				what = k.Name
+			}
+		}
+		when := "今天"
+		if r.Day != c.day() {
+			when = flows.DayCN(r.Day)
+		}
+		c.s.Step = stepAgain
+		return when + "已记过 " + r.Target + " 的" + what + "，再记一次？1 记 0 不记", nil
+	}
+	return "", nil
 }
 
 // buildReport turns the session's answers into a Report, with its
@@ -34,6 +83,9 @@ func (e *Engine) buildReport(c *turn, f *flows.FlowDef) flows.Report {
 		r.Location = &loc
 	}
 	r.Images = slices.Clone(s.Images)
+	if s.Times > 1 {
+		r.Times = s.Times
+	}
 	for i := range f.Fields {
 		fd := &f.Fields[i]
 		if yes, _ := applies(fd, s.Answers); !yes {
@@ -51,20 +103,26 @@ func (e *Engine) buildReport(c *turn, f *flows.FlowDef) flows.Report {
 	r.Household = fieldOfType(f, flows.FieldHousehold) != nil
 	switch f.FollowUp {
 	case flows.FollowByKind:
-		if r.Kind == "" {
-			break
+		// One schedule per kind: a visit of several kinds closes every
+		// open follow-up those kinds cover and opens each next one.
+		for _, kind := range r.AllKinds() {
+			fe := flows.FollowEffect{Key: flows.FollowKey(r.Community, f.Key, kind, r.Target), Kind: kind}
+			if s.NextDue != "" {
+				fe.NextDue = s.NextDue
+			} else if k := f.Kind(kind); k != nil && k.FollowUpDays > 0 {
+				fe.NextDue = flows.AddDays(day, k.FollowUpDays)
+			}
+			r.Follows = append(r.Follows, fe)
 		}
-		r.FollowKey = flows.FollowKey(r.Community, f.Key, r.Kind, r.Target)
-		if s.NextDue != "" {
-			r.NextDue = s.NextDue
-		} else if k := f.Kind(r.Kind); k != nil && k.FollowUpDays > 0 {
-			r.NextDue = flows.AddDays(day, k.FollowUpDays)
+		if len(r.Follows) == 1 {
+			r.FollowKey, r.NextDue, r.Follows = r.Follows[0].Key, r.Follows[0].NextDue, nil
 		}
 	case flows.FollowRecheck:
 		// Every inspection of a place closes its open re-check; a new one
 		// is opened only when problems were found and not yet rectified.
 		r.FollowKey = flows.FollowKey(r.Community, f.Key, "", r.Target)
-		open := f.RecheckCounter == "" || r.Counts[f.RecheckCounter] > 0
+		// A stated deadline (限期3天整改) says there is something to re-check.
+		open := f.RecheckCounter == "" || r.Counts[f.RecheckCounter] > 0 || s.Deadline > 0
 		if open && !s.Rectified {
 			days := f.RecheckDays
 			if s.Deadline > 0 {
@@ -113,7 +171,11 @@ func (e *Engine) ack(c *turn, r flows.Report, oneLine bool) (string, error) {
 	}
 	if oneLine {
 		b.WriteString("✅ 已记录" + f.Name + when)
-		if parts := e.parts(f, reportAnswers(f, r), false); len(parts) > 0 {
+		parts := e.parts(f, reportAnswers(f, r), false)
+		if tp := timesPart(f, r.Times, r.Target == ""); tp != "" {
+			parts = append([]string{tp}, parts...)
+		}
+		if len(parts) > 0 {
 			b.WriteString("：" + strings.Join(parts, "，"))
 		}
 		b.WriteString("。")
@@ -134,10 +196,76 @@ func (e *Engine) ack(c *turn, r flows.Report, oneLine bool) (string, error) {
 			b.WriteString(clearedClause(c, f, r, fu))
 		}
 	}
-	if r.NextDue != "" {
-		b.WriteString(f.DueLabel + " " + r.NextDue + "。")
+	fx, err := e.effectsClause(c, f, r)
+	if err != nil {
+		return "", err
 	}
+	b.WriteString(fx)
 	return b.String(), nil
+}
+
+// effectsClause says what the report did to its schedules beyond the
+// first one closed: the next due day of each kind ("下次随访 2027-02-26。"
+// or, for several kinds, "下次随访：慢病随访 2027-02-26，老年人探访
+// 2026-12-28。"), the other follow-ups it closed, and for a household
+// whose follow-up belongs to another grid's worker, that it was left
+// alone: "该户属于3网格（张三）的随访，已记录走访，随访未变更。"
+func (e *Engine) effectsClause(c *turn, f *flows.FlowDef, r flows.Report) (string, error) {
+	fx := r.Effects()
+	var due, foreign []string
+	closed := 0
+	for _, x := range fx {
+		if x.Closed != 0 {
+			closed++
+		}
+		if x.Foreign != 0 {
+			who := x.OwnerGrid + "网格"
+			if w, err := e.Store.Worker(c.ctx, x.Owner); err == nil && w.Name != "" {
+				who += "（" + w.Name + "）"
+			} else if err != nil && flows.ErrorCode(err) != flows.ENotFound {
+				return "", err
+			}
+			what := f.Short
+			if k := f.Kind(x.Kind); k != nil {
+				what = k.Name
+			}
+			foreign = append(foreign, "该户属于"+who+"的"+what+"，已记录"+f.Short+"，随访未变更。")
+			continue
+		}
+		if x.NextDue == "" || x.Stale {
+			continue // a back-dated report opens nothing over a newer schedule
+		}
+		if k := f.Kind(x.Kind); k != nil && len(fx) > 1 {
+			due = append(due, k.Name+" "+x.NextDue)
+		} else {
+			due = append(due, x.NextDue)
+		}
+	}
+	var b strings.Builder
+	if closed > 1 {
+		b.WriteString("共销项 " + itoa(closed) + " 条随访。")
+	}
+	switch {
+	case len(due) == 1:
+		b.WriteString(f.DueLabel + " " + due[0] + "。")
+	case len(due) > 1:
+		b.WriteString(f.DueLabel + "：" + strings.Join(due, "，") + "。")
+	}
+	b.WriteString(strings.Join(foreign, ""))
+	return b.String(), nil
+}
+
+// timesPart says a report of several sessions or visits: "2 次", or
+// "3 户（未登记户号，不安排随访）" for visits with no household; "" for one.
+func timesPart(f *flows.FlowDef, times int, noTarget bool) string {
+	if times <= 1 {
+		return ""
+	}
+	s := fmtNum(float64(times)) + " " + f.Unit
+	if noTarget && fieldOfType(f, flows.FieldHousehold) != nil {
+		s += "（未登记户号，不安排随访）"
+	}
+	return s
 }
 
 // clearedClause is what the ack says of the open follow-up fu the report
@@ -203,7 +331,7 @@ func reportAnswers(f *flows.FlowDef, r flows.Report) map[string]string {
 		case flows.FieldHousehold, flows.FieldPlace:
 			a[fd.Key] = r.Target
 		case flows.FieldKind:
-			a[fd.Key] = r.Kind
+			a[fd.Key] = strings.Join(r.AllKinds(), ",")
 		case flows.FieldCounter:
 			if v := r.Counts[fd.Key]; v != 0 {
 				a[fd.Key] = strconv.FormatFloat(v, 'f', -1, 64)

@@ -14,6 +14,12 @@ const (
 	stepConfirm = "@confirm" // the confirmation: 1 保存, 2 修改, 0 取消
 	stepEdit    = "@edit"    // which field to change
 	stepUndo    = "@undo"    // confirm voiding report Undo
+	// stepHouseholds asks the household numbers of a visit of several
+	// households (走访3户), or "不登记户号".
+	stepHouseholds = "@households"
+	stepTimes      = "@times"  // "共 2,000 户 超出常见范围…确认无误请回复"确认 2000""
+	stepDayAsk     = "@dayask" // "你说的是 2025年12月5日 吗？1 是 0 不是"
+	stepAgain      = "@again"  // "今天已记过 3-2-201 的慢病随访，再记一次？1 记 0 不记"
 )
 
 // session is one user's conversation state, stored as JSON in Engine.Sessions.
@@ -30,10 +36,27 @@ type session struct {
 	Day     string            `json:"day,omitempty"`     // the report's day
 	NextDue string            `json:"next_due,omitempty"`
 	// Deadline is the stated rectification deadline in days (限期3天整改).
-	Deadline  int             `json:"deadline,omitempty"`
-	Rectified bool            `json:"rectified,omitempty"` // 已整改
-	Location  *flows.Location `json:"location,omitempty"`
-	Images    []string        `json:"images,omitempty"`
+	Deadline  int  `json:"deadline,omitempty"`
+	Rectified bool `json:"rectified,omitempty"` // 已整改
+	// Times is how many sessions or visits the report stands for, as
+	// stated (讲座2场, 走访3户); 0 when not stated (1).
+	Times int `json:"times,omitempty"`
+	// NoHousehold: the worker answered "不登记户号" to a visit of several
+	// households: Times visits are recorded with no household.
+	NoHousehold bool `json:"no_household,omitempty"`
+	// Households are the households of a visit of several (走访3户 →
+	// 3-2-201 3-2-202 3-2-203): one report each.
+	Households []string `json:"households,omitempty"`
+	// TimesOK: the worker confirmed a Times above the flow's times_max.
+	TimesOK bool `json:"times_ok,omitempty"`
+	// DayAsk is the full date of a day to confirm before saving ("你说的是
+	// 2025年12月5日 吗？"); "" when none.
+	DayAsk string `json:"day_ask,omitempty"`
+	// Again: the worker said to record again a household, kind and day
+	// recorded already ("再记一次？1 记").
+	Again    bool            `json:"again,omitempty"`
+	Location *flows.Location `json:"location,omitempty"`
+	Images   []string        `json:"images,omitempty"`
 
 	Undo uint64 `json:"undo,omitempty"` // report to void (Step stepUndo)
 

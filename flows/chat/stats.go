@@ -244,7 +244,7 @@ func groupCounts(cat *flows.Catalog, cur, prev flows.Counts, only *flows.FlowDef
 	}
 	var rest []string
 	for k, v := range cur {
-		if !seen[k] && v != 0 {
+		if !seen[k] && v != 0 && !strings.HasSuffix(k, ".households") { // distinct households: worded apart
 			rest = append(rest, k)
 		}
 	}

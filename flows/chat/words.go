@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"slices"
 	"strings"
 
 	"gridbot/flows/zh"
@@ -10,10 +11,26 @@ import (
 // command words in simplified form (綁定 → 绑定) and trims the text and
 // its trailing punctuation (voice recognition ends sentences with 。).
 func normalize(s string) string {
-	s = strings.TrimSpace(zh.Simplify(zh.Fold(s)))
+	// The full-width comma is kept: "100，200人" is two numbers, and
+	// folded to "100,200人" it would read as one.
+	// Between full-width digits (１，２００) it is a thousands separator.
+	var b strings.Builder
+	rs := []rune(s)
+	from := 0
+	for i, r := range rs {
+		if r != '，' || i > 0 && i+1 < len(rs) && isWideDigit(rs[i-1]) && isWideDigit(rs[i+1]) {
+			continue
+		}
+		b.WriteString(zh.Fold(string(rs[from:i])) + "，")
+		from = i + 1
+	}
+	b.WriteString(zh.Fold(string(rs[from:])))
+	s = strings.TrimSpace(zh.Simplify(b.String()))
 	s = strings.TrimRight(s, "。.!！~～ ")
 	return strings.TrimSpace(s)
 }
+
+func isWideDigit(r rune) bool { return r >= '０' && r <= '９' }
 
 // isHelp reports whether t asks for help: a help word or question marks
 // alone, or a help word followed by question marks (帮助?, ??).
@@ -53,6 +70,24 @@ var commandWords = map[string]bool{
 	"社区统计": true, "网格排名": true, "待办": true, "逾期": true, "提醒": true, "汇总": true,
 	"这个月多少": true, "本月": true, "上月": true, "今年": true,
 	"今天统计": true, "昨天统计": true, "本周统计": true, "上周统计": true,
+}
+
+// periodWords are the bare periods among commandWords.
+var periodWords = map[string]bool{"本月": true, "上月": true, "今年": true}
+
+// typoCommands are the whole-text commands a one-character typo is
+// forgiven in (撤消 → 撤销, 本月统记 → 本月统计, 待 办 → 待办).
+func typoCommands() []string {
+	out := []string{"撤销", "删除上一条", "撤销上一条", "帮助", "菜单"} // 撤回, 取消: one edit from 撤消 too
+	for w := range commandWords {
+		// A bare period (本月, 上月, 今年) is one character from another
+		// (本周, 上周, 今天): no typo is forgiven there.
+		if n := len([]rune(w)); n >= 3 || n == 2 && !periodWords[w] {
+			out = append(out, w)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // looksLikeQuestion reports whether t is a question about totals or due
