@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -38,6 +39,9 @@ type Driver struct {
 	Open func(t testing.TB) Store
 	// Reopen closes s and opens the same data again, as after a restart.
 	Reopen func(t testing.TB, s Store) Store
+	// Tamper changes a stored counter behind the store's back, for the
+	// tests of Check; nil skips them.
+	Tamper func(t testing.TB, s Store, c Counter)
 }
 
 // Run runs every contract test against d.
@@ -73,6 +77,13 @@ func Run(t *testing.T, d Driver) {
 		{"ReopenKeepsData", testReopenKeepsData},
 		{"CheckClean", testCheckClean},
 		{"BackupIsABoltStore", testBackup},
+		{"DistinctHouseholds", testDistinctHouseholds},
+		{"SaveReportInvalidKindsAndTimes", testSaveReportInvalidKindsAndTimes},
+		{"MultiKindFollowUps", testMultiKindFollowUps},
+		{"ForeignGridFollowUpUntouched", testForeignGridFollowUpUntouched},
+		{"Coverage", testCoverage},
+		{"CheckHouseholds", testCheckHouseholds},
+		{"HouseholdsConcurrent", testHouseholdsConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, d) })
@@ -216,6 +227,9 @@ func seedForCheck(t *testing.T, db Store) {
 	if err := db.MarkDigestRun(ctx, "2026-11-05", testTime); err != nil {
 		t.Fatal(err)
 	}
+	seedRoster(t, db)
+	mustSave(t, db, hhVisit("hh1", "w1", "g1", "3-2-201", "2026-11-05", "chronic", "elderly"))
+	mustSave(t, db, hhVisit("hh2", "w3", "g2", "3-2-202", "2026-11-06", "elderly"))
 }
 
 func testCheckClean(t *testing.T, d Driver) {
@@ -277,6 +291,14 @@ func testBackup(t *testing.T, d Driver) {
 				t.Fatalf("backup tally %s %s: %v, want %v", s, p, got, want)
 			}
 		}
+	}
+	for _, sc := range []string{"community:c1", "grid:c1/g1", "all"} {
+		if got, want := covLine(mustCoverage(t, cp, sc, "2026-11")), covLine(mustCoverage(t, db, sc, "2026-11")); got != want || !strings.Contains(got, "visited 2") {
+			t.Fatalf("backup coverage %s: %s, want %s", sc, got, want)
+		}
+	}
+	if n, err := cp.HouseholdVisits(ctx, "c1", "3-2-201", "visit.chronic", "2026-11-05"); err != nil || n != 1 {
+		t.Fatalf("backup household visits: %d, %v", n, err)
 	}
 	if w, err := cp.Worker(ctx, "w1"); err != nil || w.Name != "李娟" {
 		t.Fatalf("backup worker: %+v, %v", w, err)
