@@ -339,8 +339,8 @@ func mustScope(t testing.TB, s string) flows.Scope {
 
 // BenchReport is the i-th report of a synthetic year, the same as the
 // bbolt benchmarks': 500 workers in 50 grids of 10 communities, mostly
-// household visits (with their follow-up schedule), one in ten a campaign
-// with counters.
+// household visits (with their follow-up schedule, counted in the
+// distinct households), one in ten a campaign with counters.
 func BenchReport(i int) flows.Report {
 	worker := i % 500
 	community, grid := fmt.Sprintf("c%d", worker%10), fmt.Sprintf("g%d", worker%50/10)
@@ -355,9 +355,28 @@ func BenchReport(i int) flows.Report {
 		return r
 	}
 	r.Flow, r.Kind = "visit", []string{"chronic", "elderly", "maternal", "floating", "other"}[i%5]
-	r.Target = fmt.Sprintf("%d-%d-%d", i%30, i%4, i%600)
+	r.Target, r.Household = fmt.Sprintf("%d-%d-%d", i%30, i%4, i%600), true
 	r.Fields = map[string]string{"bp": "150/95", "note": "按时服药"}
 	r.FollowKey = flows.FollowKey(community, r.Flow, r.Kind, r.Target)
 	r.NextDue = time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i%90).Format(time.DateOnly)
 	return r
+}
+
+// BenchRoster is the roster of the bench stores, the same as the bbolt
+// benchmarks': the 600 households of BenchReport's visits in each of the
+// 10 communities, in 5 grids, tagged 高血压 or 糖尿病 (and 独居老人 for
+// one in three).
+func BenchRoster() []flows.Household {
+	var hs []flows.Household
+	for c := range 10 {
+		for h := range 600 {
+			tags := []string{[]string{"高血压", "糖尿病"}[h%2]}
+			if h%3 == 0 {
+				tags = append(tags, "独居老人")
+			}
+			hs = append(hs, flows.Household{Community: fmt.Sprintf("c%d", c), Grid: fmt.Sprintf("g%d", h%5),
+				Household: fmt.Sprintf("%d-%d-%d", h%30, h%4, h), Tags: tags})
+		}
+	}
+	return hs
 }
