@@ -441,7 +441,6 @@ func testCheckHouseholds(t *testing.T, d Driver) {
 	}
 }
 
-
 // testHouseholdsConcurrent saves, voids and re-imports the same few
 // households from many goroutines at once: the distinct counts and the
 // coverage end as the reports and the roster say (Check finds nothing),
