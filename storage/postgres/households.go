@@ -175,20 +175,20 @@ func (db *DB) PutHouseholds(ctx context.Context, hs []flows.Household) (added in
 	}
 	err = db.inTx(ctx, "put households", func(tx pgx.Tx) error {
 		added = 0
-		var hids, communities, households, scopes []string
+		var locks, hids, communities, households, scopes []string
 		seen := map[string]bool{}
 		for _, h := range hs {
 			hid := flows.HouseholdID(h.Community, h.Household)
 			if !seen[hid] {
 				seen[hid] = true
-				hids = append(hids, householdLockNS+":"+hid)
+				hids, locks = append(hids, hid), append(locks, householdLockNS+":"+hid)
 				communities, households = append(communities, h.Community), append(households, h.Household)
 				scopes = append(scopes, flows.Scope{Kind: flows.ScopeCommunity, ID: h.Community}.String())
 			}
 		}
 		// Every household's lock first, in one order, before any row.
 		if _, err := tx.Exec(ctx, `SELECT count(pg_advisory_xact_lock(l)) FROM
-			(SELECT hashtextextended(k, 0) AS l FROM unnest($1::text[]) AS k ORDER BY 1) AS s`, hids); err != nil {
+			(SELECT hashtextextended(k, 0) AS l FROM unnest($1::text[]) AS k ORDER BY 1) AS s`, locks); err != nil {
 			return err
 		}
 		onRoster := map[string]flows.Household{}
@@ -202,12 +202,8 @@ func (db *DB) PutHouseholds(ctx context.Context, hs []flows.Household) (added in
 		}
 		// The community-scope visit counts of each household.
 		visits := map[string][]storage.HouseholdCount{}
-		hidsOnly := make([]string, len(hids))
-		for i := range hids {
-			hidsOnly[i] = strings.TrimPrefix(hids[i], householdLockNS+":")
-		}
 		rows, err := tx.Query(ctx, `SELECT h.household, h.period, h.metric, h.n FROM household_visits h
-			JOIN unnest($1::text[], $2::text[]) AS k(s, hid) ON h.scope = k.s AND h.household = k.hid`, scopes, hidsOnly)
+			JOIN unnest($1::text[], $2::text[]) AS k(s, hid) ON h.scope = k.s AND h.household = k.hid`, scopes, hids)
 		if err != nil {
 			return err
 		}
@@ -240,8 +236,8 @@ func (db *DB) PutHouseholds(ctx context.Context, hs []flows.Household) (added in
 			contribute(h, 1)
 		}
 		var b pgx.Batch
-		for i := range hidsOnly {
-			data, err := marshal(onRoster[hidsOnly[i]])
+		for i, hid := range hids {
+			data, err := marshal(onRoster[hid])
 			if err != nil {
 				return err
 			}
