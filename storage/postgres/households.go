@@ -116,7 +116,7 @@ func rosterHousehold(ctx context.Context, q querier, community, household string
 }
 
 // addCoverage adds the coverage changes on shard, in one upsert in key
-// order, and deletes the rows that reach zero.
+// order, and deletes the rows that reach zero (only a decrease can).
 func addCoverage(ctx context.Context, tx pgx.Tx, cov map[covKey]int64, shard int16) error {
 	keys := make([]covKey, 0, len(cov))
 	for k, d := range cov {
@@ -139,14 +139,16 @@ func addCoverage(ctx context.Context, tx pgx.Tx, cov map[covKey]int64, shard int
 	})
 	scopes, periods, metrics := make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys))
 	ds := make([]int64, len(keys))
+	mayZero := false
 	for i, k := range keys {
 		scopes[i], periods[i], metrics[i], ds[i] = k.scope, k.period, k.metric, cov[k]
+		mayZero = mayZero || ds[i] < 0
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO coverage (scope, period, metric, shard, n)
 		SELECT s, p, m, $5, d FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS k(s, p, m, d) ORDER BY 1, 2, 3
 		ON CONFLICT (scope, period, metric, shard) DO UPDATE SET n = coverage.n + excluded.n`,
 		scopes, periods, metrics, ds, shard)
-	if err != nil {
+	if err != nil || !mayZero {
 		return err
 	}
 	_, err = tx.Exec(ctx, `DELETE FROM coverage c USING unnest($1::text[], $2::text[], $3::text[]) AS k(s, p, m)
