@@ -32,5 +32,10 @@ func TestContract(t *testing.T) {
 			}
 			return openBolt(t, db.Path())
 		},
+		Tamper: func(t testing.TB, s storetest.Store, c storetest.Counter) {
+			if err := storage.Tamper(s.(boltStore).DB, c.Table, c.Scope, c.Household, c.Period, c.Metric, c.Delta); err != nil {
+				t.Fatal(err)
+			}
+		},
 	})
 }

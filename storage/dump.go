@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -72,6 +73,98 @@ func TallyDiffs(stored, want map[TallyEntry]int64) []string {
 	return diffs
 }
 
+// MirrorFirstEffect sets r's one-effect fields (FollowKey, NextDue,
+// ClosedFollowUp) from r.Follows as applied, as SaveReport does.
+func MirrorFirstEffect(r *flows.Report) { mirrorFirstEffect(r) }
+
+// HouseholdCount is one distinct-household counter: how many reports that
+// are not void count household (flows.HouseholdID) in metric, in a scope
+// and period. Its transitions 0→1 and 1→0 move the tally
+// metric+flows.HouseholdsSuffix of the scope and period.
+type HouseholdCount struct {
+	Scope, Household, Period, Metric string
+	N                                int64
+}
+
+// HouseholdCounts lists the household counters r counts in (N 1 each),
+// the same enumeration the bbolt store saves, voids and checks with.
+func HouseholdCounts(r *flows.Report) []HouseholdCount {
+	var out []HouseholdCount
+	hid := r.HouseholdID()
+	metrics := r.DistinctMetrics()
+	_ = reportSets(r, func(s flows.Scope, period string, _, hh []byte) error {
+		if hh == nil {
+			return nil
+		}
+		for _, m := range metrics {
+			out = append(out, HouseholdCount{s.String(), hid, period, m, 1})
+		}
+		return nil
+	})
+	return out
+}
+
+// CoverageCount is one roster coverage counter of a roster scope (grid,
+// community, all): the roster stock (Period ""), the households visited
+// in a period, the managed patients and their follow-ups in a year.
+type CoverageCount struct {
+	Scope, Period, Metric string
+	N                     int64
+}
+
+// CoverageDeltas returns the coverage counters that change when the
+// community-scope count of the roster household h in period and metric
+// goes from old to n, with their changes.
+func CoverageDeltas(h flows.Household, period, metric string, old, n int64) []CoverageCount {
+	rec := rosterRec(h)
+	var out []CoverageCount
+	_ = rosterDeltas(&rec, period, metric, old, n, func(key []byte, d int64) error {
+		out = append(out, coverageCount(key, d))
+		return nil
+	})
+	return out
+}
+
+// RosterStock returns the coverage counters a roster household adds 1 to
+// by being on the roster: households and each of its tags, in each of its
+// roster scopes.
+func RosterStock(h flows.Household) []CoverageCount {
+	rec := rosterRec(h)
+	var out []CoverageCount
+	_ = rosterStock(&rec, 1, func(key []byte, d int64) error {
+		out = append(out, coverageCount(key, d))
+		return nil
+	})
+	return out
+}
+
+func coverageCount(key []byte, n int64) CoverageCount {
+	s, rest, _ := strings.Cut(string(key), "\x00")
+	p, m, _ := strings.Cut(rest, "\x00")
+	return CoverageCount{s, p, m, n}
+}
+
+// CoverageFrom builds the Coverage of a scope and period from its
+// coverage counters, keyed period + "|" + metric (what Coverage reads).
+func CoverageFrom(scope flows.Scope, period string, counts map[string]int64) flows.Coverage {
+	year := period[:4]
+	cv := flows.Coverage{Scope: scope.String(), Period: period, Year: year, Tags: map[string]int{},
+		Households: int(counts["|"+covHouseholds]), Visited: int(counts[period+"|"+covVisited])}
+	cv.VisitRate = rate(cv.Visited, cv.Households)
+	for k, v := range counts {
+		if t, ok := strings.CutPrefix(k, "|"+covTag); ok && v != 0 {
+			cv.Tags[t] = int(v)
+		}
+	}
+	for _, t := range flows.ManagedTags {
+		m := flows.Managed{Tag: t, Patients: cv.Tags[t], Managed: int(counts[year+"|"+covManaged+t]),
+			FollowUps: int(counts[year+"|"+covFollowUps+t])}
+		m.Rate = rate(m.Managed, m.Patients)
+		cv.Managed = append(cv.Managed, m)
+	}
+	return cv
+}
+
 // Loader receives a whole store, record by record, from Dump. Records of
 // one kind come in id (or key) order; a Loader must accept a record it
 // already holds (a second run of a migration) without duplicating it.
@@ -87,13 +180,20 @@ type Loader interface {
 	LoadDigestAttempt(ctx context.Context, a flows.DigestAttempt) error
 	LoadNotice(ctx context.Context, openID, text string, at time.Time) error
 	LoadDigestRun(ctx context.Context, day string, at time.Time) error
+	// LoadHousehold receives a roster household; LoadHouseholdCount and
+	// LoadCoverageCount the distinct-household and coverage counters as
+	// stored (like LoadTally, nothing is recomputed).
+	LoadHousehold(ctx context.Context, h flows.Household) error
+	LoadHouseholdCount(ctx context.Context, c HouseholdCount) error
+	LoadCoverageCount(ctx context.Context, c CoverageCount) error
 }
 
 // Dump hands every record of the store to l, from one read transaction
 // (a consistent snapshot while writers go on), in the order workers,
 // invites, follow-ups, reports, tallies, digest claims, attempts, notices,
-// last run. progress, when not nil, is called with each kind's name and
-// count as it is done.
+// last run, roster households, household counters, coverage counters.
+// progress, when not nil, is called with each kind's name and count as it
+// is done.
 func (db *DB) Dump(ctx context.Context, l Loader, progress func(kind string, n int)) error {
 	if progress == nil {
 		progress = func(string, int) {}
@@ -185,6 +285,29 @@ func (db *DB) Dump(ctx context.Context, l Loader, progress func(kind string, n i
 					return err
 				}
 				return l.LoadDigestRun(ctx, rec.Day, rec.At)
+			}},
+			{"households", rosterBucket, func(k, v []byte) error {
+				var rec rosterRec
+				if err := decode(v, &rec); err != nil {
+					return err
+				}
+				return l.LoadHousehold(ctx, flows.Household(rec))
+			}},
+			{"household counts", hhVisitsBucket, func(k, v []byte) error {
+				// hhSetKey: household id, scope, period.
+				parts := strings.SplitN(string(k), "\x00", 3)
+				if len(parts) != 3 {
+					return fmt.Errorf("malformed household set")
+				}
+				return forEachCount(v, func(metric []byte, n int64) error {
+					return l.LoadHouseholdCount(ctx, HouseholdCount{parts[1], parts[0], parts[2], string(metric), n})
+				})
+			}},
+			{"coverage counts", coverageBucket, func(k, v []byte) error {
+				if len(v) != 8 || bytes.Count(k, []byte{0}) != 2 {
+					return fmt.Errorf("malformed coverage count")
+				}
+				return l.LoadCoverageCount(ctx, coverageCount(k, int64(btoi(v))))
 			}},
 		}
 		for _, s := range steps {
@@ -338,5 +461,33 @@ func (b *BoltLoader) LoadNotice(ctx context.Context, openID, text string, at tim
 func (b *BoltLoader) LoadDigestRun(ctx context.Context, day string, at time.Time) error {
 	return b.add(ctx, func(tx *bolt.Tx) error {
 		return putRecord(tx, digestStateBucket, lastRunKey, runStateRec{Day: day, At: at})
+	})
+}
+
+// LoadHousehold implements Loader.
+func (b *BoltLoader) LoadHousehold(ctx context.Context, h flows.Household) error {
+	return b.add(ctx, func(tx *bolt.Tx) error {
+		rec := rosterRec(h)
+		return putRecord(tx, rosterBucket, rosterKey(h.Community, h.Household), &rec)
+	})
+}
+
+// LoadHouseholdCount implements Loader.
+func (b *BoltLoader) LoadHouseholdCount(ctx context.Context, c HouseholdCount) error {
+	return b.add(ctx, func(tx *bolt.Tx) error {
+		return setCount(tx.Bucket(hhVisitsBucket), hhSetKey(c.Scope, c.Household, c.Period), c.Metric, c.N)
+	})
+}
+
+// LoadCoverageCount implements Loader.
+func (b *BoltLoader) LoadCoverageCount(ctx context.Context, c CoverageCount) error {
+	return b.add(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(coverageBucket)
+		key := tallyKey(c.Scope, c.Period, c.Metric)
+		var old int64
+		if v := b.Get(key); len(v) == 8 {
+			old = int64(btoi(v))
+		}
+		return addTally(b, key, c.N-old)
 	})
 }

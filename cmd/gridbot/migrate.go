@@ -17,14 +17,17 @@ import (
 const migrateUsage = `Usage: gridbot migrate -from bbolt:FILE -to postgres:DSN
 
 Copies a bbolt store into a PostgreSQL database: workers, invites,
-follow-ups, reports, tallies, digest claims and attempts, kept notices and
-the last digest run, with their ids. Then runs "check" on the database:
-every tally is recomputed from the copied reports (exit status 1 when one
-differs).
+follow-ups, reports (with their kinds, times and follow-up effects),
+tallies, digest claims and attempts, kept notices, the last digest run,
+the household roster and its distinct-household and coverage counts, with
+their ids. Then runs "check" on the database: every tally, household count
+and coverage figure is recomputed from the copied reports and roster
+(exit status 1 when one differs).
 
 The schema is created in the database when it has none. Running it again
 is safe: records already copied are replaced by the source's, nothing is
-added twice, and tallies and kept notices are copied afresh. The database
+added twice, and tallies, household and coverage counts and kept notices
+are copied afresh. The database
 is meant for this installation only and not yet in service: no node may
 write to it during a migration. Progress goes to stderr.
 
@@ -93,7 +96,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("migrate: %w", err)
 	}
 	err = src.Dump(ctx, l, func(kind string, n int) {
-		fmt.Fprintf(stderr, "  %-16s %d\n", kind+":", n)
+		fmt.Fprintf(stderr, "  %-18s %d\n", kind+":", n)
 		l.kind, l.n = "", 0
 	})
 	if err == nil {
@@ -102,7 +105,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	fmt.Fprintf(stderr, "copied in %s; checking the tallies against the reports\n", time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stderr, "copied in %s; checking the counts against the reports and roster\n", time.Since(start).Round(time.Millisecond))
 	diffs, err := dst.Check(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate: check: %w", err)
@@ -111,7 +114,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stdout, d)
 	}
 	if len(diffs) > 0 {
-		fmt.Fprintf(stdout, "%d tallies differ from their reports in %s (run \"gridbot check\" on the source too)\n", len(diffs), target)
+		fmt.Fprintf(stdout, "%d counts differ from their reports in %s (run \"gridbot check\" on the source too)\n", len(diffs), target)
 		return errExit1
 	}
 	fmt.Fprintf(stdout, "ok: %s copied into %s; every tally matches its reports\n", path, target)

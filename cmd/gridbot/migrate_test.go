@@ -72,13 +72,57 @@ func seedBolt(t *testing.T, path string) {
 	if err := db.MarkDigestRun(ctx, "2026-11-05", at); err != nil {
 		t.Fatal(err)
 	}
+	seedHouseholds(t, db, at)
+}
+
+// seedHouseholds adds the roster and household visits (reports 32-35):
+// one of two kinds opening two follow-ups, one to a household whose
+// follow-up another grid owns (left untouched), a second visit of a
+// household, and three visits with no household number.
+func seedHouseholds(t *testing.T, db *storage.DB, at time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := db.PutHouseholds(ctx, []flows.Household{
+		{Community: "c1", Grid: "g1", Household: "7-2-306", Tags: []string{"高血压", "独居老人"}},
+		{Community: "c1", Grid: "g2", Household: "3-2-202", Tags: []string{"糖尿病"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	foreign := flows.FollowKey("c1", "visit", "chronic", "3-2-202")
+	if _, err := db.OpenFollowUp(ctx, flows.FollowUp{Key: foreign, Community: "c1", Grid: "g2", Worker: "z9",
+		Flow: "visit", Kind: "chronic", Target: "3-2-202", Due: "2026-12-01"}); err != nil {
+		t.Fatal(err)
+	}
+	visit := func(msgKey, worker, target, day string, kinds ...string) flows.Report {
+		r := flows.Report{MsgKey: msgKey, Worker: worker, Community: "c1", Grid: "g1", Flow: "visit", Kind: kinds[0],
+			Day: day, Target: target, Household: true, CreatedAt: at}
+		if len(kinds) > 1 {
+			r.Kinds = kinds
+		}
+		return r
+	}
+	r32 := visit("h32", "w0", "7-2-306", "2026-11-10", "chronic", "elderly")
+	r32.Follows = []flows.FollowEffect{
+		{Key: flows.FollowKey("c1", "visit", "chronic", "7-2-306"), Kind: "chronic", NextDue: "2027-02-10"},
+		{Key: flows.FollowKey("c1", "visit", "elderly", "7-2-306"), Kind: "elderly", NextDue: "2026-12-10"},
+	}
+	r33 := visit("h33", "w1", "3-2-202", "2026-11-11", "chronic")
+	r33.FollowKey, r33.NextDue = foreign, "2027-02-11"
+	r35 := flows.Report{MsgKey: "h35", Worker: "w2", Community: "c1", Grid: "g1", Flow: "visit", Kind: "other",
+		Times: 3, Day: "2026-11-12", CreatedAt: at}
+	for _, r := range []flows.Report{r32, r33, visit("h34", "w2", "7-2-306", "2026-11-20", "chronic"), r35} {
+		if _, _, err := db.SaveReport(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // changeSource changes the bbolt store as the running bot would between
 // two migrations: the report that moved the follow-up schedule is voided
 // (the follow-up it closed is reopened, the one it opened closed), the
-// only campaign is voided (its tallies go to zero and vanish), and the
-// kept notice is shown.
+// only campaign is voided (its tallies go to zero and vanish), a second
+// household visit is voided, the kept notice is shown, and a roster
+// household moves to another grid.
 func changeSource(t *testing.T, path string) {
 	t.Helper()
 	ctx := context.Background()
@@ -88,13 +132,17 @@ func changeSource(t *testing.T, path string) {
 	}
 	defer db.Close()
 	at := time.Date(2026, 11, 6, 9, 0, 0, 0, time.UTC)
-	for _, id := range []uint64{2, 31} {
+	for _, id := range []uint64{2, 31, 34} {
 		if _, err := db.VoidReport(ctx, id, at); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if text, err := db.TakeNotice(ctx, "w2"); err != nil || text == "" {
 		t.Fatalf("take notice: %q, %v", text, err)
+	}
+	// 3-2-202 moves to g1 on the roster, with a new tag.
+	if _, err := db.PutHouseholds(ctx, []flows.Household{{Community: "c1", Grid: "g1", Household: "3-2-202", Tags: []string{"糖尿病", "独居老人"}}}); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -155,13 +203,43 @@ func TestMigrate(t *testing.T) {
 		}
 		return n, last
 	}
-	if n, last := count(dst); n != 31 || last.ID != 31 {
-		t.Errorf("%d reports up to id %d in the database, want 31", n, last.ID)
+	if n, last := count(dst); n != 35 || last.ID != 35 {
+		t.Errorf("%d reports up to id %d in the database, want 35", n, last.ID)
+	}
+	// The household reports' kinds, times and follow-up effects (the
+	// foreign one too) came along as stored.
+	for id := uint64(32); id <= 35; id++ {
+		want, err1 := src.Report(ctx, id)
+		got, err2 := dst.Report(ctx, id)
+		if err1 != nil || err2 != nil || fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+			t.Errorf("report %d:\n got %+v (%v)\nwant %+v (%v)", id, got, err2, want, err1)
+		}
+	}
+	if r, _ := dst.Report(ctx, 33); len(r.Follows) != 1 || r.Follows[0].Foreign != 3 || r.Follows[0].Owner != "z9" {
+		t.Errorf("foreign effect of report 33: %+v", r.Follows)
+	}
+	// The roster and its figures: 入户率 and 规范管理 as the file has them.
+	for _, scope := range []string{"all", "community:c1", "grid:c1/g1", "grid:c1/g2"} {
+		s, _ := flows.ParseScope(scope)
+		for _, p := range []string{"2026", "2026-11", "2026-11-20"} {
+			want, err1 := src.Coverage(ctx, s, p)
+			got, err2 := dst.Coverage(ctx, s, p)
+			if err1 != nil || err2 != nil || fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+				t.Errorf("coverage %s %s: %+v (%v), want %+v (%v)", scope, p, got, err2, want, err1)
+			}
+		}
+	}
+	if cv, err := dst.Coverage(ctx, flows.Scope{Kind: flows.ScopeGrid, ID: "c1/g1"}, "2026-11"); err != nil || cv.Households != 2 || cv.Visited != 2 || cv.Tags["独居老人"] != 2 {
+		t.Errorf("coverage of g1 after the move: %+v, %v", cv, err)
+	}
+	if n, err := dst.HouseholdVisits(ctx, "c1", "7-2-306", "visit.chronic", "2026-11"); err != nil || n != 1 {
+		t.Errorf("chronic visits of 7-2-306 after a void: %d, %v", n, err)
 	}
 	// The schedule as voiding report 2 left it: the first follow-up open
-	// again, the second closed.
+	// again, the second closed; beside it, the two the visit of two kinds
+	// opened and another grid's, untouched.
 	due, err := dst.DueFollowUps(ctx, flows.Scope{Kind: flows.ScopeAll}, "2099-12-31", 0)
-	if err != nil || len(due) != 1 || due[0].Due != "2027-01-01" || due[0].ID != 1 {
+	if err != nil || len(due) != 4 || due[0].ID != 3 || due[0].Worker != "z9" || due[1].ID != 5 || due[2].Due != "2027-01-01" || due[2].ID != 1 || due[3].ID != 4 {
 		t.Errorf("open follow-ups: %+v, %v", due, err)
 	}
 	closed, err := dst.FollowUps(ctx, flows.Scope{Kind: flows.ScopeAll}, true)
@@ -194,7 +272,7 @@ func TestMigrate(t *testing.T) {
 		t.Errorf("copied message saved again: dup %v, %v", dup, err)
 	}
 	r, dup, err := dst.SaveReport(ctx, flows.Report{MsgKey: "new", Worker: "w0", Community: "c1", Grid: "g1", Flow: "visit", Day: "2026-11-04", CreatedAt: time.Now()})
-	if err != nil || dup || r.ID != 32 {
+	if err != nil || dup || r.ID != 36 {
 		t.Errorf("new report after the migration: id %d, dup %v, %v", r.ID, dup, err)
 	}
 
@@ -222,8 +300,11 @@ func TestMigrate(t *testing.T) {
 			t.Errorf("backup tally %s: %v (%v), want %v (%v)", p, got, err2, want, err1)
 		}
 	}
-	if n, last := count(cp); n != 32 || last.MsgKey != "new" {
-		t.Errorf("backup: %d reports, last %q; want 32, \"new\"", n, last.MsgKey)
+	if n, last := count(cp); n != 36 || last.MsgKey != "new" {
+		t.Errorf("backup: %d reports, last %q; want 36, \"new\"", n, last.MsgKey)
+	}
+	if got, want := mustCoverageOf(t, cp, "community:c1"), mustCoverageOf(t, dst, "community:c1"); got != want || !strings.Contains(got, "Visited:2") {
+		t.Errorf("backup coverage: %s, want %s", got, want)
 	}
 }
 
@@ -259,4 +340,18 @@ func TestMigrateRefusals(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "gridbot backup") {
 		t.Errorf("file in use: %v", err)
 	}
+}
+
+// mustCoverageOf returns a scope's coverage of 2026-11 as text.
+func mustCoverageOf(t *testing.T, db flows.Store, scope string) string {
+	t.Helper()
+	s, err := flows.ParseScope(scope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cv, err := db.Coverage(context.Background(), s, "2026-11")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%+v", cv)
 }

@@ -66,38 +66,35 @@ func closeOpenFollowUp(ctx context.Context, tx pgx.Tx, key string, by uint64, at
 	return f.ID, putFollowUp(ctx, tx, &f)
 }
 
-// undoFollowUpEffect reverses the follow-up effect of the report r, which
-// is being voided at at, by the rules of the bbolt store: the follow-up it
-// opened, if still open, is closed (storage.ReasonVoided), and the one it
-// closed is reopened as it was, unless the schedule has moved on since.
-// The caller holds the key's lock.
-func undoFollowUpEffect(ctx context.Context, tx pgx.Tx, r *flows.Report, at time.Time) error {
-	if r.FollowKey == "" {
-		return nil
-	}
-	open, ok, err := openFollowUpOf(ctx, tx, r.FollowKey)
+// undoFollowUpEffect reverses one follow-up effect e of the report id,
+// which is being voided at at, by the rules of the bbolt store: the
+// follow-up it opened, if still open, is closed (storage.ReasonVoided),
+// and the one it closed is reopened as it was, unless the schedule has
+// moved on since. The caller holds the key's lock.
+func undoFollowUpEffect(ctx context.Context, tx pgx.Tx, id uint64, e *flows.FollowEffect, at time.Time) error {
+	open, ok, err := openFollowUpOf(ctx, tx, e.Key)
 	if err != nil {
 		return err
 	}
 	if ok {
-		if open.OpenedBy != r.ID {
+		if open.OpenedBy != id {
 			return nil // opened since, by another report or by hand
 		}
 		open.Closed, open.ClosedAt, open.ClosedBy, open.Reason = true, at, 0, storage.ReasonVoided
 		if err := putFollowUp(ctx, tx, &open); err != nil {
 			return err
 		}
-	} else if r.NextDue != "" {
+	} else if e.NextDue != "" {
 		return nil // the follow-up the report opened was closed since
 	}
-	if r.ClosedFollowUp == 0 {
+	if e.Closed == 0 {
 		return nil
 	}
-	f, err := getFollowUp(ctx, tx, r.ClosedFollowUp, true)
+	f, err := getFollowUp(ctx, tx, e.Closed, true)
 	if err != nil {
 		return err
 	}
-	if !f.Closed || f.ClosedBy != r.ID || f.Key != r.FollowKey {
+	if !f.Closed || f.ClosedBy != id || f.Key != e.Key {
 		return nil
 	}
 	f.Closed, f.ClosedAt, f.ClosedBy, f.Reason = false, time.Time{}, 0, ""

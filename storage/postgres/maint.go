@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,36 +21,62 @@ import (
 // sees the database as of its first one, while writers go on.
 var snapshot = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 
-// Check recomputes every tally from the reports that are not void and
-// returns one line per difference with the stored tallies, in the format
-// of the bbolt store's Check. It reads one snapshot.
+// Check recomputes every tally from the reports that are not void, and
+// the distinct-household counters and the roster coverage from them and
+// the roster, and returns one line per difference with what is stored, in
+// the format of the bbolt store's Check. It reads one snapshot.
 func (db *DB) Check(ctx context.Context) ([]string, error) {
 	var diffs []string
 	err := db.inTxOpts(ctx, "check tallies", snapshot, func(tx pgx.Tx) error {
 		want := map[storage.TallyEntry]int64{}
+		hh := map[storage.HouseholdCount]int64{}
 		err := eachJSON(ctx, tx, func(r flows.Report) error {
 			for _, e := range storage.TallyEntries(&r) {
 				want[storage.TallyEntry{Scope: e.Scope, Period: e.Period, Metric: e.Metric}] += e.Milli
+			}
+			for _, c := range storage.HouseholdCounts(&r) {
+				c.N = 0
+				if hh[c]++; hh[c] == 1 {
+					want[storage.TallyEntry{Scope: c.Scope, Period: c.Period, Metric: c.Metric + flows.HouseholdsSuffix}] += flows.Milli
+				}
 			}
 			return nil
 		}, `SELECT data FROM reports WHERE NOT void`)
 		if err != nil {
 			return err
 		}
-		stored := map[storage.TallyEntry]int64{}
-		rows, err := tx.Query(ctx, `SELECT scope, period, metric, sum(milli)::bigint FROM tallies GROUP BY 1, 2, 3`)
+		cov, err := recomputeCoverage(ctx, tx, hh)
 		if err != nil {
 			return err
 		}
+		stored := map[storage.TallyEntry]int64{}
 		var k storage.TallyEntry
-		var milli int64
-		if _, err := pgx.ForEachRow(rows, []any{&k.Scope, &k.Period, &k.Metric, &milli}, func() error {
-			stored[k] = milli
-			return nil
-		}); err != nil {
+		var n int64
+		if err := forEach(ctx, tx, []any{&k.Scope, &k.Period, &k.Metric, &n}, func() { stored[k] = n },
+			`SELECT scope, period, metric, sum(milli)::bigint FROM tallies GROUP BY 1, 2, 3`); err != nil {
 			return err
 		}
 		diffs = storage.TallyDiffs(stored, want)
+
+		storedHH := map[storage.HouseholdCount]int64{}
+		var c storage.HouseholdCount
+		if err := forEach(ctx, tx, []any{&c.Scope, &c.Household, &c.Period, &c.Metric, &n}, func() { storedHH[c] = n },
+			`SELECT scope, household, period, metric, n FROM household_visits`); err != nil {
+			return err
+		}
+		diffs = append(diffs, countDiffs("households ", storedHH, hh, func(c storage.HouseholdCount) string {
+			return c.Scope + " " + c.Household + " " + c.Period + " " + c.Metric
+		})...)
+
+		storedCov := map[storage.CoverageCount]int64{}
+		var v storage.CoverageCount
+		if err := forEach(ctx, tx, []any{&v.Scope, &v.Period, &v.Metric, &n}, func() { storedCov[v] = n },
+			`SELECT scope, period, metric, sum(n)::bigint FROM coverage GROUP BY 1, 2, 3`); err != nil {
+			return err
+		}
+		diffs = append(diffs, countDiffs("coverage ", storedCov, cov, func(c storage.CoverageCount) string {
+			return c.Scope + " " + c.Period + " " + c.Metric
+		})...)
 		return nil
 	})
 	if err != nil {
@@ -57,6 +84,64 @@ func (db *DB) Check(ctx context.Context) ([]string, error) {
 	}
 	sort.Strings(diffs)
 	return diffs, nil
+}
+
+// recomputeCoverage recomputes the coverage counters from the roster and
+// the recomputed household counters hh.
+func recomputeCoverage(ctx context.Context, tx pgx.Tx, hh map[storage.HouseholdCount]int64) (map[storage.CoverageCount]int64, error) {
+	// The community-scope counters of each household.
+	byHousehold := map[string][]storage.HouseholdCount{}
+	for c, n := range hh {
+		if strings.HasPrefix(c.Scope, string(flows.ScopeCommunity)+":") {
+			c.N = n
+			byHousehold[c.Household] = append(byHousehold[c.Household], c)
+		}
+	}
+	cov := map[storage.CoverageCount]int64{}
+	err := eachJSON(ctx, tx, func(h flows.Household) error {
+		for _, d := range storage.RosterStock(h) {
+			cov[storage.CoverageCount{Scope: d.Scope, Period: d.Period, Metric: d.Metric}] += d.N
+		}
+		community := flows.Scope{Kind: flows.ScopeCommunity, ID: h.Community}.String()
+		for _, c := range byHousehold[flows.HouseholdID(h.Community, h.Household)] {
+			if c.Scope != community {
+				continue
+			}
+			for _, d := range storage.CoverageDeltas(h, c.Period, c.Metric, 0, c.N) {
+				cov[storage.CoverageCount{Scope: d.Scope, Period: d.Period, Metric: d.Metric}] += d.N
+			}
+		}
+		return nil
+	}, `SELECT data FROM roster`)
+	return cov, err
+}
+
+// forEach runs sql and calls fn after scanning each row into dest.
+func forEach(ctx context.Context, tx pgx.Tx, dest []any, fn func(), sql string, args ...any) error {
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return err
+	}
+	_, err = pgx.ForEachRow(rows, dest, func() error { fn(); return nil })
+	return err
+}
+
+// countDiffs lists the differences between stored and recomputed
+// counters (keys with N 0), in the format of the bbolt store's Check:
+// label + key + ": stored 2, recomputed 1".
+func countDiffs[K comparable](label string, stored, want map[K]int64, name func(K) string) []string {
+	var diffs []string
+	for k, got := range stored {
+		if w := want[k]; got != w {
+			diffs = append(diffs, fmt.Sprintf("%s%s: stored %d, recomputed %d", label, name(k), got, w))
+		}
+	}
+	for k, w := range want {
+		if _, ok := stored[k]; !ok && w != 0 {
+			diffs = append(diffs, fmt.Sprintf("%s%s: stored 0, recomputed %d", label, name(k), w))
+		}
+	}
+	return diffs
 }
 
 // Dump hands every record to l from one snapshot (see storage.Loader), in
@@ -119,6 +204,20 @@ func (db *DB) Dump(ctx context.Context, l storage.Loader, progress func(kind str
 				}
 				return each(ctx, tx, `SELECT json_build_object('Day', day, 'At', at) FROM digest_runs ORDER BY day DESC LIMIT 1`,
 					func(r run) error { return l.LoadDigestRun(ctx, r.Day, r.At) })
+			}},
+			{"households", func() (int, error) {
+				return each(ctx, tx, `SELECT data FROM roster ORDER BY community COLLATE "C", household COLLATE "C"`,
+					func(h flows.Household) error { return l.LoadHousehold(ctx, h) })
+			}},
+			{"household counts", func() (int, error) {
+				return each(ctx, tx, `SELECT json_build_object('Scope', scope, 'Household', household, 'Period', period, 'Metric', metric, 'N', n)
+					FROM household_visits WHERE n <> 0`,
+					func(c storage.HouseholdCount) error { return l.LoadHouseholdCount(ctx, c) })
+			}},
+			{"coverage counts", func() (int, error) {
+				return each(ctx, tx, `SELECT json_build_object('Scope', scope, 'Period', period, 'Metric', metric, 'N', sum(n))
+					FROM coverage GROUP BY scope, period, metric HAVING sum(n) <> 0`,
+					func(c storage.CoverageCount) error { return l.LoadCoverageCount(ctx, c) })
 			}},
 		}
 		for _, s := range steps {
@@ -227,11 +326,11 @@ func (l *Loader) Flush(ctx context.Context) error {
 }
 
 // Reset deletes the records a run copies as a whole rather than one by
-// one: tallies and kept notices. A source's tally that reached zero, or a
+// one: tallies, household and coverage counters, and kept notices. A source's tally that reached zero, or a
 // notice it has shown since, then leaves no trace of an earlier run. Call
 // it before the run.
 func (l *Loader) Reset(ctx context.Context) error {
-	_, err := l.db.pool.Exec(ctx, `DELETE FROM tallies; DELETE FROM notices`)
+	_, err := l.db.pool.Exec(ctx, `DELETE FROM tallies; DELETE FROM household_visits; DELETE FROM coverage; DELETE FROM notices`)
 	return storage.Wrap("load store", err)
 }
 
@@ -319,4 +418,27 @@ func (l *Loader) LoadNotice(ctx context.Context, openID, text string, at time.Ti
 // LoadDigestRun implements storage.Loader.
 func (l *Loader) LoadDigestRun(ctx context.Context, day string, at time.Time) error {
 	return l.queue(ctx, `INSERT INTO digest_runs (day, at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, day, at)
+}
+
+// LoadHousehold implements storage.Loader.
+func (l *Loader) LoadHousehold(ctx context.Context, h flows.Household) error {
+	data, err := marshal(h)
+	if err != nil {
+		return err
+	}
+	return l.queue(ctx, `INSERT INTO roster (community, household, data) VALUES ($1, $2, $3)
+		ON CONFLICT (community, household) DO UPDATE SET data = excluded.data`, h.Community, h.Household, data)
+}
+
+// LoadHouseholdCount implements storage.Loader: the stored value, as it was.
+func (l *Loader) LoadHouseholdCount(ctx context.Context, c storage.HouseholdCount) error {
+	return l.queue(ctx, `INSERT INTO household_visits (scope, household, period, metric, n) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (scope, household, period, metric) DO UPDATE SET n = excluded.n`, c.Scope, c.Household, c.Period, c.Metric, c.N)
+}
+
+// LoadCoverageCount implements storage.Loader: the stored value, as it
+// was, in shard 0.
+func (l *Loader) LoadCoverageCount(ctx context.Context, c storage.CoverageCount) error {
+	return l.queue(ctx, `INSERT INTO coverage (scope, period, metric, shard, n) VALUES ($1, $2, $3, 0, $4)
+		ON CONFLICT (scope, period, metric, shard) DO UPDATE SET n = excluded.n`, c.Scope, c.Period, c.Metric, c.N)
 }

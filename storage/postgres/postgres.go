@@ -1,7 +1,8 @@
 // Package postgres implements gridbot's flows.Store and flows.ReminderStore
 // on PostgreSQL (pgx v5 with its pool), with the guarantees of the bbolt
-// store in package storage: a report, its tallies, indexes, follow-up
-// effect and dedupe mark are written in one transaction, and a unique key
+// store in package storage: a report, its tallies, distinct-household
+// counts and roster coverage, indexes, follow-up effects and dedupe mark
+// are written in one transaction, and a unique key
 // on the completing message (MsgKey) keeps it saved once, also when two
 // gridbot nodes receive the same message at the same time.
 //
@@ -12,8 +13,11 @@
 // Write transactions run at READ COMMITTED. Tallies are added with one
 // upsert in key order (no deadlock between two reports), and everything
 // that reads and then changes a follow-up schedule first takes a
-// transaction-scoped advisory lock on the schedule's key, so two reports
-// of the same household are applied one after the other.
+// transaction-scoped advisory lock on the schedule's key (several in key
+// order), and everything that changes a household's counts or roster
+// record the lock of the household after them, so two reports of the
+// same household, or a report and a roster import, are applied one after
+// the other.
 package postgres
 
 import (

@@ -36,6 +36,31 @@ var driver = storetest.Driver{
 		}
 		return openStore(t, p.dsn)
 	},
+	Tamper: func(t testing.TB, s storetest.Store, c storetest.Counter) {
+		ctx := context.Background()
+		pool := s.(*pgStore).Pool()
+		var err error
+		switch c.Table {
+		case "tallies":
+			_, err = pool.Exec(ctx, `INSERT INTO tallies (scope, period, metric, shard, milli) VALUES ($1, $2, $3, 0, $4)
+				ON CONFLICT (scope, period, metric, shard) DO UPDATE SET milli = tallies.milli + excluded.milli`, c.Scope, c.Period, c.Metric, c.Delta)
+		case "households":
+			_, err = pool.Exec(ctx, `INSERT INTO household_visits (scope, household, period, metric, n) VALUES ($1, $2, $3, $4, $5)
+				ON CONFLICT (scope, household, period, metric) DO UPDATE SET n = household_visits.n + excluded.n`,
+				c.Scope, c.Household, c.Period, c.Metric, c.Delta)
+			if err == nil {
+				_, err = pool.Exec(ctx, `DELETE FROM household_visits WHERE n = 0`)
+			}
+		case "coverage":
+			_, err = pool.Exec(ctx, `INSERT INTO coverage (scope, period, metric, shard, n) VALUES ($1, $2, $3, 0, $4)
+				ON CONFLICT (scope, period, metric, shard) DO UPDATE SET n = coverage.n + excluded.n`, c.Scope, c.Period, c.Metric, c.Delta)
+		default:
+			t.Fatalf("tamper: no table %q", c.Table)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	},
 }
 
 func TestContract(t *testing.T) { storetest.Run(t, driver) }

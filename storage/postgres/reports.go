@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"time"
@@ -66,37 +67,16 @@ func saveReport(ctx context.Context, tx pgx.Tx, r flows.Report) (flows.Report, b
 	if err := tx.QueryRow(ctx, `SELECT nextval('reports_id_seq')`).Scan(&r.ID); err != nil {
 		return flows.Report{}, false, err
 	}
-	r.Void, r.VoidedAt, r.ClosedFollowUp = false, time.Time{}, 0
-	if r.FollowKey != "" {
-		if err := lockKey(ctx, tx, "followup", r.FollowKey); err != nil {
+	r.Void, r.VoidedAt = false, time.Time{}
+	if err := lockEffects(ctx, tx, r.Follows); err != nil {
+		return flows.Report{}, false, err
+	}
+	for i := range r.Follows {
+		if err := applyEffect(ctx, tx, &r, &r.Follows[i]); err != nil {
 			return flows.Report{}, false, err
-		}
-		newer, err := scheduleIsNewer(ctx, tx, r.FollowKey, r.Day)
-		if err != nil {
-			return flows.Report{}, false, err
-		}
-		if newer {
-			// A back-dated report older than the visit that set the current
-			// schedule neither closes it nor moves its date.
-			r.FollowKey, r.NextDue = "", ""
 		}
 	}
-	if r.FollowKey != "" {
-		closed, err := closeOpenFollowUp(ctx, tx, r.FollowKey, r.ID, r.CreatedAt, "")
-		if err != nil {
-			return flows.Report{}, false, err
-		}
-		r.ClosedFollowUp = closed
-		if r.NextDue != "" {
-			f := flows.FollowUp{
-				Key: r.FollowKey, Community: r.Community, Grid: r.Grid, Worker: r.Worker,
-				Flow: r.Flow, Kind: r.Kind, Target: r.Target, Due: r.NextDue, OpenedBy: r.ID,
-			}
-			if _, err := openFollowUp(ctx, tx, f); err != nil {
-				return flows.Report{}, false, err
-			}
-		}
-	}
+	storage.MirrorFirstEffect(&r)
 	data, err := json.Marshal(&r)
 	if err != nil {
 		return flows.Report{}, false, err
@@ -110,34 +90,92 @@ func saveReport(ctx context.Context, tx pgx.Tx, r flows.Report) (flows.Report, b
 	if tag.RowsAffected() == 0 {
 		return flows.Report{}, false, errDupRace
 	}
-	return r, false, addTallies(ctx, tx, &r, 1)
+	return r, false, countReport(ctx, tx, &r, 1)
 }
 
-// scheduleIsNewer reports whether the open follow-up of key was opened by
-// a report done after day.
-func scheduleIsNewer(ctx context.Context, tx pgx.Tx, key, day string) (bool, error) {
-	var openerDay *string
-	err := tx.QueryRow(ctx, `SELECT r.day FROM followups f JOIN reports r ON r.id = (f.data->>'opened_by')::bigint
-		WHERE f.key = $1 AND NOT f.closed`, key).Scan(&openerDay)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
+// lockEffects takes the locks of the schedules the effects act on, in key
+// order (two reports of one household take them in the same order).
+func lockEffects(ctx context.Context, tx pgx.Tx, es []flows.FollowEffect) error {
+	keys := make([]string, 0, len(es))
+	for _, e := range es {
+		keys = append(keys, e.Key)
 	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := lockKey(ctx, tx, "followup", k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyEffect applies one follow-up effect of the report r (already given
+// its id) and records on e what it did, by the rules of the bbolt store:
+// the open follow-up of e.Key is closed and the next one opened, unless
+// it belongs to another grid of the community and was not handed to r's
+// worker (Foreign) or was set by a report done after r.Day (Stale); then
+// nothing changes and e.NextDue is cleared. The caller holds e.Key's lock.
+func applyEffect(ctx context.Context, tx pgx.Tx, r *flows.Report, e *flows.FollowEffect) error {
+	open, ok, err := openFollowUpOf(ctx, tx, e.Key)
 	if err != nil {
-		return false, err
+		return err
 	}
-	return openerDay != nil && *openerDay > day, nil
+	if ok {
+		if open.Community == r.Community && open.Grid != r.Grid && open.Worker != r.Worker {
+			e.Foreign, e.Owner, e.OwnerGrid, e.NextDue = open.ID, open.Worker, open.Grid, ""
+			return nil
+		}
+		if open.OpenedBy != 0 {
+			var openerDay string
+			err := tx.QueryRow(ctx, `SELECT day FROM reports WHERE id = $1`, open.OpenedBy).Scan(&openerDay)
+			if err != nil {
+				return fmt.Errorf("report %d that opened follow-up %d: %w", open.OpenedBy, open.ID, err)
+			}
+			if openerDay > r.Day {
+				e.Stale, e.NextDue = true, ""
+				return nil
+			}
+		}
+		open.Closed, open.ClosedAt, open.ClosedBy, open.Reason = true, r.CreatedAt, r.ID, ""
+		if err := putFollowUp(ctx, tx, &open); err != nil {
+			return err
+		}
+		e.Closed = open.ID
+	}
+	if e.NextDue == "" {
+		return nil
+	}
+	f, err := openFollowUp(ctx, tx, flows.FollowUp{
+		Key: e.Key, Community: r.Community, Grid: r.Grid, Worker: r.Worker,
+		Flow: r.Flow, Kind: e.Kind, Target: r.Target, Due: e.NextDue, OpenedBy: r.ID,
+	})
+	e.Opened = f.ID
+	return err
 }
 
 // tallyShards is the number of rows each total is spread over (see the
 // tallies table).
 const tallyShards = 16
 
-// addTallies adds (sign 1) or subtracts (sign -1) the report's metrics in
-// every scope and period it counts in, on the shard of its id, in one
-// upsert in key order (so two transactions lock tally rows in the same
-// order), and deletes the rows that reach zero.
-func addTallies(ctx context.Context, tx pgx.Tx, r *flows.Report, sign int64) error {
-	es := storage.TallyEntries(r)
+// countReport adds (sign 1) or takes out (sign -1) everything the report
+// counts in: its distinct households (and the roster coverage they move)
+// and its tallies, on the shard of its id.
+func countReport(ctx context.Context, tx pgx.Tx, r *flows.Report, sign int64) error {
+	es, err := addHouseholds(ctx, tx, r, sign)
+	if err != nil {
+		return err
+	}
+	for _, e := range storage.TallyEntries(r) {
+		e.Milli *= sign
+		es = append(es, e)
+	}
+	return addTallies(ctx, tx, es, int16(r.ID%tallyShards))
+}
+
+// addTallies adds the tally changes es on shard in one upsert in key
+// order (so two transactions lock tally rows in the same order), and
+// deletes the rows that reach zero.
+func addTallies(ctx context.Context, tx pgx.Tx, es []storage.TallyEntry, shard int16) error {
 	if len(es) == 0 {
 		return nil
 	}
@@ -153,12 +191,11 @@ func addTallies(ctx context.Context, tx pgx.Tx, r *flows.Report, sign int64) err
 	})
 	scopes, periods, metrics := make([]string, len(es)), make([]string, len(es)), make([]string, len(es))
 	vals := make([]int64, len(es))
-	mayZero := sign < 0
+	mayZero := false
 	for i, e := range es {
-		scopes[i], periods[i], metrics[i], vals[i] = e.Scope, e.Period, e.Metric, sign*e.Milli
+		scopes[i], periods[i], metrics[i], vals[i] = e.Scope, e.Period, e.Metric, e.Milli
 		mayZero = mayZero || vals[i] < 0
 	}
-	shard := int16(r.ID % tallyShards)
 	_, err := tx.Exec(ctx, `INSERT INTO tallies (scope, period, metric, shard, milli)
 		SELECT s, p, m, $5, v FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS k(s, p, m, v) ORDER BY 1, 2, 3
 		ON CONFLICT (scope, period, metric, shard) DO UPDATE SET milli = tallies.milli + excluded.milli`,
@@ -222,11 +259,9 @@ func (db *DB) VoidReport(ctx context.Context, id uint64, at time.Time) (flows.Re
 		if r, err = getReport(ctx, tx, id, false); err != nil {
 			return err
 		}
-		if r.FollowKey != "" {
-			// The schedule's lock before the report's row: the order SaveReport takes them in.
-			if err := lockKey(ctx, tx, "followup", r.FollowKey); err != nil {
-				return err
-			}
+		// The schedules' locks before the report's row: the order SaveReport takes them in.
+		if err := lockEffects(ctx, tx, r.Effects()); err != nil {
+			return err
 		}
 		if r, err = getReport(ctx, tx, id, true); err != nil {
 			return err
@@ -238,10 +273,18 @@ func (db *DB) VoidReport(ctx context.Context, id uint64, at time.Time) (flows.Re
 		if err := putReport(ctx, tx, &r); err != nil {
 			return err
 		}
-		if err := addTallies(ctx, tx, &r, -1); err != nil {
+		if err := countReport(ctx, tx, &r, -1); err != nil {
 			return err
 		}
-		return undoFollowUpEffect(ctx, tx, &r, at)
+		for _, e := range r.Effects() {
+			if e.Foreign != 0 || e.Stale {
+				continue // it changed nothing
+			}
+			if err := undoFollowUpEffect(ctx, tx, r.ID, &e, at); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return flows.Report{}, err

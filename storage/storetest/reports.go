@@ -381,7 +381,7 @@ func testVoidReportFollowUps(t *testing.T, d Driver) {
 			want: map[string]fuWant{"r1": {open: true}, "r2": {reason: storage.ReasonVoided}},
 		},
 		{
-			name: "second visit by another worker of another grid",
+			name: "second visit by another worker of the grid",
 			flow: "visit",
 			steps: []voidStep{
 				{op: "save", name: "r1", worker: "w1", due: "2026-12-05"},
@@ -497,7 +497,7 @@ func testVoidReportFollowUps(t *testing.T, d Driver) {
 			want: map[string]fuWant{"r1": {open: true}, "r2": {reason: storage.ReasonVoided}, "r3": {reason: storage.ReasonVoided}},
 		},
 	}
-	grids := map[string]string{"w1": "g1", "w2": "g2"}
+	grids := map[string]string{"w1": "g1", "w2": "g1"} // another grid's follow-ups: testForeignGridFollowUpUntouched
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -38,6 +39,9 @@ type Driver struct {
 	Open func(t testing.TB) Store
 	// Reopen closes s and opens the same data again, as after a restart.
 	Reopen func(t testing.TB, s Store) Store
+	// Tamper changes a stored counter behind the store's back, for the
+	// tests of Check; nil skips them.
+	Tamper func(t testing.TB, s Store, c Counter)
 }
 
 // Run runs every contract test against d.
@@ -73,6 +77,13 @@ func Run(t *testing.T, d Driver) {
 		{"ReopenKeepsData", testReopenKeepsData},
 		{"CheckClean", testCheckClean},
 		{"BackupIsABoltStore", testBackup},
+		{"DistinctHouseholds", testDistinctHouseholds},
+		{"SaveReportInvalidKindsAndTimes", testSaveReportInvalidKindsAndTimes},
+		{"MultiKindFollowUps", testMultiKindFollowUps},
+		{"ForeignGridFollowUpUntouched", testForeignGridFollowUpUntouched},
+		{"Coverage", testCoverage},
+		{"CheckHouseholds", testCheckHouseholds},
+		{"HouseholdsConcurrent", testHouseholdsConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, d) })
@@ -216,6 +227,9 @@ func seedForCheck(t *testing.T, db Store) {
 	if err := db.MarkDigestRun(ctx, "2026-11-05", testTime); err != nil {
 		t.Fatal(err)
 	}
+	seedRoster(t, db)
+	mustSave(t, db, hhVisit("hh1", "w1", "g1", "3-2-201", "2026-11-05", "chronic", "elderly"))
+	mustSave(t, db, hhVisit("hh2", "w3", "g2", "3-2-202", "2026-11-06", "elderly"))
 }
 
 func testCheckClean(t *testing.T, d Driver) {
@@ -278,6 +292,14 @@ func testBackup(t *testing.T, d Driver) {
 			}
 		}
 	}
+	for _, sc := range []string{"community:c1", "grid:c1/g1", "all"} {
+		if got, want := covLine(mustCoverage(t, cp, sc, "2026-11")), covLine(mustCoverage(t, db, sc, "2026-11")); got != want || !strings.Contains(got, "visited 2") {
+			t.Fatalf("backup coverage %s: %s, want %s", sc, got, want)
+		}
+	}
+	if n, err := cp.HouseholdVisits(ctx, "c1", "3-2-201", "visit.chronic", "2026-11-05"); err != nil || n != 1 {
+		t.Fatalf("backup household visits: %d, %v", n, err)
+	}
 	if w, err := cp.Worker(ctx, "w1"); err != nil || w.Name != "李娟" {
 		t.Fatalf("backup worker: %+v, %v", w, err)
 	}
@@ -317,8 +339,8 @@ func mustScope(t testing.TB, s string) flows.Scope {
 
 // BenchReport is the i-th report of a synthetic year, the same as the
 // bbolt benchmarks': 500 workers in 50 grids of 10 communities, mostly
-// household visits (with their follow-up schedule), one in ten a campaign
-// with counters.
+// household visits (with their follow-up schedule, counted in the
+// distinct households), one in ten a campaign with counters.
 func BenchReport(i int) flows.Report {
 	worker := i % 500
 	community, grid := fmt.Sprintf("c%d", worker%10), fmt.Sprintf("g%d", worker%50/10)
@@ -333,9 +355,28 @@ func BenchReport(i int) flows.Report {
 		return r
 	}
 	r.Flow, r.Kind = "visit", []string{"chronic", "elderly", "maternal", "floating", "other"}[i%5]
-	r.Target = fmt.Sprintf("%d-%d-%d", i%30, i%4, i%600)
+	r.Target, r.Household = fmt.Sprintf("%d-%d-%d", i%30, i%4, i%600), true
 	r.Fields = map[string]string{"bp": "150/95", "note": "按时服药"}
 	r.FollowKey = flows.FollowKey(community, r.Flow, r.Kind, r.Target)
 	r.NextDue = time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i%90).Format(time.DateOnly)
 	return r
+}
+
+// BenchRoster is the roster of the bench stores, the same as the bbolt
+// benchmarks': the 600 households of BenchReport's visits in each of the
+// 10 communities, in 5 grids, tagged 高血压 or 糖尿病 (and 独居老人 for
+// one in three).
+func BenchRoster() []flows.Household {
+	var hs []flows.Household
+	for c := range 10 {
+		for h := range 600 {
+			tags := []string{[]string{"高血压", "糖尿病"}[h%2]}
+			if h%3 == 0 {
+				tags = append(tags, "独居老人")
+			}
+			hs = append(hs, flows.Household{Community: fmt.Sprintf("c%d", c), Grid: fmt.Sprintf("g%d", h%5),
+				Household: fmt.Sprintf("%d-%d-%d", h%30, h%4, h), Tags: tags})
+		}
+	}
+	return hs
 }
