@@ -93,7 +93,10 @@ const benchToken = "bench-token"
 
 // benchReports are the one-line reports the users send, in turn; %d is a
 // per-message number (the household's room).
-var benchReports = []string{"今天宣传发放资料35份，参与群众12人", "走访 3-2-%d 慢病 150/95"}
+// benchReports alternate; a visit's household (building = user, then a
+// unit and room from the sequence) is new every time, since visiting the
+// same household, kind and day again is asked first (one more message).
+var benchReports = []string{"今天宣传发放资料35份，参与群众12人", "走访 %d-%d-%d 慢病 150/95"}
 
 // startBenchMain runs the real Main as `gridbot serve` does with no config
 // file, on a free loopback port with bbolt in a temp dir, and sessions in
@@ -163,7 +166,7 @@ func newLoad(b *testing.B, url, token, want string, n int) *load {
 	build := func(user, seq int) benchReq {
 		text := benchReports[seq%len(benchReports)]
 		if strings.Contains(text, "%d") {
-			text = fmt.Sprintf(text, 101+seq%900)
+			text = fmt.Sprintf(text, user+1, 1+seq/900, 101+seq%900)
 		}
 		msgID++
 		req := l.c.Text(benchUser(user), text, msgID)
