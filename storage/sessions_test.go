@@ -80,34 +80,3 @@ func TestSessionsGuard(t *testing.T) {
 		t.Fatal("Check after recovery: still down")
 	}
 }
-
-// TestFallbackKV: while Redis is down, values go to and come from the
-// embedded store; Redis is used again once it answers.
-func TestFallbackKV(t *testing.T) {
-	ctx := context.Background()
-	mr := miniredis.RunT(t)
-	client := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
-	t.Cleanup(func() { client.Close() })
-	db := newTestDB(t)
-	f := &FallbackKV{Primary: NewRedisKV(client), Secondary: db.KV(), RetryAfter: 50 * time.Millisecond}
-	if err := f.Set(ctx, "r:1", []byte("a"), time.Hour); err != nil || !mr.Exists("r:1") {
-		t.Fatalf("set with Redis up: %v, in redis %v", err, mr.Exists("r:1"))
-	}
-	mr.Close()
-	if err := f.Set(ctx, "r:2", []byte("b"), time.Hour); err != nil {
-		t.Fatalf("set with Redis down: %v", err)
-	}
-	if v, err := f.Get(ctx, "r:2"); err != nil || string(v) != "b" {
-		t.Fatalf("get with Redis down: %q, %v", v, err)
-	}
-	if v, err := db.KV().Get(ctx, "r:2"); err != nil || string(v) != "b" {
-		t.Fatalf("not in the embedded store: %q, %v", v, err)
-	}
-	if err := mr.Restart(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(60 * time.Millisecond)
-	if err := f.Set(ctx, "r:3", []byte("c"), time.Hour); err != nil || !mr.Exists("r:3") {
-		t.Fatalf("after recovery: %v, in redis %v", err, mr.Exists("r:3"))
-	}
-}

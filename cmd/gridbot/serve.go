@@ -118,13 +118,13 @@ func (m *Main) Run(ctx context.Context) error {
 	if db != nil {
 		kv = db.KV()
 	}
-	// Replies kept for WeChat's retries (and plain mode's used signatures)
-	// live in memory without Redis: only this process serves the store
-	// file, and after a restart a retry is handled again from the stored
-	// session, the report's MsgKey keeping it counted once. With Redis they
-	// are shared there by every node, falling back to the store file while
-	// Redis is down (bbolt). With PostgreSQL, several nodes answer: replies
-	// and the per-user lock are in Redis.
+	// With bbolt, replies kept for WeChat's retries (and plain mode's used
+	// signatures) live in memory, with or without Redis: only this process
+	// serves the store file, and after a restart a retry is handled again
+	// from the stored session, the report's MsgKey keeping it counted once.
+	// A Redis round trip each would cost more than the rest of a message,
+	// and memory needs no fallback when Redis is down. With PostgreSQL,
+	// several nodes answer: replies and the per-user lock are in Redis.
 	var replies flows.KV = storage.NewMemKV()
 	var userLock bot.UserLocker
 	checks := []bot.HealthCheck{{Name: "storage", Check: store.Ping}}
@@ -138,8 +138,6 @@ func (m *Main) Run(ctx context.Context) error {
 		if db == nil {
 			replies = kv
 			userLock = storage.NewRedisLocker(m.Redis, cfg.Session.Prefix+"lock:", 0)
-		} else {
-			replies = &storage.FallbackKV{Primary: kv, Secondary: db.KV()}
 		}
 		// A write, not a PING: a Redis out of memory still answers PING
 		// but refuses every session write. Without Redis the bot works in
