@@ -9,34 +9,41 @@ import (
 	"gridbot/flows/chat"
 )
 
-// Chat wraps the bot's chat Handler with what the console adds to the
-// conversation, and hands everything else to next unchanged:
+// Chat wraps the bot's chat Handler with the scans of the console's QR
+// codes, and hands everything else to next unchanged:
 //
 //   - the scan of a login QR code (SCAN, or subscribe with "qrscene_"
 //     before the scene) logs the waiting browser in as the scanning worker;
 //   - the scan of an invite QR code binds the scanner in one step, as if
-//     they had typed "绑定 <code>" (the conversation's own binding);
-//   - "后台" answers a one-time login link; "台帐"/"导出台帐" a link to the
-//     ledger page (supervisors); "年度总结" the year's summary paragraph.
+//     they had typed "绑定 <code>" (the conversation's own binding).
 //
-// It is a small, isolated hook: when the conversation gets one command
-// table, these three commands belong in it (see chatCommands).
+// The console's chat commands are in the conversation's command table
+// (Commands, set as chat.Engine.Extra).
 func (c *Console) Chat(next bot.Handler) bot.Handler {
 	return bot.HandlerFunc(func(ctx context.Context, in flows.Inbound) (flows.Reply, error) {
-		switch in.Type {
-		case "event":
-			if in.Event == "SCAN" || in.Event == "subscribe" {
-				if scene := strings.TrimPrefix(in.EventKey, "qrscene_"); scene != "" {
-					return c.scan(ctx, next, in, scene)
-				}
-			}
-		case "text", "voice":
-			if cmd, ok := chatCommands[normalizeCommand(in.Text)]; ok {
-				return c.command(ctx, next, in, cmd)
+		if in.Type == "event" && (in.Event == "SCAN" || in.Event == "subscribe") {
+			if scene := strings.TrimPrefix(in.EventKey, "qrscene_"); scene != "" {
+				return c.scan(ctx, next, in, scene)
 			}
 		}
 		return next.Handle(ctx, in)
 	})
+}
+
+// Commands are the console's chat commands, for chat.Engine.Extra: "后台"
+// answers a one-time login link; "台帐"/"导出台帐" a link to the ledger
+// page (supervisors); "年度总结" the year's summary paragraph.
+func (c *Console) Commands() []chat.Command {
+	run := func(cmd string) func(context.Context, flows.Worker) (string, error) {
+		return func(ctx context.Context, w flows.Worker) (string, error) { return c.command(ctx, w, cmd) }
+	}
+	return []chat.Command{
+		{Name: cmdConsole, Words: []string{"后台", "管理后台", "登录后台", "网页后台", "电脑后台"},
+			Help: "后台：网页后台的登录链接", Run: run(cmdConsole)},
+		{Name: cmdLedger, Words: []string{"台帐", "台账", "导出台帐", "导出台账"},
+			StaffHelp: "台帐 / 年度总结：下载台帐、全年工作总结", Run: run(cmdLedger)},
+		{Name: cmdSummary, Words: []string{"年度总结", "全年总结", "年终总结"}, Run: run(cmdSummary)},
+	}
 }
 
 // Console chat commands.
@@ -45,18 +52,6 @@ const (
 	cmdLedger  = "ledger"
 	cmdSummary = "summary"
 )
-
-// chatCommands maps the words of the console's chat commands to them.
-var chatCommands = map[string]string{
-	"后台": cmdConsole, "管理后台": cmdConsole, "登录后台": cmdConsole, "网页后台": cmdConsole, "电脑后台": cmdConsole,
-	"台帐": cmdLedger, "台账": cmdLedger, "导出台帐": cmdLedger, "导出台账": cmdLedger,
-	"年度总结": cmdSummary, "全年总结": cmdSummary, "年终总结": cmdSummary,
-}
-
-// normalizeCommand trims spaces and closing punctuation.
-func normalizeCommand(s string) string {
-	return strings.TrimRight(strings.TrimSpace(s), "。.!！?？ ")
-}
 
 // scan answers the scan of a parametric QR code.
 func (c *Console) scan(ctx context.Context, next bot.Handler, in flows.Inbound, scene string) (flows.Reply, error) {
@@ -92,21 +87,13 @@ func (c *Console) scan(ctx context.Context, next bot.Handler, in flows.Inbound, 
 	return next.Handle(ctx, in)
 }
 
-// command answers 后台, 台帐 and 年度总结 for a bound worker.
-func (c *Console) command(ctx context.Context, next bot.Handler, in flows.Inbound, cmd string) (flows.Reply, error) {
-	w, err := c.Store.Worker(ctx, in.OpenID)
-	if codeOf(err) == flows.ENotFound {
-		return next.Handle(ctx, in) // the conversation tells how to bind
-	}
-	if err != nil {
-		c.log().Error("console: worker read failed", "err", err)
-		return flows.Reply{Text: bot.ApologyText}, err
-	}
+// command answers 后台, 台帐 and 年度总结 for a bound worker. A system
+// error goes back to the conversation, which logs it and apologises.
+func (c *Console) command(ctx context.Context, w flows.Worker, cmd string) (string, error) {
 	sup := w.Role == flows.RoleSupervisor || w.Role == flows.RoleAdmin
 	link := func(path string) (string, error) {
 		l, err := c.newLink(ctx, w.OpenID, path)
 		if err != nil {
-			c.log().Error("console: link write failed", "err", err)
 			return "", err
 		}
 		return c.publicBase() + l, nil
@@ -115,18 +102,18 @@ func (c *Console) command(ctx context.Context, next bot.Handler, in flows.Inboun
 	case cmdConsole:
 		u, err := link(Prefix)
 		if err != nil {
-			return flows.Reply{Text: bot.ApologyText}, err
+			return "", err
 		}
-		return flows.Reply{Text: "后台登录链接（10 分钟内有效，只能用一次）：\n" + u + "\n在电脑上也可以打开后台，用微信扫登录页的二维码。"}, nil
+		return "后台登录链接（10 分钟内有效，只能用一次）：\n" + u + "\n在电脑上也可以打开后台，用微信扫登录页的二维码。", nil
 	case cmdLedger:
 		if !sup {
-			return flows.Reply{Text: "台帐仅供社区负责人导出。发送“本月统计”查看你自己的数字。"}, nil
+			return "台帐仅供社区负责人导出。发送“本月统计”查看你自己的数字。", nil
 		}
 		u, err := link("/console/ledger")
 		if err != nil {
-			return flows.Reply{Text: bot.ApologyText}, err
+			return "", err
 		}
-		return flows.Reply{Text: "打开这个链接下载台帐（Excel 或 CSV，10 分钟内有效，只能用一次）：\n" + u}, nil
+		return "打开这个链接下载台帐（Excel 或 CSV，10 分钟内有效，只能用一次）：\n" + u, nil
 	default: // cmdSummary
 		scope := flows.Scope{Kind: flows.ScopeWorker, ID: w.OpenID}
 		switch w.Role {
@@ -138,8 +125,7 @@ func (c *Console) command(ctx context.Context, next bot.Handler, in flows.Inboun
 		now := c.now()
 		s, err := chat.BuildSummary(ctx, c.Store, c.cat(), scope, now.In(c.zone()).Year(), now, c.zone())
 		if err != nil {
-			c.log().Error("console: summary failed", "err", err)
-			return flows.Reply{Text: bot.ApologyText}, err
+			return "", err
 		}
 		text := "📄 " + cutRunes(s.Paragraph, 500)
 		if sup {
@@ -148,7 +134,7 @@ func (c *Console) command(ctx context.Context, next bot.Handler, in flows.Inboun
 				text += "\n\n按网格、按月的数字和台帐：" + u
 			}
 		}
-		return flows.Reply{Text: text}, nil
+		return text, nil
 	}
 }
 

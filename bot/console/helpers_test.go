@@ -137,6 +137,7 @@ func newEnvAt(t testing.TB, path string, redisKV bool) *env {
 	e.cons = &console.Console{Store: db, KV: e.kv, Ledger: api, Log: log, Now: e.clock.now,
 		KeyPrefix: fmt.Sprintf("test:%d:console:", time.Now().UnixNano()),
 		WeChat:    &console.SDKWeChat{OA: out.OfficialAccount(), AuthorizeBase: e.plat.URL}}
+	engine.Extra = e.cons.Commands()
 	wh, err := bot.NewWebhook(bot.WebhookConfig{Token: testToken, Handler: e.cons.Chat(engine), Pusher: out,
 		Replies: storage.NewMemKV(), Log: log})
 	if err != nil {

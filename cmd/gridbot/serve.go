@@ -211,6 +211,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if out, ok := m.Pusher.(*bot.Outbound); ok {
 		m.Console.WeChat = &console.SDKWeChat{OA: out.OfficialAccount(), AuthorizeBase: cfg.Console.AuthorizeBase}
 	}
+	m.Engine.Extra = m.Console.Commands()
 	m.Webhook, err = bot.NewWebhook(bot.WebhookConfig{
 		Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID, EncodingAESKey: cfg.WeChat.EncodingAESKey,
 		MaxSkew: cfg.WeChat.TimestampWindow.Duration, ReplyWithin: cfg.WeChat.ReplyWithin.Duration,

@@ -1,6 +1,8 @@
 package chat
 
 import (
+	"context"
+	"slices"
 	"strings"
 
 	"gridbot/flows"
@@ -100,6 +102,39 @@ func init() {
 	}
 }
 
+// Command is a chat command another package adds to the engine's table
+// (Engine.Extra): the texts it answers (the whole message, as normalised,
+// without closing punctuation: "台帐", "导出台帐"), its lines in 帮助,
+// and its answer for the bound worker who sent it. During a form it is
+// answered, like 统计, only when the text reads as a question.
+type Command struct {
+	Name            string
+	Words           []string
+	Help, StaffHelp string
+	Run             func(ctx context.Context, w flows.Worker) (string, error)
+}
+
+// table is the command table: the engine's own commands with Extra
+// before the last (the catch-all for questions).
+func (e *Engine) table() []command {
+	if len(e.Extra) == 0 {
+		return commands
+	}
+	t := make([]command, 0, len(commands)+len(e.Extra))
+	t = append(t, commands[:len(commands)-1]...)
+	for _, x := range e.Extra {
+		t = append(t, command{
+			name: x.Name, form: formAsk, help: x.Help, staffHelp: x.StaffHelp,
+			match: func(t string) bool { return slices.Contains(x.Words, strings.TrimRight(t, "。.!！?？ ")) },
+			run: func(_ *Engine, c *turn, _ string) (string, bool, error) {
+				reply, err := x.Run(c.ctx, c.w)
+				return reply, true, err
+			},
+		})
+	}
+	return append(t, commands[len(commands)-1])
+}
+
 // statsMatch is what may be a totals question: question-like text, a
 // text with a totals word (几份), or a bare period (去年). statsCommand
 // reads it or declines.
@@ -111,8 +146,9 @@ func statsMatch(t string) bool {
 // allowed: all when no form is open, else those of mode. ok is false when
 // none does.
 func (e *Engine) runCommand(c *turn, t string, idle bool, mode formMode) (string, bool, error) {
-	for i := range commands {
-		cmd := &commands[i]
+	table := e.table()
+	for i := range table {
+		cmd := &table[i]
 		if !idle && cmd.form != mode || !cmd.match(t) {
 			continue
 		}
@@ -141,8 +177,9 @@ func (e *Engine) understood(t string) bool {
 	if f, _, _ := e.catalog().FlowByWord(t); f != nil {
 		return true
 	}
-	for i := range commands {
-		if commands[i].name != "cancel" && commands[i].match(t) {
+	table := e.table()
+	for i := range table {
+		if table[i].name != "cancel" && table[i].match(t) {
 			return true
 		}
 	}
@@ -172,7 +209,7 @@ func (e *Engine) menuText(w flows.Worker) string {
 		"· 发" + strings.Join(names, "、") + "，按提示一步步填\n" +
 		"· 一句话记录，如：走访 3-2-201 慢病 150/95\n"
 	var extra string
-	for _, cmd := range commands {
+	for _, cmd := range e.table() {
 		if cmd.help != "" {
 			s += "· " + cmd.help + "\n"
 		}

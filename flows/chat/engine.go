@@ -46,6 +46,11 @@ type Engine struct {
 	SessionTTL    time.Duration  // idle time after which an unfinished form is dropped; 0: 30 minutes
 	Log           *slog.Logger   // nil: slog.Default()
 
+	// Extra are chat commands another package adds to the command table
+	// (the web console's 后台, 台帐, 年度总结); they are tried after the
+	// engine's own commands and listed in 帮助 like them.
+	Extra []Command
+
 	// Now is the clock for session idle times, report creation times and
 	// the 24 hours of 撤销; nil: time.Now. A report's day comes from the
 	// message (its text, else Inbound.At).
