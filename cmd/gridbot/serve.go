@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -78,6 +79,7 @@ in flight and closes the store cleanly.
 		return err
 	}
 	m := &Main{Config: cfg, ConfigPath: *configPath, Log: newLogger(stderr, cfg.Log.Level)}
+	tuneRuntime(os.Getenv, m.Log)
 	if err := m.Run(ctx); err != nil {
 		m.Close()
 		return err
