@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"hash/maphash"
@@ -75,6 +76,26 @@ func (kv boltKV) Delete(ctx context.Context, key string) error {
 		return tx.Bucket(kvBucket).Delete([]byte(key))
 	})
 	return wrap("delete key", err)
+}
+
+// Keys returns the keys with prefix that have not expired.
+func (kv boltKV) Keys(ctx context.Context, prefix string) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	now := kv.db.now().UnixNano()
+	var keys []string
+	err := kv.db.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(kvBucket).Cursor()
+		p := []byte(prefix)
+		for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+			if len(v) >= 8 && !expired(v, now) {
+				keys = append(keys, string(k))
+			}
+		}
+		return nil
+	})
+	return keys, wrap("list keys", err)
 }
 
 func expired(v []byte, now int64) bool {

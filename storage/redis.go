@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -51,4 +52,30 @@ func (kv *RedisKV) Delete(ctx context.Context, key string) error {
 		return fmt.Errorf("storage: unable to delete redis key: %w", err)
 	}
 	return nil
+}
+
+// Keys returns the keys with prefix (SCAN, a batch at a time).
+func (kv *RedisKV) Keys(ctx context.Context, prefix string) ([]string, error) {
+	var keys []string
+	iter := kv.client.Scan(ctx, 0, globEscape(prefix)+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		return nil, fmt.Errorf("storage: unable to list redis keys: %w", err)
+	}
+	return keys, nil
+}
+
+// globEscape quotes the characters Redis's MATCH patterns give a meaning.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '*', '?', '[', ']', '\\', '^', '-':
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +30,10 @@ import (
 //     should (a restart without persistence) reads as flows.EExpired once,
 //     which the conversation announces like a form that timed out.
 //
+// With Own (one node: the bbolt driver), it also remembers which sessions
+// may be in the store at all, and answers ENotFound for the others without
+// asking it: a user with no session costs no Redis round trip.
+//
 // It remembers in memory which users have an open form and until when.
 // A missing session counts as lost only when the store lost its data: an
 // epoch value it keeps under EpochKey is gone or changed (so a session
@@ -41,6 +48,8 @@ type Sessions struct {
 
 	mu        sync.Mutex
 	open      map[string]time.Time // key → expiry of a stored open form
+	owned     string               // Own's prefix; "": not owned
+	known     map[string]time.Time // owned: key → expiry of a session that may be stored
 	downUntil time.Time
 	sweepAt   time.Time
 	epoch     []byte // the store's epoch value as last seen; nil: not read yet
@@ -133,8 +142,76 @@ func (s *Sessions) hasOpen(key string) bool {
 	return ok && s.now().Before(exp)
 }
 
+// KeyLister is a flows.KV that can list its keys: what Own needs.
+type KeyLister interface {
+	// Keys returns the keys with prefix that are present and not expired.
+	Keys(ctx context.Context, prefix string) ([]string, error)
+}
+
+// knownMargin is how long past its TTL a session is still taken as maybe
+// stored (clocks of this process and of the store differ a little).
+const knownMargin = time.Minute
+
+// Own declares this process the only writer of the sessions under prefix
+// (one node: the bbolt driver, whose file only one process opens). It
+// lists the sessions the store holds now; from then on Get answers
+// ENotFound for a key under prefix that was neither listed nor Set since,
+// without reading the store. It fails when the KV cannot list its keys
+// (it is not a KeyLister) or the listing fails; Sessions then go on
+// reading the store for every Get.
+func (s *Sessions) Own(ctx context.Context, prefix string) error {
+	if prefix == "" {
+		return errors.New("sessions: Own needs a key prefix")
+	}
+	kl, ok := s.KV.(KeyLister)
+	if !ok {
+		return fmt.Errorf("sessions: %T cannot list its keys", s.KV)
+	}
+	keys, err := kl.Keys(ctx, prefix)
+	if err != nil {
+		return err
+	}
+	forever := s.now().Add(100 * 365 * 24 * time.Hour)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.owned, s.known = prefix, make(map[string]time.Time, len(keys))
+	for _, k := range keys {
+		s.known[k] = forever // its TTL is not known: read it while it lasts
+	}
+	return nil
+}
+
+// unknown reports whether key is owned and certainly not in the store.
+func (s *Sessions) unknown(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.owned == "" || !strings.HasPrefix(key, s.owned) {
+		return false
+	}
+	exp, ok := s.known[key]
+	return !ok || !s.now().Before(exp)
+}
+
+// mayBeStored notes that key may be in the store until ttl from now
+// (0: without expiry).
+func (s *Sessions) mayBeStored(key string, ttl time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.owned == "" || !strings.HasPrefix(key, s.owned) {
+		return
+	}
+	exp := s.now().Add(100 * 365 * 24 * time.Hour)
+	if ttl > 0 {
+		exp = s.now().Add(ttl + knownMargin)
+	}
+	s.known[key] = exp
+}
+
 // Get reads a session; see Sessions for how failures read.
 func (s *Sessions) Get(ctx context.Context, key string) ([]byte, error) {
+	if s.unknown(key) {
+		return nil, flows.Errorf(flows.ENotFound, "key %s", key)
+	}
 	if s.skip() {
 		if s.hasOpen(key) {
 			return nil, flows.Errorf(flows.EUnavailable, "session store down")
@@ -146,6 +223,9 @@ func (s *Sessions) Get(ctx context.Context, key string) ([]byte, error) {
 	case "":
 		return val, nil
 	case flows.ENotFound:
+		s.mu.Lock()
+		delete(s.known, key) // expired there, or the store lost it
+		s.mu.Unlock()
 		if s.hasOpen(key) {
 			s.forget(key)
 			if s.lost(ctx) {
@@ -169,6 +249,7 @@ func (s *Sessions) Set(ctx context.Context, key string, val []byte, ttl time.Dur
 	if s.skip() {
 		return flows.Errorf(flows.EUnavailable, "session store down")
 	}
+	s.mayBeStored(key, ttl) // before the write: a failed one may have landed
 	if err := s.KV.Set(ctx, key, val, ttl); err != nil {
 		if flows.ErrorCode(err) == flows.EInvalid || ctx.Err() != nil {
 			return err
@@ -207,6 +288,11 @@ func (s *Sessions) Set(ctx context.Context, key string, val []byte, ttl time.Dur
 				delete(s.open, k)
 			}
 		}
+		for k, exp := range s.known {
+			if !now.Before(exp) {
+				delete(s.known, k)
+			}
+		}
 	}
 	return nil
 }
@@ -222,12 +308,20 @@ func (s *Sessions) Delete(ctx context.Context, key string) error {
 		}
 		return s.failed(err)
 	}
-	s.forget(key)
+	s.deleted(key)
 	return nil
 }
 
 func (s *Sessions) forget(key string) {
 	s.mu.Lock()
 	delete(s.open, key)
+	s.mu.Unlock()
+}
+
+// deleted notes that key is no longer in the store.
+func (s *Sessions) deleted(key string) {
+	s.mu.Lock()
+	delete(s.open, key)
+	delete(s.known, key)
 	s.mu.Unlock()
 }

@@ -80,3 +80,83 @@ func TestSessionsGuard(t *testing.T) {
 		t.Fatal("Check after recovery: still down")
 	}
 }
+
+// countingKV counts the reads that reach the store under it.
+type countingKV struct {
+	flows.KV
+	gets int
+}
+
+func (c *countingKV) Get(ctx context.Context, key string) ([]byte, error) {
+	c.gets++
+	return c.KV.Get(ctx, key)
+}
+
+func (c *countingKV) Keys(ctx context.Context, prefix string) ([]string, error) {
+	return c.KV.(KeyLister).Keys(ctx, prefix)
+}
+
+// TestSessionsOwn: on one node, a user with no session reads nothing from
+// the store, and every session that may be there is still read: the ones
+// there before Own, the ones Set since (until their TTL), none deleted.
+// Run on Redis and on the bbolt KV, with a prefix that holds Redis glob
+// characters.
+func TestSessionsOwn(t *testing.T) {
+	ctx := context.Background()
+	stores := map[string]func(t *testing.T) flows.KV{
+		"redis": func(t *testing.T) flows.KV { c, _ := testRedis(t); return NewRedisKV(c) },
+		"bolt":  func(t *testing.T) flows.KV { return newTestDB(t).KV() },
+	}
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			base := randomPrefix(t)
+			prefix := base + "[s]*:"
+			kv := &countingKV{KV: open(t)}
+			// base+"s:w1" matches the prefix taken as a glob, not as text.
+			for _, k := range []string{prefix + "old", base + "s:w1"} {
+				if err := kv.Set(ctx, k, []byte(`{"flow":"visit"}`), time.Hour); err != nil {
+					t.Fatal(err)
+				}
+			}
+			now := time.Now()
+			s := NewSessions(kv)
+			s.Now = func() time.Time { return now }
+			if err := s.Own(ctx, prefix); err != nil {
+				t.Fatal(err)
+			}
+			get := func(key string, want string, reads int) {
+				t.Helper()
+				before := kv.gets
+				v, err := s.Get(ctx, key)
+				if got := string(v); flows.ErrorCode(err) != "" {
+					got = flows.ErrorCode(err)
+				} else if got != want {
+					t.Errorf("Get %s = %q, want %q", key, got, want)
+				}
+				if flows.ErrorCode(err) != "" && want != flows.ErrorCode(err) {
+					t.Errorf("Get %s: %v, want %s", key, err, want)
+				}
+				if n := kv.gets - before; n != reads {
+					t.Errorf("Get %s read the store %d times, want %d", key, n, reads)
+				}
+			}
+			get(prefix+"old", `{"flow":"visit"}`, 1) // there before Own
+			get(prefix+"w1", flows.ENotFound, 0)     // never written
+			if err := s.Set(ctx, prefix+"w1", []byte(`{"done":{}}`), time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			get(prefix+"w1", `{"done":{}}`, 1)
+			if err := s.Delete(ctx, prefix+"w1"); err != nil {
+				t.Fatal(err)
+			}
+			get(prefix+"w1", flows.ENotFound, 0)
+			get(base+"s:w1", `{"flow":"visit"}`, 1) // not under the prefix: always read
+
+			if err := s.Set(ctx, prefix+"w2", []byte(`{"done":{}}`), time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			now = now.Add(time.Minute + knownMargin) // its TTL is over
+			get(prefix+"w2", flows.ENotFound, 0)
+		})
+	}
+}

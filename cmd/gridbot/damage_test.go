@@ -84,7 +84,9 @@ func TestServeAndCheckRefuseDamagedStore(t *testing.T) {
 // 503 from then on.
 func TestCheckThroughBotReportsDamage(t *testing.T) {
 	path := damagedStore(t, func(testing.TB, string) {})
-	id, size := storagetest.DataPage(t, path)
+	// Every leaf page: after the day's digest time, serve's make-up run
+	// writes at start, and a page it rewrites is no longer in use.
+	ids, size := storagetest.DataPages(t, path)
 	m := runMainFor(t, "", []string{"GRIDBOT_HTTP_ADDR=127.0.0.1:0", "GRIDBOT_STORAGE_PATH=" + path, "GRIDBOT_API_TOKEN=secret-token"})
 	t.Setenv("GRIDBOT_STORAGE_PATH", path)
 	t.Setenv("GRIDBOT_HTTP_ADDR", strings.TrimPrefix(m.URL(), "http://"))
@@ -93,7 +95,9 @@ func TestCheckThroughBotReportsDamage(t *testing.T) {
 		t.Fatalf("healthz before: %d %s", code, status)
 	}
 
-	storagetest.OverwritePage(t, path, id, size)
+	for _, id := range ids {
+		storagetest.OverwritePage(t, path, id, size)
+	}
 	var stdout, stderr bytes.Buffer
 	err := runCheck(context.Background(), nil, &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "500") || !strings.Contains(err.Error(), path+" is damaged") || !strings.Contains(err.Error(), "restore the latest backup") {

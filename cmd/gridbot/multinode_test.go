@@ -42,6 +42,9 @@ func twoNodes(t *testing.T, seed func(db *postgres.DB)) (nodes [2]*Main, store *
 		"GRIDBOT_REDIS_ADDR=" + redisAddr,
 		fmt.Sprintf("GRIDBOT_SESSION_PREFIX=gridbot-test:%s:%d:", t.Name(), time.Now().UnixNano()),
 		"GRIDBOT_REMINDERS_DAILY_AT=00:00",
+		// Given, or local mode keeps a generated one beside storage.path
+		// (./gridbot.db: the package directory).
+		"GRIDBOT_API_TOKEN=two-nodes-token",
 	}
 	cfg, err := ReadConfigFile("", env)
 	if err != nil {

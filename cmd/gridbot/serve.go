@@ -154,6 +154,13 @@ func (m *Main) Run(ctx context.Context) error {
 	// 待办 go on, a form says only one-line reports work right now.
 	m.Sessions = storage.NewSessions(kv)
 	m.Sessions.EpochKey = cfg.Session.Prefix + "@epoch"
+	if db != nil {
+		// One node: only this process writes the sessions, so a user with
+		// none (every one-line report) needs no read of the session store.
+		if err := m.Sessions.Own(ctx, cfg.Session.Prefix); err != nil {
+			m.Log.Warn("sessions: every message will read its session from the store", "err", err)
+		}
+	}
 	if m.ConfigPath == "" && cfg.Redis.Addr == "" {
 		m.Log.Info("no config file and no Redis: running on embedded defaults",
 			"storage", cfg.Storage.Path, "sessions", "embedded", "wechat", "local mode")
