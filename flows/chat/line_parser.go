@@ -46,6 +46,10 @@ type lineParser struct {
 	f *flows.FlowDef
 	t string // the text as given
 	b []byte // t with what was read blanked with spaces
+	// cur is string(b) while curOK: left is asked for far more often
+	// than b changes.
+	cur   string
+	curOK bool
 
 	res lineResult
 
@@ -59,12 +63,19 @@ type lineParser struct {
 }
 
 // left is the text not read yet.
-func (p *lineParser) left() string { return string(p.b) }
+func (p *lineParser) left() string {
+	if !p.curOK {
+		p.cur, p.curOK = string(p.b), true
+	}
+	return p.cur
+}
 
 // blank marks bytes s..end as read.
 func (p *lineParser) blank(s, end int) {
 	for i := s; i < end && i < len(p.b); i++ {
-		p.b[i] = ' '
+		if p.b[i] != ' ' {
+			p.b[i], p.curOK = ' ', false
+		}
 	}
 }
 
@@ -142,8 +153,9 @@ func (p *lineParser) glucose() {
 // (走访), without reading them yet: the kind and the numbers need them.
 func (p *lineParser) findWords() {
 	cur := p.left()
-	for _, k := range p.f.Counters {
-		for _, w := range append([]string{k.Name}, k.Words...) {
+	for i := range p.f.Counters {
+		k := &p.f.Counters[i]
+		for w := range k.Terms() {
 			for _, j := range flows.IndexAll(cur, w) {
 				p.cwords = append(p.cwords, keySpan{k.Key, j, j + len(w)})
 				p.cspans = append(p.cspans, flows.Span{S: j, E: j + len(w)})
@@ -187,8 +199,8 @@ func (p *lineParser) kind() {
 	// Only the word that decided the kind goes, with kind words
 	// overlapping it (开会 and 会议 in 开会议); later kind words are the
 	// worker's own words and stay for the note.
-	for _, k := range f.Kinds {
-		for _, w := range append([]string{k.Name}, k.Words...) {
+	for i := range f.Kinds {
+		for w := range f.Kinds[i].Terms() {
 			for _, j := range flows.IndexAll(cur, w) {
 				if j < end && j+len(w) > s {
 					s, end = min(s, j), max(end, j+len(w))
@@ -403,6 +415,7 @@ func (p *lineParser) keepForNote() {
 	}
 	for _, k := range p.keep {
 		copy(p.b[k.S:k.E], p.t[k.S:k.E])
+		p.curOK = false
 	}
 }
 
