@@ -116,13 +116,16 @@ type Command struct {
 
 // table is the command table: the engine's own commands with Extra
 // before the last (the catch-all for questions).
-func (e *Engine) table() []command {
-	if len(e.Extra) == 0 {
+func (e *Engine) table() []command { return e.derived().table }
+
+// buildTable builds the command table with extra.
+func buildTable(extra []Command) []command {
+	if len(extra) == 0 {
 		return commands
 	}
-	t := make([]command, 0, len(commands)+len(e.Extra))
+	t := make([]command, 0, len(commands)+len(extra))
 	t = append(t, commands[:len(commands)-1]...)
-	for _, x := range e.Extra {
+	for _, x := range extra {
 		t = append(t, command{
 			name: x.Name, form: formAsk, help: x.Help, staffHelp: x.StaffHelp,
 			match: func(t string) bool { return slices.Contains(x.Words, strings.TrimRight(t, "。.!！?？ ")) },

@@ -3,6 +3,7 @@ package chat
 import (
 	"slices"
 	"strings"
+	"sync"
 
 	"gridbot/flows/zh"
 )
@@ -76,8 +77,9 @@ var commandWords = map[string]bool{
 var periodWords = map[string]bool{"本月": true, "上月": true, "今年": true}
 
 // typoCommands are the whole-text commands a one-character typo is
-// forgiven in (撤消 → 撤销, 本月统记 → 本月统计, 待 办 → 待办).
-func typoCommands() []string {
+// forgiven in (撤消 → 撤销, 本月统记 → 本月统计, 待 办 → 待办), sorted.
+// Built once; callers must not change it.
+var typoCommands = sync.OnceValue(func() []string {
 	out := []string{"撤销", "删除上一条", "撤销上一条", "帮助", "菜单"} // 撤回, 取消: one edit from 撤消 too
 	for w := range commandWords {
 		// A bare period (本月, 上月, 今年) is one character from another
@@ -88,7 +90,7 @@ func typoCommands() []string {
 	}
 	slices.Sort(out)
 	return out
-}
+})
 
 // looksLikeQuestion reports whether t is a question about totals or due
 // items rather than an answer: one of commandWords, or, unless strictOnly
