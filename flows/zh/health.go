@@ -258,10 +258,10 @@ func FindBloodPressure(s string) (sys, dia int, start, end int, ok bool) {
 			continue
 		}
 		if r, j, ok := bpAt(t, i, true, key); ok {
-			return r[0], r[1], tx.off[i], tx.off[j], true
+			return r[0], r[1], tx.at(i), tx.at(j), true
 		}
 		if r, j, ok := bpSpokenAt(t, i, true); ok {
-			return r[0], r[1], tx.off[i], tx.off[j], true
+			return r[0], r[1], tx.at(i), tx.at(j), true
 		}
 		_, n := runeAt(t, i)
 		i += n

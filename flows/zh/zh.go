@@ -89,10 +89,21 @@ func Has(s string, words ...string) bool {
 type text struct {
 	src string // the original
 	s   string
-	off []int // len(s)+1 entries; off[len(s)] == len(original)
+	// off has len(s)+1 entries, off[len(s)] == len(original); nil when s
+	// is the original itself (nothing to normalise, the usual case: the
+	// conversation folds its input first), where every offset is its own.
+	off []int
 }
 
 func newText(orig string) text {
+	if isNormal(orig) {
+		return text{src: orig, s: orig}
+	}
+	return foldText(orig)
+}
+
+// foldText is newText building the normalised copy and its offsets.
+func foldText(orig string) text {
 	var b strings.Builder
 	b.Grow(len(orig))
 	off := make([]int, 0, len(orig)+1)
@@ -109,6 +120,38 @@ func newText(orig string) text {
 	}
 	off = append(off, len(orig))
 	return text{src: orig, s: b.String(), off: off}
+}
+
+// isNormal reports whether newText would leave s as it is: valid UTF-8
+// of runes normRune keeps.
+func isNormal(s string) bool {
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if normRune(rune(c)) != rune(c) {
+				return false
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 || normRune(r) != r {
+			return false
+		}
+		i += n
+	}
+	return true
+}
+
+// at is the byte offset in the original of normalised byte i (0 ≤ i ≤
+// len(s)): where the original rune of that byte starts.
+func (tx *text) at(i int) int {
+	if tx.off != nil {
+		return tx.off[i]
+	}
+	for i > 0 && i < len(tx.s) && !utf8.RuneStart(tx.s[i]) {
+		i--
+	}
+	return i
 }
 
 // normRune folds a rune for scanning: foldRune plus dashes and the

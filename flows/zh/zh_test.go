@@ -1,6 +1,7 @@
 package zh
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -79,5 +80,42 @@ func TestTableSize(t *testing.T) {
 	t.Logf("%d table cases", n)
 	if n < 150 {
 		t.Errorf("only %d table cases, want at least 150", n)
+	}
+}
+
+// TestNewTextFastPath: a text with nothing to normalise is used as it is,
+// and reads exactly as the folded copy would: the same string and the
+// same original offset for every byte.
+func TestNewTextFastPath(t *testing.T) {
+	for _, s := range []string{
+		"", "走访 3-2-201 慢病 150/95", "今天宣传发放资料35份，参与群众12人", "\uFFFD替换符",
+		"３５份", "3—2—201", "a\u3000b", "bad\xffbyte", "\t走访", "半角｡句号",
+	} {
+		fast, slow := newText(s), foldText(s)
+		if fast.s != slow.s {
+			t.Errorf("%q: newText %q, folded %q", s, fast.s, slow.s)
+			continue
+		}
+		if wantFast := s == slow.s && !strings.Contains(s, "\xff"); (fast.off == nil) != wantFast {
+			t.Errorf("%q: fast path %v, want %v", s, fast.off == nil, wantFast)
+		}
+		for i := 0; i <= len(fast.s); i++ {
+			if fast.at(i) != slow.at(i) {
+				t.Errorf("%q: offset of %d is %d, want %d", s, i, fast.at(i), slow.at(i))
+				break
+			}
+		}
+	}
+}
+
+// TestIsCNNumeral: the switch names exactly the runes of cnDigits and
+// cnMults.
+func TestIsCNNumeral(t *testing.T) {
+	for r := rune(0); r < 0x10000; r++ {
+		_, d := cnDigits[r]
+		_, m := cnMults[r]
+		if isCNNumeral(r) != (d || m) {
+			t.Errorf("isCNNumeral(%q) = %v", r, !(d || m))
+		}
 	}
 }
