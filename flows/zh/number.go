@@ -1,6 +1,7 @@
 package zh
 
 import (
+	"sort"
 	"strings"
 	"unicode/utf8"
 )
@@ -307,14 +308,10 @@ func Numbers(s string) []Num {
 	return out
 }
 
-// normIndex maps an original byte offset back to the normalised index.
+// normIndex maps an original byte offset back to the normalised index:
+// the first whose original offset is o or more (at never decreases).
 func (tx *text) normIndex(o int) int {
-	for k := 0; k <= len(tx.s); k++ {
-		if tx.at(k) >= o {
-			return k
-		}
-	}
-	return len(tx.s)
+	return min(sort.Search(len(tx.s)+1, func(k int) bool { return tx.at(k) >= o }), len(tx.s))
 }
 
 // maskedSpans returns the spans of dates, households, blood pressures and
