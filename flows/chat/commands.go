@@ -142,7 +142,7 @@ func buildTable(extra []Command) []command {
 // text with a totals word (几份), or a bare period (去年). statsCommand
 // reads it or declines.
 func statsMatch(t string) bool {
-	return looksLikeQuestion(t, false) || statsTrigger.MatchString(t) || statsBare[strings.TrimRight(t, statsTrim)]
+	return looksLikeQuestion(t, false) || hasStatsWord(t) || statsBare[strings.TrimRight(t, statsTrim)]
 }
 
 // runCommand answers t with the first command that takes it, among those

@@ -136,7 +136,11 @@ func (p *lineParser) glucose() {
 	if fd == nil {
 		return
 	}
-	m := glucoseRe.FindStringSubmatchIndex(p.left())
+	cur := p.left()
+	if !strings.Contains(cur, "血糖") {
+		return // what glucoseRe starts with
+	}
+	m := glucoseRe.FindStringSubmatchIndex(cur)
 	if m == nil {
 		return
 	}
