@@ -51,7 +51,7 @@ var commands []command
 func init() {
 	commands = []command{
 		{
-			name: "bind", match: bindRe.MatchString, form: formAlways,
+			name: "bind", match: isBind, form: formAlways,
 			run: func(e *Engine, c *turn, t string) (string, bool, error) {
 				m := bindRe.FindStringSubmatch(t)
 				reply, err := e.bind(c.ctx, c.w.OpenID, m[1], m[2])
@@ -59,7 +59,7 @@ func init() {
 			},
 		},
 		{
-			name: "name", match: nameRe.MatchString,
+			name: "name", match: isName,
 			run: func(e *Engine, c *turn, t string) (string, bool, error) {
 				reply, err := e.setName(c, nameRe.FindStringSubmatch(t)[1])
 				return reply, true, err
