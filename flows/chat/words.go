@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"gridbot/flows/zh"
 )
@@ -15,18 +16,28 @@ func normalize(s string) string {
 	// The full-width comma is kept: "100，200人" is two numbers, and
 	// folded to "100,200人" it would read as one.
 	// Between full-width digits (１，２００) it is a thousands separator.
+	const comma = "，"
 	var b strings.Builder
-	rs := []rune(s)
 	from := 0
-	for i, r := range rs {
-		if r != '，' || i > 0 && i+1 < len(rs) && isWideDigit(rs[i-1]) && isWideDigit(rs[i+1]) {
-			continue
+	prev := rune(-1)
+	for i, r := range s {
+		if r == '，' {
+			next, _ := utf8.DecodeRuneInString(s[i+len(comma):])
+			if !(i > 0 && i+len(comma) < len(s) && isWideDigit(prev) && isWideDigit(next)) {
+				b.WriteString(zh.Fold(s[from:i]))
+				b.WriteString(comma)
+				from = i + len(comma)
+			}
 		}
-		b.WriteString(zh.Fold(string(rs[from:i])) + "，")
-		from = i + 1
+		prev = r
 	}
-	b.WriteString(zh.Fold(string(rs[from:])))
-	s = strings.TrimSpace(zh.Simplify(b.String()))
+	if from == 0 {
+		s = zh.Fold(s)
+	} else {
+		b.WriteString(zh.Fold(s[from:]))
+		s = b.String()
+	}
+	s = strings.TrimSpace(zh.Simplify(s))
 	s = strings.TrimRight(s, "。.!！~～ ")
 	return strings.TrimSpace(s)
 }
