@@ -20,6 +20,9 @@ func (e *Engine) parseLine(c *turn, f *flows.FlowDef, t string) lineResult {
 		e: e, c: c, f: f, t: t, b: []byte(t),
 		res:      lineResult{answers: map[string]string{}, dateAt: -1},
 		kindSpan: flows.Span{S: -1, E: -1},
+		// Room for the words of a usual line, so that they are not
+		// grown one by one.
+		cwords: make([]keySpan, 0, 8), cspans: make([]flows.Span, 0, 8), triggers: make([]flows.Span, 0, 4),
 	}
 	p.extras()
 	p.household()
@@ -60,6 +63,7 @@ type lineParser struct {
 	kindSpan   flows.Span   // where the kind was read; S -1 when not
 	beforeKind string       // the text left just before the kind was read
 	kindWord   bool         // the kind came from the word that starts the report (讲座)
+	skip       []flows.Span // scratch for the spans kind and moreKinds look past
 }
 
 // left is the text not read yet.
@@ -184,7 +188,8 @@ func (p *lineParser) kind() {
 		return
 	}
 	cur := p.left()
-	k, s, end := f.KindIn(cur, append(slices.Clone(p.cspans), leadSpan(f, p.t)))
+	p.skip = append(append(p.skip[:0], p.cspans...), leadSpan(f, p.t))
+	k, s, end := f.KindIn(cur, p.skip)
 	if k == nil {
 		k, s, end = f.KindIn(cur, p.cspans)
 	}
@@ -225,7 +230,8 @@ func (p *lineParser) moreKinds(first string) {
 	kinds := []string{first}
 	for {
 		cur := p.left()
-		skip := append(slices.Clone(p.cspans), p.triggers...)
+		p.skip = append(append(p.skip[:0], p.cspans...), p.triggers...)
+		skip := p.skip
 		k, s, end := f.KindIn(cur, skip)
 		if k == nil || s < 0 || strings.TrimSpace(cur[s:end]) == "" || inside(skip, s, end) {
 			break
