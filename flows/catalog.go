@@ -4,6 +4,7 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
+	"iter"
 	"strings"
 	"sync"
 
@@ -257,19 +258,57 @@ func (f *FlowDef) KindIn(text string, skip []Span) (kind *KindDef, start, end in
 	start = -1
 	for i := range f.Kinds {
 		k := &f.Kinds[i]
-		for _, w := range append([]string{k.Name}, k.Words...) {
-			for _, j := range IndexAll(text, w) {
-				if inside(skip, j, j+len(w)) {
-					continue
-				}
-				if start < 0 || j < start || j == start && j+len(w) > end {
-					kind, start, end = k, j, j+len(w)
-				}
-				break
+		for w := range k.Terms() {
+			j := indexOutside(text, w, skip)
+			if j >= 0 && (start < 0 || j < start || j == start && j+len(w) > end) {
+				kind, start, end = k, j, j+len(w)
 			}
 		}
 	}
 	return kind, start, end
+}
+
+// Terms yields what names the kind in a text: its name, then its words.
+func (k *KindDef) Terms() iter.Seq[string] {
+	return terms(k.Name, k.Words)
+}
+
+// Terms yields what names the counter in a text: its name, then its words.
+func (k *CounterDef) Terms() iter.Seq[string] {
+	return terms(k.Name, k.Words)
+}
+
+// terms yields name, then words.
+func terms(name string, words []string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		if !yield(name) {
+			return
+		}
+		for _, w := range words {
+			if !yield(w) {
+				return
+			}
+		}
+	}
+}
+
+// indexOutside is the offset of the first of the non-overlapping w in s
+// (as IndexAll finds them) that does not lie inside one of skip; -1 when
+// none does.
+func indexOutside(s, w string, skip []Span) int {
+	if w == "" {
+		return -1
+	}
+	for off := 0; ; {
+		j := strings.Index(s[off:], w)
+		if j < 0 {
+			return -1
+		}
+		if j += off; !inside(skip, j, j+len(w)) {
+			return j
+		}
+		off = j + len(w)
+	}
 }
 
 // Counter returns the flow's counter with the key, or nil.
@@ -289,7 +328,7 @@ func (f *FlowDef) CounterByWord(text string) *CounterDef {
 	at := -1
 	for i := range f.Counters {
 		k := &f.Counters[i]
-		for _, w := range append([]string{k.Name}, k.Words...) {
+		for w := range k.Terms() {
 			if j := strings.Index(text, w); j >= 0 && (at < 0 || j < at) {
 				best, at = k, j
 			}

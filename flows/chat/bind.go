@@ -12,6 +12,10 @@ import (
 // bindRe is "绑定 <code>" or "绑定 <code> <姓名>".
 var bindRe = regexp.MustCompile(`^绑定[\s:：]*([0-9A-Za-z_-]*)(?:[\s,，、]*(\S.*))?$`)
 
+// isBind reports whether t is a binding (bindRe); every text is asked,
+// so the word it starts with is looked at first.
+func isBind(t string) bool { return strings.HasPrefix(t, "绑定") && bindRe.MatchString(t) }
+
 // unbound answers a user who is not bound: only 绑定 <code> works.
 func (e *Engine) unbound(ctx context.Context, in flows.Inbound) (flows.Reply, error) {
 	if in.Type == "text" || in.Type == "voice" {
@@ -68,6 +72,12 @@ func (e *Engine) bind(ctx context.Context, openID, code, name string) (string, e
 
 // nameRe is "我叫 王芳" or "姓名 王芳": the worker gives their name.
 var nameRe = regexp.MustCompile(`^(?:我叫|我的名字是|我的姓名是|姓名)[\s:：是为]*(.*)$`)
+
+// isName reports whether t gives the worker's name (nameRe), looking at
+// how it starts first.
+func isName(t string) bool {
+	return (strings.HasPrefix(t, "我") || strings.HasPrefix(t, "姓名")) && nameRe.MatchString(t)
+}
 
 // maxNameRunes is the longest name accepted.
 const maxNameRunes = 20

@@ -51,7 +51,7 @@ var commands []command
 func init() {
 	commands = []command{
 		{
-			name: "bind", match: bindRe.MatchString, form: formAlways,
+			name: "bind", match: isBind, form: formAlways,
 			run: func(e *Engine, c *turn, t string) (string, bool, error) {
 				m := bindRe.FindStringSubmatch(t)
 				reply, err := e.bind(c.ctx, c.w.OpenID, m[1], m[2])
@@ -59,7 +59,7 @@ func init() {
 			},
 		},
 		{
-			name: "name", match: nameRe.MatchString,
+			name: "name", match: isName,
 			run: func(e *Engine, c *turn, t string) (string, bool, error) {
 				reply, err := e.setName(c, nameRe.FindStringSubmatch(t)[1])
 				return reply, true, err
@@ -116,13 +116,16 @@ type Command struct {
 
 // table is the command table: the engine's own commands with Extra
 // before the last (the catch-all for questions).
-func (e *Engine) table() []command {
-	if len(e.Extra) == 0 {
+func (e *Engine) table() []command { return e.derived().table }
+
+// buildTable builds the command table with extra.
+func buildTable(extra []Command) []command {
+	if len(extra) == 0 {
 		return commands
 	}
-	t := make([]command, 0, len(commands)+len(e.Extra))
+	t := make([]command, 0, len(commands)+len(extra))
 	t = append(t, commands[:len(commands)-1]...)
-	for _, x := range e.Extra {
+	for _, x := range extra {
 		t = append(t, command{
 			name: x.Name, form: formAsk, help: x.Help, staffHelp: x.StaffHelp,
 			match: func(t string) bool { return slices.Contains(x.Words, strings.TrimRight(t, "。.!！?？ ")) },
@@ -139,7 +142,7 @@ func (e *Engine) table() []command {
 // text with a totals word (几份), or a bare period (去年). statsCommand
 // reads it or declines.
 func statsMatch(t string) bool {
-	return looksLikeQuestion(t, false) || statsTrigger.MatchString(t) || statsBare[strings.TrimRight(t, statsTrim)]
+	return looksLikeQuestion(t, false) || hasStatsWord(t) || statsBare[strings.TrimRight(t, statsTrim)]
 }
 
 // runCommand answers t with the first command that takes it, among those

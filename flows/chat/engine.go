@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -55,6 +56,10 @@ type Engine struct {
 	// the 24 hours of 撤销; nil: time.Now. A report's day comes from the
 	// message (its text, else Inbound.At).
 	Now func() time.Time
+
+	// tables caches what is derived from Catalog and Extra (the command
+	// table, the word lists), so that it is not built again per message.
+	tables atomic.Pointer[tables]
 }
 
 // DefaultSessionTTL is the idle time after which an unfinished form is
@@ -330,12 +335,44 @@ func (e *Engine) idle(c *turn, t string) (string, error) {
 }
 
 // flowWords are the words that start a report, of every flow.
-func (e *Engine) flowWords() []string {
+func (e *Engine) flowWords() []string { return e.derived().flowWords }
+
+// buildFlowWords builds flowWords from c.
+func buildFlowWords(c *flows.Catalog) []string {
 	var out []string
-	for _, f := range e.catalog().Flows {
+	for _, f := range c.Flows {
 		out = append(out, f.Words...)
 	}
 	return out
+}
+
+// tables are what the engine derives from its Catalog and Extra, built on
+// first use and again only when either is replaced.
+type tables struct {
+	catalog   *flows.Catalog
+	extra     []Command // the Extra they were built from
+	table     []command // the command table (see table)
+	stopWords []string
+	flowWords []string
+}
+
+// derived returns the tables of the engine's current Catalog and Extra.
+// Concurrent callers may each build them once; any of the results is
+// equal to the others.
+func (e *Engine) derived() *tables {
+	c := e.catalog()
+	if d := e.tables.Load(); d != nil && d.catalog == c && sameCommands(d.extra, e.Extra) {
+		return d
+	}
+	d := &tables{catalog: c, extra: e.Extra, table: buildTable(e.Extra), stopWords: buildStopWords(c), flowWords: buildFlowWords(c)}
+	e.tables.Store(d)
+	return d
+}
+
+// sameCommands reports whether a and b are the same slice (not merely
+// equal contents): Extra set once stays the same slice.
+func sameCommands(a, b []Command) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // click routes a menu click.

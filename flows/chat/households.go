@@ -84,9 +84,12 @@ func containsStr(xs []string, x string) bool {
 
 // stopWords are the catalog's flow and kind words: they end the text
 // before an estate name (走访阳光花园… is the estate 阳光花园).
-func (e *Engine) stopWords() []string {
+func (e *Engine) stopWords() []string { return e.derived().stopWords }
+
+// buildStopWords builds stopWords from c.
+func buildStopWords(c *flows.Catalog) []string {
 	var out []string
-	for _, f := range e.catalog().Flows {
+	for _, f := range c.Flows {
 		out = append(out, f.Words...)
 		for _, k := range f.Kinds {
 			out = append(out, k.Words...)

@@ -20,6 +20,9 @@ func (e *Engine) parseLine(c *turn, f *flows.FlowDef, t string) lineResult {
 		e: e, c: c, f: f, t: t, b: []byte(t),
 		res:      lineResult{answers: map[string]string{}, dateAt: -1},
 		kindSpan: flows.Span{S: -1, E: -1},
+		// Room for the words of a usual line, so that they are not
+		// grown one by one.
+		cwords: make([]keySpan, 0, 8), cspans: make([]flows.Span, 0, 8), triggers: make([]flows.Span, 0, 4),
 	}
 	p.extras()
 	p.household()
@@ -46,6 +49,10 @@ type lineParser struct {
 	f *flows.FlowDef
 	t string // the text as given
 	b []byte // t with what was read blanked with spaces
+	// cur is string(b) while curOK: left is asked for far more often
+	// than b changes.
+	cur   string
+	curOK bool
 
 	res lineResult
 
@@ -56,15 +63,23 @@ type lineParser struct {
 	kindSpan   flows.Span   // where the kind was read; S -1 when not
 	beforeKind string       // the text left just before the kind was read
 	kindWord   bool         // the kind came from the word that starts the report (讲座)
+	skip       []flows.Span // scratch for the spans kind and moreKinds look past
 }
 
 // left is the text not read yet.
-func (p *lineParser) left() string { return string(p.b) }
+func (p *lineParser) left() string {
+	if !p.curOK {
+		p.cur, p.curOK = string(p.b), true
+	}
+	return p.cur
+}
 
 // blank marks bytes s..end as read.
 func (p *lineParser) blank(s, end int) {
 	for i := s; i < end && i < len(p.b); i++ {
-		p.b[i] = ' '
+		if p.b[i] != ' ' {
+			p.b[i], p.curOK = ' ', false
+		}
 	}
 }
 
@@ -125,7 +140,11 @@ func (p *lineParser) glucose() {
 	if fd == nil {
 		return
 	}
-	m := glucoseRe.FindStringSubmatchIndex(p.left())
+	cur := p.left()
+	if !strings.Contains(cur, "血糖") {
+		return // what glucoseRe starts with
+	}
+	m := glucoseRe.FindStringSubmatchIndex(cur)
 	if m == nil {
 		return
 	}
@@ -142,8 +161,9 @@ func (p *lineParser) glucose() {
 // (走访), without reading them yet: the kind and the numbers need them.
 func (p *lineParser) findWords() {
 	cur := p.left()
-	for _, k := range p.f.Counters {
-		for _, w := range append([]string{k.Name}, k.Words...) {
+	for i := range p.f.Counters {
+		k := &p.f.Counters[i]
+		for w := range k.Terms() {
 			for _, j := range flows.IndexAll(cur, w) {
 				p.cwords = append(p.cwords, keySpan{k.Key, j, j + len(w)})
 				p.cspans = append(p.cspans, flows.Span{S: j, E: j + len(w)})
@@ -168,7 +188,8 @@ func (p *lineParser) kind() {
 		return
 	}
 	cur := p.left()
-	k, s, end := f.KindIn(cur, append(slices.Clone(p.cspans), leadSpan(f, p.t)))
+	p.skip = append(append(p.skip[:0], p.cspans...), leadSpan(f, p.t))
+	k, s, end := f.KindIn(cur, p.skip)
 	if k == nil {
 		k, s, end = f.KindIn(cur, p.cspans)
 	}
@@ -187,8 +208,8 @@ func (p *lineParser) kind() {
 	// Only the word that decided the kind goes, with kind words
 	// overlapping it (开会 and 会议 in 开会议); later kind words are the
 	// worker's own words and stay for the note.
-	for _, k := range f.Kinds {
-		for _, w := range append([]string{k.Name}, k.Words...) {
+	for i := range f.Kinds {
+		for w := range f.Kinds[i].Terms() {
 			for _, j := range flows.IndexAll(cur, w) {
 				if j < end && j+len(w) > s {
 					s, end = min(s, j), max(end, j+len(w))
@@ -209,7 +230,8 @@ func (p *lineParser) moreKinds(first string) {
 	kinds := []string{first}
 	for {
 		cur := p.left()
-		skip := append(slices.Clone(p.cspans), p.triggers...)
+		p.skip = append(append(p.skip[:0], p.cspans...), p.triggers...)
+		skip := p.skip
 		k, s, end := f.KindIn(cur, skip)
 		if k == nil || s < 0 || strings.TrimSpace(cur[s:end]) == "" || inside(skip, s, end) {
 			break
@@ -403,6 +425,7 @@ func (p *lineParser) keepForNote() {
 	}
 	for _, k := range p.keep {
 		copy(p.b[k.S:k.E], p.t[k.S:k.E])
+		p.curOK = false
 	}
 }
 

@@ -165,6 +165,9 @@ func (e *Engine) converse(ctx context.Context, in flows.Inbound, w flows.Worker,
 	return reply, nil
 }
 
+// noSession is the fingerprint of a session not stored (read-only).
+var noSession = (&session{}).fingerprint()
+
 func (e *Engine) sessionKey(openID string) string { return e.SessionPrefix + openID }
 
 // loadSession reads the session. An open form idle for longer than the
@@ -175,12 +178,12 @@ func (e *Engine) loadSession(ctx context.Context, openID string, now time.Time) 
 	switch {
 	case flows.ErrorCode(err) == flows.ENotFound:
 		s.storedIdle = true
-		return s, s.fingerprint(), "", nil
+		return s, noSession, "", nil
 	case flows.ErrorCode(err) == flows.EExpired:
 		// The session store lost an open form (a restart without
 		// persistence): announced as a timed-out one.
 		s.storedIdle = true
-		return s, s.fingerprint(), "上次未完成的记录因系统重启已丢失，未保存，请重新开始。", nil
+		return s, noSession, "上次未完成的记录因系统重启已丢失，未保存，请重新开始。", nil
 	case err != nil:
 		return nil, nil, "", err
 	}

@@ -30,8 +30,11 @@ type statsQuery struct {
 	flow   *flows.FlowDef // only this flow's figures ("10月份走访多少户"); nil: all
 }
 
-// statsTrigger matches the words that make a message a totals question.
-var statsTrigger = regexp.MustCompile(`统计|汇总|排名|排行|多少|几户|几次|几份|几人`)
+// statsWords are the words that make a message a totals question.
+var statsWords = []string{"统计", "汇总", "排名", "排行", "多少", "几户", "几次", "几份", "几人"}
+
+// hasStatsWord reports whether t has one of statsWords.
+func hasStatsWord(t string) bool { return zh.Has(t, statsWords...) }
 
 // statsBare are the periods that alone ask for the worker's totals.
 var statsBare = map[string]bool{"本月": true, "上月": true, "今年": true, "去年": true, "这个月": true, "上个月": true}
@@ -100,9 +103,9 @@ func (e *Engine) parseStats(t string, now time.Time) (statsQuery, bool) {
 	switch {
 	case strings.Contains(bare, "排名") || strings.Contains(bare, "排行"):
 		q.what = "ranking"
-	case strings.Contains(bare, "社区") && statsTrigger.MatchString(bare):
+	case strings.Contains(bare, "社区") && hasStatsWord(bare):
 		q.what = "community"
-	case statsTrigger.MatchString(bare):
+	case hasStatsWord(bare):
 		q.what = "self"
 	default:
 		if !statsBare[bare] {

@@ -3,6 +3,8 @@ package chat
 import (
 	"slices"
 	"strings"
+	"sync"
+	"unicode/utf8"
 
 	"gridbot/flows/zh"
 )
@@ -14,18 +16,28 @@ func normalize(s string) string {
 	// The full-width comma is kept: "100，200人" is two numbers, and
 	// folded to "100,200人" it would read as one.
 	// Between full-width digits (１，２００) it is a thousands separator.
+	const comma = "，"
 	var b strings.Builder
-	rs := []rune(s)
 	from := 0
-	for i, r := range rs {
-		if r != '，' || i > 0 && i+1 < len(rs) && isWideDigit(rs[i-1]) && isWideDigit(rs[i+1]) {
-			continue
+	prev := rune(-1)
+	for i, r := range s {
+		if r == '，' {
+			next, _ := utf8.DecodeRuneInString(s[i+len(comma):])
+			if !(i > 0 && i+len(comma) < len(s) && isWideDigit(prev) && isWideDigit(next)) {
+				b.WriteString(zh.Fold(s[from:i]))
+				b.WriteString(comma)
+				from = i + len(comma)
+			}
 		}
-		b.WriteString(zh.Fold(string(rs[from:i])) + "，")
-		from = i + 1
+		prev = r
 	}
-	b.WriteString(zh.Fold(string(rs[from:])))
-	s = strings.TrimSpace(zh.Simplify(b.String()))
+	if from == 0 {
+		s = zh.Fold(s)
+	} else {
+		b.WriteString(zh.Fold(s[from:]))
+		s = b.String()
+	}
+	s = strings.TrimSpace(zh.Simplify(s))
 	s = strings.TrimRight(s, "。.!！~～ ")
 	return strings.TrimSpace(s)
 }
@@ -76,8 +88,9 @@ var commandWords = map[string]bool{
 var periodWords = map[string]bool{"本月": true, "上月": true, "今年": true}
 
 // typoCommands are the whole-text commands a one-character typo is
-// forgiven in (撤消 → 撤销, 本月统记 → 本月统计, 待 办 → 待办).
-func typoCommands() []string {
+// forgiven in (撤消 → 撤销, 本月统记 → 本月统计, 待 办 → 待办), sorted.
+// Built once; callers must not change it.
+var typoCommands = sync.OnceValue(func() []string {
 	out := []string{"撤销", "删除上一条", "撤销上一条", "帮助", "菜单"} // 撤回, 取消: one edit from 撤消 too
 	for w := range commandWords {
 		// A bare period (本月, 上月, 今年) is one character from another
@@ -88,7 +101,7 @@ func typoCommands() []string {
 	}
 	slices.Sort(out)
 	return out
-}
+})
 
 // looksLikeQuestion reports whether t is a question about totals or due
 // items rather than an answer: one of commandWords, or, unless strictOnly

@@ -383,7 +383,7 @@ func FindDate(s string, now time.Time) (d time.Time, start, end int, ok bool, er
 		return time.Time{}, 0, 0, false, nil
 	}
 	d, err = sp.resolve(now)
-	return d, tx.off[i], tx.off[j], true, err
+	return d, tx.at(i), tx.at(j), true, err
 }
 
 // findDateSpec finds the first date expression in tx and its normalised

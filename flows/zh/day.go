@@ -42,7 +42,7 @@ func ParseDay(s string, now time.Time) (Day, error) {
 	if !ok || !dateTail(t, j, e) {
 		return Day{}, ErrNotDate
 	}
-	return sp.day(now, tx.off[i], tx.off[j])
+	return sp.day(now, tx.at(i), tx.at(j))
 }
 
 // FindDay finds the first date in free text, as FindDate does, with what
@@ -54,7 +54,7 @@ func FindDay(s string, now time.Time) (d Day, ok bool, err error) {
 	if !ok {
 		return Day{}, false, nil
 	}
-	d, err = sp.day(now, tx.off[i], tx.off[j])
+	d, err = sp.day(now, tx.at(i), tx.at(j))
 	return d, true, err
 }
 

@@ -224,7 +224,7 @@ func FindHouseholdID(s string, stop []string) (HouseholdID, bool) {
 		return HouseholdID{}, false
 	}
 	h := hs[0]
-	return HouseholdID{Estate: h.estate, Unit: h.unit, Start: tx.off[h.estStart], End: tx.off[h.end]}, true
+	return HouseholdID{Estate: h.estate, Unit: h.unit, Start: tx.at(h.estStart), End: tx.at(h.end)}, true
 }
 
 // ParseHouseholdID parses a whole answer that is a household address,
@@ -236,12 +236,12 @@ func ParseHouseholdID(s string) (HouseholdID, bool) {
 	i, e := trimAnswer(tx.s)
 	tx.s = tx.s[:e]
 	if hh, end, ok := householdAt(tx.s, i, false); ok && end == e {
-		return HouseholdID{Unit: hh, Start: tx.off[i], End: tx.off[e]}, true
+		return HouseholdID{Unit: hh, Start: tx.at(i), End: tx.at(e)}, true
 	}
 	hs := findHouseholdsStop(&tx, nil)
 	if len(hs) != 1 || hs[0].end != e || hs[0].estStart != i {
 		return HouseholdID{}, false
 	}
 	h := hs[0]
-	return HouseholdID{Estate: h.estate, Unit: h.unit, Start: tx.off[h.estStart], End: tx.off[h.end]}, true
+	return HouseholdID{Estate: h.estate, Unit: h.unit, Start: tx.at(h.estStart), End: tx.at(h.end)}, true
 }

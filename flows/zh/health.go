@@ -16,7 +16,8 @@ var (
 // hasBPKeyword reports whether t talks about blood pressure, which makes a
 // pair such as 12/10 a reading rather than a date.
 func hasBPKeyword(t string) bool {
-	return Has(t, "血压", "高压", "低压", "收缩压", "舒张压", "mmHg", "mmhg", "毫米汞柱")
+	// 血压, 高压, 低压, 收缩压 and 舒张压 all have 压.
+	return strings.Contains(t, "压") && Has(t, "血压", "高压", "低压", "收缩压", "舒张压") || Has(t, "mmHg", "mmhg", "毫米汞柱")
 }
 
 // bpAt matches a blood pressure at i: "150/95", "150 / 95", "血压150/95",
@@ -258,10 +259,10 @@ func FindBloodPressure(s string) (sys, dia int, start, end int, ok bool) {
 			continue
 		}
 		if r, j, ok := bpAt(t, i, true, key); ok {
-			return r[0], r[1], tx.off[i], tx.off[j], true
+			return r[0], r[1], tx.at(i), tx.at(j), true
 		}
 		if r, j, ok := bpSpokenAt(t, i, true); ok {
-			return r[0], r[1], tx.off[i], tx.off[j], true
+			return r[0], r[1], tx.at(i), tx.at(j), true
 		}
 		_, n := runeAt(t, i)
 		i += n

@@ -196,7 +196,7 @@ func FindHousehold(s string) (hh string, start, end int, ok bool) {
 			continue
 		}
 		if hh, j, ok := householdAt(t, i, true); ok {
-			return hh, tx.off[i], tx.off[j], true
+			return hh, tx.at(i), tx.at(j), true
 		}
 		_, n := runeAt(t, i)
 		i += n

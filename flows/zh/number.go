@@ -1,6 +1,10 @@
 package zh
 
-import "unicode/utf8"
+import (
+	"sort"
+	"strings"
+	"unicode/utf8"
+)
 
 // Num is a number found in text.
 type Num struct {
@@ -202,14 +206,7 @@ func approxLead(t string, i int) (int, bool) {
 	return s, true
 }
 
-func containsRune(s string, r rune) bool {
-	for _, c := range s {
-		if c == r {
-			return true
-		}
-	}
-	return false
-}
+func containsRune(s string, r rune) bool { return strings.ContainsRune(s, r) }
 
 // orig returns the original text of the rune at normalised byte k.
 func (tx *text) orig(k int) string {
@@ -222,7 +219,7 @@ func (tx *text) orig(k int) string {
 
 // origSlice maps a normalised byte range to the original text.
 func (tx *text) origSlice(i, j int) string {
-	return tx.src[tx.off[i]:tx.off[j]]
+	return tx.src[tx.at(i):tx.at(j)]
 }
 
 // Number parses a whole answer that should be one number, with optional
@@ -264,7 +261,7 @@ func Number(s string) (Num, error) {
 		return Num{}, ErrNotNumber
 	}
 	n.Approx = n.Approx || approx
-	n.Start, n.End = tx.off[start], tx.off[n.End]
+	n.Start, n.End = tx.at(start), tx.at(n.End)
 	return n, nil
 }
 
@@ -296,7 +293,7 @@ func Numbers(s string) []Num {
 			if k, ok := approxLead(t, i); ok {
 				start, n.Approx = k, true
 			}
-			n.Start, n.End = tx.off[start], tx.off[n.End]
+			n.Start, n.End = tx.at(start), tx.at(n.End)
 			out = append(out, n)
 			i = tx.normIndex(n.End)
 			continue
@@ -311,14 +308,10 @@ func Numbers(s string) []Num {
 	return out
 }
 
-// normIndex maps an original byte offset back to the normalised index.
+// normIndex maps an original byte offset back to the normalised index:
+// the first whose original offset is o or more (at never decreases).
 func (tx *text) normIndex(o int) int {
-	for k := 0; k < len(tx.off); k++ {
-		if tx.off[k] >= o {
-			return k
-		}
-	}
-	return len(tx.s)
+	return min(sort.Search(len(tx.s)+1, func(k int) bool { return tx.at(k) >= o }), len(tx.s))
 }
 
 // maskedSpans returns the spans of dates, households, blood pressures and
@@ -378,5 +371,9 @@ func timeAt(t string, i int) (int, bool) {
 // start with r: a digit, a Chinese numeral, or the first rune of a keyword
 // (今天, 上周, 星期, 血压, 高压, ...). Scanners skip other runes quickly.
 func scanStart(r rune) bool {
-	return r >= '0' && r <= '9' || isCNNumeral(r) || containsRune("大前昨今当明后上本这星礼周血收高舒低Bb", r)
+	switch r {
+	case '大', '前', '昨', '今', '当', '明', '后', '上', '本', '这', '星', '礼', '周', '血', '收', '高', '舒', '低', 'B', 'b':
+		return true
+	}
+	return r >= '0' && r <= '9' || isCNNumeral(r)
 }

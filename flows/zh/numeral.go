@@ -18,12 +18,16 @@ var cnMults = map[rune]float64{
 	'十': 10, '拾': 10, '百': 100, '佰': 100, '千': 1000, '仟': 1000, '万': 1e4, '亿': 1e8,
 }
 
+// isCNNumeral reports whether r is a key of cnDigits or cnMults. It is
+// asked of nearly every rune scanned, hence a switch rather than two map
+// lookups (TestIsCNNumeral keeps them in step).
 func isCNNumeral(r rune) bool {
-	if _, ok := cnDigits[r]; ok {
+	switch r {
+	case '零', '〇', '一', '壹', '二', '贰', '两', '三', '叁', '四', '肆', '五', '伍', '六', '陆', '七', '柒', '八', '捌', '九', '玖',
+		'十', '拾', '百', '佰', '千', '仟', '万', '亿':
 		return true
 	}
-	_, ok := cnMults[r]
-	return ok
+	return false
 }
 
 // maxCNRunes bounds a Chinese numeral run, so values stay exact in float64.

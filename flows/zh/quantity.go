@@ -128,9 +128,9 @@ func Quantities(s string) []Quantity {
 	prevEnd := 0 // normalised end of the previous quantity or masked span
 	// add sets q's span, Lead and Trail from normalised [start, end).
 	add := func(q Quantity, start, end int) {
-		q.Start, q.End = tx.off[start], tx.off[end]
+		q.Start, q.End = tx.at(start), tx.at(end)
 		ls, le := leadSpan(t, prevEnd, start)
-		q.Lead, q.LeadStart = tx.origSlice(ls, le), tx.off[ls]
+		q.Lead, q.LeadStart = tx.origSlice(ls, le), tx.at(ls)
 		ts, te := trailSpan(t, end, skip)
 		q.Trail = tx.origSlice(ts, te)
 		out = append(out, q)

@@ -26,3 +26,14 @@ func TestSimplify(t *testing.T) {
 		}
 	}
 }
+
+// TestSimplifyEveryWord: each traditional word of the table is replaced,
+// alone and inside a text (none is missed by the quick rune check).
+func TestSimplifyEveryWord(t *testing.T) {
+	for i := 0; i < len(traditionalPairs); i += 2 {
+		old, simple := traditionalPairs[i], traditionalPairs[i+1]
+		if got := Simplify("请" + old + "一下"); got != "请"+simple+"一下" {
+			t.Errorf("Simplify of %q in a text = %q, want %q", old, got, simple)
+		}
+	}
+}

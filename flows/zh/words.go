@@ -122,7 +122,7 @@ func MatchLead(s string, words []string) (word string, end int, typo, ok bool) {
 		}
 	}
 	if best != "" {
-		return best, tx.off[bestEnd], false, true
+		return best, tx.at(bestEnd), false, true
 	}
 	lr := []rune(lead)
 	var match string
@@ -148,7 +148,7 @@ func MatchLead(s string, words []string) (word string, end int, typo, ok bool) {
 	if match == "" {
 		return "", 0, false, false
 	}
-	return match, tx.off[matchEnd], true, true
+	return match, tx.at(matchEnd), true, true
 }
 
 // within1 reports whether a and b are at most one edit apart: one rune

@@ -12,6 +12,7 @@ package zh
 
 import (
 	"errors"
+	"sort"
 	"strings"
 	"unicode/utf8"
 )
@@ -83,32 +84,70 @@ func Has(s string, words ...string) bool {
 }
 
 // text is an input normalised rune for rune (full-width to half-width,
-// dashes to '-', every kind of space to ' '), with the byte offset in the
-// original string of each normalised byte, so that matches found in the
-// normalised text can be reported as offsets into what the caller passed.
+// dashes to '-', every kind of space to ' '), with what it takes to map a
+// byte offset in it back to the original string, so that matches found in
+// the normalised text can be reported as offsets into what the caller
+// passed.
 type text struct {
 	src string // the original
-	s   string
-	off []int // len(s)+1 entries; off[len(s)] == len(original)
+	s   string // normalised; src itself when nothing changed
+	// shifts are the runes whose normalised form is of another length
+	// than the original (３ → 3, ， → ,), in order: between them, offsets
+	// in s and src differ by a constant. Usually none or a few.
+	shifts []shift
 }
 
+// shift is one rune of another length: s[norm:normEnd] is the normalised
+// form of src[orig:origEnd].
+type shift struct{ norm, normEnd, orig, origEnd int }
+
 func newText(orig string) text {
+	tx := text{src: orig, s: orig}
 	var b strings.Builder
-	b.Grow(len(orig))
-	off := make([]int, 0, len(orig)+1)
-	for i, r := range orig {
-		r = normRune(r)
-		n := utf8.RuneLen(r)
+	changed := false // b holds s up to i
+	for i := 0; i < len(orig); {
+		r, m := utf8.DecodeRuneInString(orig[i:])
+		nr := normRune(r)
+		n := utf8.RuneLen(nr)
 		if n < 0 {
-			r, n = utf8.RuneError, 3
+			nr, n = utf8.RuneError, 3
 		}
-		b.WriteRune(r)
-		for k := 0; k < n; k++ {
-			off = append(off, i)
+		if nr != r || n != m { // n != m: an invalid byte, now U+FFFD
+			if !changed {
+				b.Grow(len(orig) + 2)
+				b.WriteString(orig[:i])
+				changed = true
+			}
+			b.WriteRune(nr)
+			if n != m {
+				tx.shifts = append(tx.shifts, shift{norm: b.Len() - n, normEnd: b.Len(), orig: i, origEnd: i + m})
+			}
+		} else if changed {
+			b.WriteString(orig[i : i+m])
 		}
+		i += m
 	}
-	off = append(off, len(orig))
-	return text{src: orig, s: b.String(), off: off}
+	if changed {
+		tx.s = b.String()
+	}
+	return tx
+}
+
+// at is the byte offset in the original of normalised byte i (0 ≤ i ≤
+// len(s)): where the original of the rune holding that byte starts.
+func (tx *text) at(i int) int {
+	for i > 0 && i < len(tx.s) && !utf8.RuneStart(tx.s[i]) {
+		i--
+	}
+	// The last shift starting at or before i.
+	k := sort.Search(len(tx.shifts), func(k int) bool { return tx.shifts[k].norm > i }) - 1
+	switch {
+	case k < 0:
+		return i
+	case tx.shifts[k].norm == i:
+		return tx.shifts[k].orig
+	}
+	return tx.shifts[k].origEnd + i - tx.shifts[k].normEnd
 }
 
 // normRune folds a rune for scanning: foldRune plus dashes and the

@@ -1,8 +1,10 @@
 package zh
 
 import (
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // shanghai is the zone the tests' fixed clocks are in.
@@ -79,5 +81,67 @@ func TestTableSize(t *testing.T) {
 	t.Logf("%d table cases", n)
 	if n < 150 {
 		t.Errorf("only %d table cases, want at least 150", n)
+	}
+}
+
+// TestNewTextOffsets: every byte of a normalised text maps back to the
+// same original offset as a table of one entry per byte (the former
+// representation) says, with full-width, dashes, spaces and invalid bytes.
+func TestNewTextOffsets(t *testing.T) {
+	for _, s := range []string{
+		"", "走访 3-2-201 慢病 150/95", "今天宣传发放资料35份，参与群众12人", "\uFFFD替换符",
+		"３５份", "3—2—201", "a\u3000b", "bad\xffbyte", "\t走访", "半角｡句号", "\xff", "，", "ａ，ｂ\xfe３－２－２０１室 血压１５０／９５",
+	} {
+		tx := newText(s)
+		var b strings.Builder
+		var off []int
+		for i, r := range s {
+			r = normRune(r)
+			n := utf8.RuneLen(r)
+			if n < 0 {
+				r, n = utf8.RuneError, 3
+			}
+			b.WriteRune(r)
+			for range n {
+				off = append(off, i)
+			}
+		}
+		off = append(off, len(s))
+		if tx.s != b.String() {
+			t.Errorf("%q: normalised %q, want %q", s, tx.s, b.String())
+			continue
+		}
+		if tx.s == s && len(tx.shifts) > 0 {
+			t.Errorf("%q: shifts %v though nothing changed", s, tx.shifts)
+		}
+		for i := range off {
+			if tx.at(i) != off[i] {
+				t.Errorf("%q: offset of %d is %d, want %d", s, i, tx.at(i), off[i])
+			}
+		}
+		for o := 0; o <= len(s)+1; o++ {
+			want := len(tx.s)
+			for k := range off {
+				if off[k] >= o {
+					want = k
+					break
+				}
+			}
+			if got := tx.normIndex(o); got != want {
+				t.Errorf("%q: normIndex(%d) = %d, want %d", s, o, got, want)
+			}
+		}
+	}
+}
+
+// TestIsCNNumeral: the switch names exactly the runes of cnDigits and
+// cnMults.
+func TestIsCNNumeral(t *testing.T) {
+	for r := rune(0); r < 0x10000; r++ {
+		_, d := cnDigits[r]
+		_, m := cnMults[r]
+		if isCNNumeral(r) != (d || m) {
+			t.Errorf("isCNNumeral(%q) = %v", r, !(d || m))
+		}
 	}
 }
