@@ -81,7 +81,9 @@ func FuzzDecodeMatchesUnmarshal(f *testing.F) {
 // The structs whose xml.Marshal appendTextReply and appendEncryptedReply
 // reproduce.
 type (
-	cdata     struct{ Text string `xml:",cdata"` }
+	cdata struct {
+		Text string `xml:",cdata"`
+	}
 	textReply struct {
 		XMLName      xml.Name `xml:"xml"`
 		ToUserName   cdata
