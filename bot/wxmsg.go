@@ -117,9 +117,10 @@ func (env *wxEnvelope) set(name string, text []byte) error {
 // number fields tagged with their element names, without the reflection:
 // it reads the document's first element with encoding/xml's Decoder.Token
 // (which checks that the XML is well formed) and calls set with the local
-// name of each child and its text, the character data directly inside it
-// (elements nested deeper are skipped). A repeated child is set again, the
-// last one wins; whatever follows the root element is not read.
+// name of each child and its text (which set must not retain), the
+// character data directly inside it, elements nested deeper skipped. A
+// repeated child is set again, the last one wins; whatever follows the root
+// element is not read.
 func decodeFlat(b []byte, set func(name string, text []byte) error) error {
 	d := xml.NewDecoder(bytes.NewReader(b))
 	for {
@@ -131,7 +132,8 @@ func decodeFlat(b []byte, set func(name string, text []byte) error) error {
 			break
 		}
 	}
-	var text []byte
+	buf := getBuf()
+	defer putBuf(buf)
 	for {
 		tok, err := d.Token()
 		if err != nil {
@@ -141,11 +143,11 @@ func decodeFlat(b []byte, set func(name string, text []byte) error) error {
 		case xml.EndElement:
 			return nil
 		case xml.StartElement:
-			text, err = childText(d, text[:0])
+			*buf, err = childText(d, (*buf)[:0])
 			if err != nil {
 				return err
 			}
-			if err := set(t.Name.Local, text); err != nil {
+			if err := set(t.Name.Local, *buf); err != nil {
 				return err
 			}
 		}
