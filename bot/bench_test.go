@@ -3,6 +3,7 @@ package bot
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"encoding/xml"
 	"io"
 	"net/http"
@@ -127,6 +128,11 @@ func bareHandler(token string) http.Handler {
 		w.Header().Set("Content-Type", "application/xml; charset=utf-8")
 		w.Write(reply)
 	})
+}
+
+// equalSig compares two hex signatures in constant time.
+func equalSig(got, want string) bool {
+	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
 
 // requestPool holds signed requests built ahead, each with its own MsgId,

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +21,7 @@ type Metrics struct {
 	reg *prometheus.Registry
 
 	webhook      *prometheus.CounterVec
+	outcomes     map[string]*lazyCounter // webhook's child of each outcome; fixed after NewMetrics
 	handle       prometheus.Histogram
 	reports      *prometheus.CounterVec
 	commitSize   prometheus.Histogram
@@ -61,6 +63,10 @@ func NewMetrics() *Metrics {
 		[]string{"channel", "errcode"})
 	m.reminderRuns = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gridbot_reminder_runs_total",
 		Help: "Reminder digest runs by outcome (ok, failed)."}, []string{"outcome"})
+	m.outcomes = make(map[string]*lazyCounter)
+	for _, o := range []string{OutcomeReplied, OutcomeLate, OutcomeNoReply, OutcomeRefused, OutcomeRateLimited, OutcomeDegraded, OutcomeError} {
+		m.outcomes[o] = &lazyCounter{}
+	}
 	m.reg.MustRegister(m.webhook, m.handle, m.reports, m.commitSize, m.commitTime, m.redisErrors, m.pushes, m.reminderRuns,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -72,9 +78,23 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 func (m *Metrics) request(outcome string) {
-	if m != nil {
-		m.webhook.WithLabelValues(outcome).Inc()
+	if m == nil {
+		return
 	}
+	if l := m.outcomes[outcome]; l != nil {
+		l.once.Do(func() { l.c = m.webhook.WithLabelValues(outcome) })
+		l.c.Inc()
+		return
+	}
+	m.webhook.WithLabelValues(outcome).Inc()
+}
+
+// lazyCounter is a child of a CounterVec resolved at its first use (not
+// before, so that /metrics lists only the outcomes that happened), and
+// then without WithLabelValues's hashing and lookup.
+type lazyCounter struct {
+	once sync.Once
+	c    prometheus.Counter
 }
 
 func (m *Metrics) handled(d time.Duration) {

@@ -202,7 +202,10 @@ func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	body, status, reason := wh.readBody(w, r)
+	bp := getBuf()
+	defer putBuf(bp)
+	status, reason := wh.readBody(w, r, bp)
+	body := *bp
 	if status != 0 {
 		wh.reject(w, r, status, reason)
 		return
@@ -246,7 +249,8 @@ func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if msg.ToUserName == "" {
 		msg.ToUserName = account
 	}
-	if allowed, reply := wh.limits.allow(msg.FromUserName, msg.dedupeKey(), wh.now()); !allowed {
+	key := msg.dedupeKey()
+	if allowed, reply := wh.limits.allow(msg.FromUserName, key, wh.now()); !allowed {
 		// Before any storage work: a flood costs memory and CPU only.
 		if reply != "" {
 			wh.log.Warn("wechat: user over the rate limit; messages dropped until it frees up", "openid", msg.FromUserName)
@@ -261,7 +265,7 @@ func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	text, late := wh.answer(r.Context(), &msg)
+	text, late := wh.answer(r.Context(), key, &msg)
 	switch {
 	case late:
 		wh.cfg.Metrics.request(OutcomeLate)
@@ -288,8 +292,7 @@ func (wh *Webhook) reject(w http.ResponseWriter, r *http.Request, status int, re
 // the answer goes by push instead. It starts the message's handling, or
 // joins it when this is a retry of a message still being handled, and
 // waits at most ReplyWithin.
-func (wh *Webhook) answer(ctx context.Context, m *wxMessage) (text string, late bool) {
-	key := m.dedupeKey()
+func (wh *Webhook) answer(ctx context.Context, key string, m *wxMessage) (text string, late bool) {
 	wh.mu.Lock()
 	c, ok := wh.inflight[key]
 	if ok {
@@ -304,13 +307,13 @@ func (wh *Webhook) answer(ctx context.Context, m *wxMessage) (text string, late 
 	}
 	wh.mu.Unlock()
 
-	timer := time.NewTimer(wh.cfg.ReplyWithin)
+	timer := getTimer(wh.cfg.ReplyWithin)
 	select {
 	case <-c.done:
 	case <-timer.C:
 	case <-ctx.Done():
 	}
-	timer.Stop()
+	putTimer(timer)
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -340,9 +343,10 @@ func (wh *Webhook) run(ctx context.Context, key string, m *wxMessage, c *call, p
 	// reached another node waits for the first handling and gets its reply.
 	unlock := wh.lockUser(ctx, m.FromUserName, key)
 	defer unlock()
-	text, cached := wh.cached(ctx, key)
+	cacheKey := wh.cfg.ReplyPrefix + key
+	text, cached := wh.cached(ctx, cacheKey, key)
 	if !cached {
-		text = wh.handle(ctx, m)
+		text = wh.handle(ctx, key, m)
 	}
 
 	c.mu.Lock()
@@ -355,7 +359,7 @@ func (wh *Webhook) run(ctx context.Context, key string, m *wxMessage, c *call, p
 		if late {
 			delivered = "" // the waiters replied "success"; the push carries it
 		}
-		wh.store(ctx, key, delivered)
+		wh.store(ctx, cacheKey, key, delivered)
 	}
 	wh.mu.Lock()
 	delete(wh.inflight, key)
@@ -377,8 +381,8 @@ func (wh *Webhook) run(ctx context.Context, key string, m *wxMessage, c *call, p
 }
 
 // handle calls the Handler with ctx, detached from the request.
-func (wh *Webhook) handle(ctx context.Context, m *wxMessage) (text string) {
-	in := m.inbound(wh.now())
+func (wh *Webhook) handle(ctx context.Context, key string, m *wxMessage) (text string) {
+	in := m.inbound(key, wh.now())
 	defer func() {
 		if p := recover(); p != nil {
 			wh.log.Error("wechat: handler panicked", "msg_key", in.MsgKey, "type", in.Type, "panic", fmt.Sprint(p))
@@ -406,9 +410,10 @@ const kvTimeout = 2 * time.Second
 // empty reply ("success") is a non-empty value.
 const replyV1 = 'r'
 
-// cached returns the reply already given to the message, if any.
-func (wh *Webhook) cached(ctx context.Context, key string) (string, bool) {
-	b, err := wh.cfg.Replies.Get(ctx, wh.cfg.ReplyPrefix+key)
+// cached returns the reply already given to the message of key, if any;
+// cacheKey is ReplyPrefix+key.
+func (wh *Webhook) cached(ctx context.Context, cacheKey, key string) (string, bool) {
+	b, err := wh.cfg.Replies.Get(ctx, cacheKey)
 	if err != nil {
 		if flows.ErrorCode(err) != flows.ENotFound {
 			wh.log.Warn("wechat: reply cache read failed; handling the message", "msg_key", key, "err", err)
@@ -422,12 +427,12 @@ func (wh *Webhook) cached(ctx context.Context, key string) (string, bool) {
 	return string(b[1:]), true
 }
 
-// store caches the reply delivered for the message.
-func (wh *Webhook) store(ctx context.Context, key, text string) {
+// store caches the reply delivered for the message of key under cacheKey.
+func (wh *Webhook) store(ctx context.Context, cacheKey, key, text string) {
 	val := make([]byte, 1+len(text))
 	val[0] = replyV1
 	copy(val[1:], text)
-	if err := wh.cfg.Replies.Set(ctx, wh.cfg.ReplyPrefix+key, val, wh.cfg.ReplyTTL); err != nil {
+	if err := wh.cfg.Replies.Set(ctx, cacheKey, val, wh.cfg.ReplyTTL); err != nil {
 		wh.log.Error("wechat: reply cache write failed", "msg_key", key, "err", err)
 	}
 }
@@ -436,22 +441,75 @@ func (wh *Webhook) store(ctx context.Context, key, text string) {
 // "success" when text is empty.
 func (wh *Webhook) writeReply(w http.ResponseWriter, q url.Values, safe bool, m *wxMessage, text string) {
 	if text == "" {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header()["Content-Type"] = contentTypeText
 		io.WriteString(w, "success")
 		return
 	}
+	bp := getBuf()
+	defer putBuf(bp)
 	now := wh.now().Unix()
-	x := textReplyXML(m.FromUserName, m.ToUserName, now, text)
+	x := appendTextReply((*bp)[:0], m.FromUserName, m.ToUserName, now, text)
 	if safe {
 		var random [16]byte
 		rand.Read(random[:])
 		enc := base64.StdEncoding.EncodeToString(util.AESEncryptMsg(random[:], x, wh.cfg.AppID, wh.aesKey))
 		ts := strconv.FormatInt(now, 10)
 		nonce := q.Get("nonce")
-		x = encryptedReplyXML(enc, util.Signature(wh.cfg.Token, ts, nonce, enc), now, nonce)
+		sig := signature(wh.cfg.Token, ts, nonce, enc)
+		x = appendEncryptedReply(x[:0], enc, string(sig[:]), now, nonce)
 	}
-	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+	*bp = x
+	w.Header()["Content-Type"] = contentTypeXML
 	w.Write(x)
+}
+
+// The webhook's Content-Type header values, shared by every response
+// (Header.Set would allocate a slice each time; nothing appends to them in
+// place, and http.Header.Add copies on append since their capacity is 1).
+var (
+	contentTypeText = []string{"text/plain; charset=utf-8"}
+	contentTypeXML  = []string{"application/xml; charset=utf-8"}
+)
+
+// timerPool holds the timers answer waits with.
+var timerPool sync.Pool
+
+// getTimer returns a timer that fires after d.
+func getTimer(d time.Duration) *time.Timer {
+	if t, ok := timerPool.Get().(*time.Timer); ok {
+		t.Reset(d)
+		return t
+	}
+	return time.NewTimer(d)
+}
+
+// putTimer stops t and keeps it for reuse when it had not fired: then its
+// channel is empty also under GODEBUG=asynctimerchan=1.
+func putTimer(t *time.Timer) {
+	if t.Stop() {
+		timerPool.Put(t)
+	}
+}
+
+// bufPool holds the byte buffers a request borrows while it is served:
+// its body, its reply.
+var bufPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, 2048)
+	return &b
+}}
+
+// maxPooledBuf: larger buffers (a rare large body) are left to the
+// garbage collector rather than kept in the pool.
+const maxPooledBuf = 16 << 10
+
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+func putBuf(b *[]byte) {
+	if cap(*b) > maxPooledBuf {
+		return
+	}
+	*b = (*b)[:0]
+	bufPool.Put(b)
 }
 
 // Wait blocks until every message being handled is done (answers pushed,

@@ -3,13 +3,17 @@ package bot
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -39,7 +43,7 @@ func (wh *Webhook) checkQuery(q url.Values) string {
 	if sig == "" || ts == "" || nonce == "" {
 		return "missing signature, timestamp or nonce"
 	}
-	if !equalSig(sig, util.Signature(wh.cfg.Token, ts, nonce)) {
+	if want := signature(wh.cfg.Token, ts, nonce); !want.matches(sig) {
 		return "bad signature"
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
@@ -84,30 +88,68 @@ func (wh *Webhook) checkReplay(ctx context.Context, q url.Values, body []byte) s
 	return ""
 }
 
-// equalSig compares two hex signatures in constant time.
-func equalSig(got, want string) bool {
-	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+// sigHex is a signature in lowercase hex.
+type sigHex [2 * sha1.Size]byte
+
+// signature is WeChat's signature of parts, as util.Signature computes it
+// (the SHA-1 of the parts sorted and joined), without allocating for the
+// short parts of a request's signature. It sorts parts in place.
+func signature(parts ...string) sigHex {
+	slices.Sort(parts)
+	var stack [128]byte
+	buf := stack[:0]
+	for _, p := range parts {
+		buf = append(buf, p...)
+	}
+	sum := sha1.Sum(buf)
+	var h sigHex
+	hex.Encode(h[:], sum[:])
+	return h
 }
 
-// readBody reads at most MaxBody bytes; status is 0 on success.
-func (wh *Webhook) readBody(w http.ResponseWriter, r *http.Request) (body []byte, status int, reason string) {
+// matches compares got with h in constant time.
+func (h *sigHex) matches(got string) bool {
+	if len(got) != len(h) {
+		return false
+	}
+	var v byte
+	for i := range h {
+		v |= got[i] ^ h[i]
+	}
+	return subtle.ConstantTimeByteEq(v, 0) == 1
+}
+
+// readBody reads at most MaxBody bytes into *buf, which it grows as
+// needed; status is 0 on success.
+func (wh *Webhook) readBody(w http.ResponseWriter, r *http.Request, buf *[]byte) (status int, reason string) {
 	if r.ContentLength > wh.cfg.MaxBody {
-		return nil, http.StatusRequestEntityTooLarge, "body too large"
+		return http.StatusRequestEntityTooLarge, "body too large"
 	}
-	size := r.ContentLength
-	if size <= 0 {
-		size = 1024
+	b := (*buf)[:0]
+	if size := int(r.ContentLength) + bytes.MinRead; cap(b) < size {
+		b = make([]byte, 0, size)
 	}
-	var buf bytes.Buffer
-	buf.Grow(int(size) + bytes.MinRead)
-	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, wh.cfg.MaxBody)); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, http.StatusRequestEntityTooLarge, "body too large"
+	body := http.MaxBytesReader(w, r.Body, wh.cfg.MaxBody)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
 		}
-		return nil, http.StatusBadRequest, "cannot read body"
+		n, err := body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			*buf = b
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				return http.StatusRequestEntityTooLarge, "body too large"
+			}
+			return http.StatusBadRequest, "cannot read body"
+		}
 	}
-	return buf.Bytes(), 0, ""
+	*buf = b
+	return 0, ""
 }
 
 // open checks msg_signature over a safe-mode body and decrypts it. It
@@ -124,7 +166,7 @@ func (wh *Webhook) open(q url.Values, body []byte) (plain []byte, account string
 	if err != nil || env.Encrypt == "" {
 		return nil, "", http.StatusBadRequest, "malformed safe mode envelope"
 	}
-	if !equalSig(msgSig, util.Signature(wh.cfg.Token, q.Get("timestamp"), q.Get("nonce"), env.Encrypt)) {
+	if want := signature(wh.cfg.Token, q.Get("timestamp"), q.Get("nonce"), env.Encrypt); !want.matches(msgSig) {
 		return nil, "", http.StatusUnauthorized, "bad msg_signature"
 	}
 	ciphertext, err := base64.StdEncoding.DecodeString(env.Encrypt)
