@@ -461,6 +461,9 @@ func ErrorCode(err error) string {
 	if err == nil {
 		return ""
 	}
+	if e, ok := err.(*Error); ok { // the usual case, without errors.As's allocation
+		return e.Code
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code

@@ -133,6 +133,10 @@ func (db *DB) PurgeExpiredKV(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// errNoKey is the ENotFound of a key that is not there, shared: a miss is
+// the usual answer of the reply cache and of sessions, and needs no words.
+var errNoKey = flows.Errorf(flows.ENotFound, "no such key")
+
 // MemKV is a flows.KV in this process's memory, for values that need not
 // survive a restart: the webhook's reply cache. (A reply lost in a crash
 // costs little: a retry of the message is handled again from the stored
@@ -188,7 +192,7 @@ func (kv *MemKV) Get(ctx context.Context, key string) ([]byte, error) {
 	e, ok := s.m[key]
 	s.mu.Unlock()
 	if !ok || (e.exp != 0 && now >= e.exp) {
-		return nil, flows.Errorf(flows.ENotFound, "key %s", key)
+		return nil, errNoKey
 	}
 	return append([]byte{}, e.val...), nil
 }

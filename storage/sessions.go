@@ -210,7 +210,7 @@ func (s *Sessions) mayBeStored(key string, ttl time.Duration) {
 // Get reads a session; see Sessions for how failures read.
 func (s *Sessions) Get(ctx context.Context, key string) ([]byte, error) {
 	if s.unknown(key) {
-		return nil, flows.Errorf(flows.ENotFound, "key %s", key)
+		return nil, errNoKey
 	}
 	if s.skip() {
 		if s.hasOpen(key) {
