@@ -22,13 +22,13 @@ import (
 // benchReport is the i-th report of a synthetic year: 500 workers in 50
 // grids of 10 communities, mostly household visits (with their follow-up
 // schedule, counted in the distinct households), one in ten a campaign
-// with counters.
+// with counters. Its MsgKey has the webhook's shape, sender and MsgId.
 func benchReport(i int) flows.Report {
 	worker := i % 500
 	community, grid := fmt.Sprintf("c%d", worker%10), fmt.Sprintf("g%d", worker%50/10)
 	day := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i%365).Format(time.DateOnly)
 	r := flows.Report{
-		MsgKey: fmt.Sprintf("m%d", i), Worker: fmt.Sprintf("w%d", worker), Community: community, Grid: grid,
+		MsgKey: fmt.Sprintf("ow%d:%d", worker, 24_000_000_000_000_000+i), Worker: fmt.Sprintf("w%d", worker), Community: community, Grid: grid,
 		Day: day, CreatedAt: time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second),
 	}
 	if i%10 == 9 {

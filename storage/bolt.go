@@ -31,8 +31,9 @@ var (
 	invitesBucket = []byte("invites")
 	// reportsBucket: id (8-byte big-endian) → report record.
 	reportsBucket = []byte("reports")
-	// msgKeysBucket: report MsgKey → report id (the dedupe mark).
-	msgKeysBucket = []byte("report_msgkeys")
+	// msgKeysBucket: dedupeKey(report MsgKey) → report id (the dedupe
+	// mark), in the order of WeChat's MsgIds (msgkeys.go).
+	msgKeysBucket = []byte("report_msgids")
 	// reportsByWorkerBucket: worker + "\x00" + id → nothing (LastReport).
 	reportsByWorkerBucket = []byte("reports_by_worker")
 	// reportsByDayBucket: day ("2006-01-02") + id → nothing (Reports).
@@ -157,6 +158,9 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	if err == nil {
 		err = db.guard(func() error { return upgradeCounters(bdb) })
+	}
+	if err == nil {
+		err = db.guard(func() error { return upgradeMsgKeys(bdb) })
 	}
 	if err != nil {
 		bdb.Close()

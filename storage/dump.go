@@ -395,7 +395,7 @@ func (b *BoltLoader) LoadReport(ctx context.Context, r flows.Report) error {
 			return err
 		}
 		if r.MsgKey != "" {
-			if err := tx.Bucket(msgKeysBucket).Put([]byte(r.MsgKey), idKey); err != nil {
+			if err := tx.Bucket(msgKeysBucket).Put(dedupeKey(r.MsgKey), idKey); err != nil {
 				return err
 			}
 		}

@@ -164,7 +164,7 @@ func applyEffect(tx *bolt.Tx, r *flows.Report, e *flows.FollowEffect) error {
 func putReport(tx *bolt.Tx, r flows.Report) (flows.Report, bool, error) {
 	msgKeys := tx.Bucket(msgKeysBucket)
 	if r.MsgKey != "" {
-		if id := msgKeys.Get([]byte(r.MsgKey)); id != nil {
+		if id := msgKeys.Get(dedupeKey(r.MsgKey)); id != nil {
 			old, err := getReport(tx, btoi(id))
 			return old, true, err
 		}
@@ -188,7 +188,7 @@ func putReport(tx *bolt.Tx, r flows.Report) (flows.Report, bool, error) {
 		return flows.Report{}, false, err
 	}
 	if r.MsgKey != "" {
-		if err := msgKeys.Put([]byte(r.MsgKey), idKey); err != nil {
+		if err := msgKeys.Put(dedupeKey(r.MsgKey), idKey); err != nil {
 			return flows.Report{}, false, err
 		}
 	}
