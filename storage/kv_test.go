@@ -54,7 +54,7 @@ func kvImpls(t *testing.T) map[string]func(t *testing.T) kvHarness {
 
 // testRedis connects to GRIDBOT_TEST_REDIS when set (advance sleeps), or
 // starts an in-process miniredis (advance fast-forwards its clock).
-func testRedis(t *testing.T) (*redis.Client, func(time.Duration)) {
+func testRedis(t testing.TB) (*redis.Client, func(time.Duration)) {
 	t.Helper()
 	if addr := os.Getenv("GRIDBOT_TEST_REDIS"); addr != "" {
 		client := redis.NewClient(&redis.Options{Addr: addr})
@@ -70,7 +70,7 @@ func testRedis(t *testing.T) (*redis.Client, func(time.Duration)) {
 	return client, m.FastForward
 }
 
-func randomPrefix(t *testing.T) string {
+func randomPrefix(t testing.TB) string {
 	b := make([]byte, 6)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -103,9 +104,9 @@ func (c *countingKV) Keys(ctx context.Context, prefix string) ([]string, error) 
 // characters.
 func TestSessionsOwn(t *testing.T) {
 	ctx := context.Background()
-	stores := map[string]func(t *testing.T) flows.KV{
-		"redis": func(t *testing.T) flows.KV { c, _ := testRedis(t); return NewRedisKV(c) },
-		"bolt":  func(t *testing.T) flows.KV { return newTestDB(t).KV() },
+	stores := map[string]func(t testing.TB) flows.KV{
+		"redis": func(t testing.TB) flows.KV { c, _ := testRedis(t); return NewRedisKV(c) },
+		"bolt":  func(t testing.TB) flows.KV { return newTestDB(t).KV() },
 	}
 	for name, open := range stores {
 		t.Run(name, func(t *testing.T) {
@@ -158,5 +159,44 @@ func TestSessionsOwn(t *testing.T) {
 			now = now.Add(time.Minute + knownMargin) // its TTL is over
 			get(prefix+"w2", flows.ENotFound, 0)
 		})
+	}
+}
+
+// BenchmarkSessionsGet: the session read of a user with no open form (every
+// one-line report), on Redis (GRIDBOT_TEST_REDIS, else miniredis) and on
+// the bbolt KV: read from the store, or answered by Own's list.
+func BenchmarkSessionsGet(b *testing.B) {
+	ctx := context.Background()
+	stores := []struct {
+		name string
+		open func(t testing.TB) flows.KV
+	}{
+		{"redis", func(t testing.TB) flows.KV { c, _ := testRedis(t); return NewRedisKV(c) }},
+		{"bolt", func(t testing.TB) flows.KV { return newTestDB(t).KV() }},
+	}
+	for _, st := range stores {
+		for _, owned := range []bool{false, true} {
+			name := st.name + "/read"
+			if owned {
+				name = st.name + "/owned"
+			}
+			b.Run(name, func(b *testing.B) {
+				kv := st.open(b)
+				prefix := "bench-sessions:" + randomPrefix(b) + ":"
+				s := NewSessions(kv)
+				if owned {
+					if err := s.Own(ctx, prefix); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := range b.N {
+					if _, err := s.Get(ctx, prefix+"o"+strconv.Itoa(i%64)); flows.ErrorCode(err) != flows.ENotFound {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
