@@ -126,6 +126,7 @@ type turn struct {
 	at     time.Time // the message's time in the engine's zone
 	raw    string    // the message's text as typed (or recognised)
 	saved  bool      // a report was saved (or found saved) by this message
+	today  string    // day's result once asked (at does not change)
 }
 
 // flow returns the open form's flow, or nil.
@@ -137,7 +138,12 @@ func (c *turn) flow() *flows.FlowDef {
 }
 
 // day is the message's local date.
-func (c *turn) day() string { return c.at.Format(dayLayout) }
+func (c *turn) day() string {
+	if c.today == "" {
+		c.today = c.at.Format(dayLayout)
+	}
+	return c.today
+}
 
 const dayLayout = "2006-01-02"
 
@@ -219,7 +225,6 @@ func (e *Engine) loadSession(ctx context.Context, openID string, now time.Time) 
 // written when nothing changed, nor when the change is only a one-line
 // report completed from an idle session: most messages cost one read.
 func (e *Engine) storeSession(ctx context.Context, openID string, s *session, before []byte, now time.Time) error {
-	key := e.sessionKey(openID)
 	var changed bool
 	if before == nil {
 		// Nothing was stored: changed unless there is still nothing (most
@@ -241,7 +246,7 @@ func (e *Engine) storeSession(ctx context.Context, openID string, s *session, be
 		if !changed {
 			return nil
 		}
-		return e.Sessions.Delete(ctx, key)
+		return e.Sessions.Delete(ctx, e.sessionKey(openID))
 	}
 	if !changed && now.Sub(s.LastActive) < e.ttl()/10 {
 		return nil
@@ -251,5 +256,5 @@ func (e *Engine) storeSession(ctx context.Context, openID string, s *session, be
 	if err != nil {
 		return err
 	}
-	return e.Sessions.Set(ctx, key, b, e.ttl()+24*time.Hour)
+	return e.Sessions.Set(ctx, e.sessionKey(openID), b, e.ttl()+24*time.Hour)
 }
