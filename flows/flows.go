@@ -461,7 +461,8 @@ func ErrorCode(err error) string {
 	if err == nil {
 		return ""
 	}
-	if e, ok := errors.AsType[*Error](err); ok {
+	var e *Error
+	if errors.As(err, &e) {
 		return e.Code
 	}
 	return EInternal
