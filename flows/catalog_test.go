@@ -414,3 +414,18 @@ key = "campaign"
 		t.Fatalf("ParseCatalog with an unknown key: %v", err)
 	}
 }
+
+// WhenNames answers as ParseWhen's list does, valid When or not.
+func TestWhenNames(t *testing.T) {
+	whens := []string{"", "kind=chronic", "kind=chronic|elderly", " kind = chronic | elderly ", "kind=chronic||elderly",
+		"kind=", "kind= ", "kinds=chronic", "chronic", "kind=chronic|", "kind=|chronic", "kind=a=b|chronic"}
+	kinds := []string{"chronic", "elderly", "", " chronic", "a=b", "other"}
+	for _, w := range whens {
+		list, _ := flows.ParseWhen(w)
+		for _, k := range kinds {
+			if got, want := flows.WhenNames(w, k), slices.Contains(list, k); got != want {
+				t.Errorf("WhenNames(%q, %q) = %v, want %v (ParseWhen lists %q)", w, k, got, want, list)
+			}
+		}
+	}
+}

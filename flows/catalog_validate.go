@@ -204,3 +204,21 @@ func ParseWhen(s string) ([]string, bool) {
 	}
 	return out, true
 }
+
+// WhenNames reports whether ParseWhen(s) lists kind, without building the
+// list: a field's When is asked about per field per message.
+func WhenNames(s, kind string) bool {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || strings.TrimSpace(k) != "kind" || strings.TrimSpace(v) == "" {
+		return false
+	}
+	found := false
+	for x := range strings.SplitSeq(v, "|") {
+		x = strings.TrimSpace(x)
+		if x == "" {
+			return false // not a valid When: lists nothing
+		}
+		found = found || x == kind
+	}
+	return found
+}

@@ -233,7 +233,7 @@ func bpAnswer(t string) (string, string) {
 	case err != nil:
 		return "", "请按\"高压/低压\"填写，如 150/95；没测请回复\"跳过\"。"
 	}
-	return fmt.Sprintf("%d/%d", sys, dia), ""
+	return strconv.Itoa(sys) + "/" + strconv.Itoa(dia), ""
 }
 
 // cleanRaw trims a typed answer: spaces and the full stop voice

@@ -36,7 +36,21 @@ var (
 // todoMatch is what may be a 待办 or 逾期 command; todoCommand reads it
 // or declines.
 func todoMatch(t string) bool {
-	return todoWords[t] || overdueWords[t] || todoPickRe.MatchString(t) || todoTargetRe.MatchString(t)
+	return todoWords[t] || overdueWords[t] || todoShape(t) && (todoPickRe.MatchString(t) || todoTargetRe.MatchString(t))
+}
+
+// todoShape is what every text todoPickRe or todoTargetRe matches looks
+// like, checked without running them (they are tried on every report
+// line): one of their verbs first, then, past the spaces after it, no more
+// spaces (\s is ASCII in RE2) and something.
+func todoShape(t string) bool {
+	for _, v := range [...]string{"走访", "随访", "入户", "家访", "巡查", "复查"} {
+		if rest, ok := strings.CutPrefix(t, v); ok {
+			rest = strings.TrimLeft(rest, " \t\n\f\r")
+			return rest != "" && !strings.ContainsAny(rest, " \t\n\f\r")
+		}
+	}
+	return false
 }
 
 // todoCommand answers 待办 (the sender's due follow-ups) and 逾期 (a

@@ -17,14 +17,13 @@ func applies(fd *flows.FieldDef, answers map[string]string) (yes, decided bool) 
 	if fd.When == "" {
 		return true, true
 	}
-	kinds, _ := flows.ParseWhen(fd.When)
 	k, ok := answers["kind"]
 	if !ok || k == "" {
 		return false, false
 	}
 	// A visit of several kinds (chronic,elderly) asks what any of them does.
-	for _, x := range strings.Split(k, ",") {
-		if slices.Contains(kinds, x) {
+	for x := range strings.SplitSeq(k, ",") {
+		if flows.WhenNames(fd.When, x) {
 			return true, true
 		}
 	}

@@ -16,13 +16,14 @@ import (
 // same clause) and, from what is left, the target (first piece) and the
 // note (the rest). The steps are lineParser's methods, run in this order.
 func (e *Engine) parseLine(c *turn, f *flows.FlowDef, t string) lineResult {
+	// Room for the words of a usual line, in one allocation, so that
+	// they are not grown one by one.
+	sc := new(lineScratch)
 	p := &lineParser{
 		e: e, c: c, f: f, t: t, b: []byte(t),
 		res:      lineResult{answers: map[string]string{}, dateAt: -1},
 		kindSpan: flows.Span{S: -1, E: -1},
-		// Room for the words of a usual line, so that they are not
-		// grown one by one.
-		cwords: make([]keySpan, 0, 8), cspans: make([]flows.Span, 0, 8), triggers: make([]flows.Span, 0, 4),
+		cwords:   sc.cwords[:0], cspans: sc.cspans[:0], triggers: sc.triggers[:0], skip: sc.skip[:0],
 	}
 	p.extras()
 	p.household()
@@ -66,6 +67,14 @@ type lineParser struct {
 	skip       []flows.Span // scratch for the spans kind and moreKinds look past
 }
 
+// lineScratch is the room lineParser's word lists start with.
+type lineScratch struct {
+	cwords   [8]keySpan
+	cspans   [8]flows.Span
+	triggers [4]flows.Span
+	skip     [8]flows.Span
+}
+
 // left is the text not read yet.
 func (p *lineParser) left() string {
 	if !p.curOK {
@@ -90,7 +99,7 @@ func (p *lineParser) fail(key, msg string) { p.res.errs = append(p.res.errs, fie
 // flow word 随访 and dates. The deadline and 已整改 stay in the note too:
 // they mean something to the supervisor who reads it.
 func (p *lineParser) extras() {
-	x, locs, errMsg := findExtras(p.t, p.c.at.Format(dayLayout))
+	x, locs, errMsg := findExtras(p.t, p.c.day())
 	if errMsg != "" {
 		p.fail(p.f.NoteKey(), errMsg)
 	}

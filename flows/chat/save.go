@@ -300,9 +300,10 @@ func (e *Engine) tallyLine(c *turn, f *flows.FlowDef, r flows.Report) (string, e
 		return "", err
 	}
 	when := "本月"
-	if now := e.now().In(e.zone()).Format("2006-01"); month != now {
+	var buf [len("2006-01")]byte
+	if now := e.now().In(e.zone()).AppendFormat(buf[:0], "2006-01"); month != string(now) {
 		when = monthCN(month)
-		if month[:4] == now[:4] {
+		if month[:4] == string(now[:4]) {
 			when = when[len(month[:4])+len("年"):] // "11月" within this year
 		}
 	}

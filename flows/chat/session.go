@@ -93,6 +93,18 @@ func (s *session) empty() bool {
 	return s.Flow == "" && s.Step == "" && s.Done == nil && s.Voided == 0
 }
 
+// blank reports whether the session holds nothing but LastActive and
+// FormID: whether its fingerprint is that of no session ("{}"), without
+// building it. Every field fingerprint writes (all omitempty) is listed;
+// TestSessionBlank checks that none is missing.
+func (s *session) blank() bool {
+	return s.Flow == "" && !s.Quick && s.Step == "" && !s.Editing && len(s.Answers) == 0 &&
+		len(s.History) == 0 && len(s.Ask) == 0 && s.Day == "" && s.NextDue == "" &&
+		s.Deadline == 0 && !s.Rectified && s.Times == 0 && !s.NoHousehold && len(s.Households) == 0 &&
+		!s.TimesOK && s.DayAsk == "" && !s.Again && s.Location == nil && len(s.Images) == 0 &&
+		s.Undo == 0 && s.Done == nil && !s.DoneOneLine && s.DoneMsg == "" && s.Voided == 0 && s.VoidKey == ""
+}
+
 // fingerprint is the session's content without LastActive and FormID, to tell
 // whether a message changed it.
 func (s *session) fingerprint() []byte {
@@ -114,6 +126,7 @@ type turn struct {
 	at     time.Time // the message's time in the engine's zone
 	raw    string    // the message's text as typed (or recognised)
 	saved  bool      // a report was saved (or found saved) by this message
+	today  string    // day's result once asked (at does not change)
 }
 
 // flow returns the open form's flow, or nil.
@@ -125,7 +138,12 @@ func (c *turn) flow() *flows.FlowDef {
 }
 
 // day is the message's local date.
-func (c *turn) day() string { return c.at.Format(dayLayout) }
+func (c *turn) day() string {
+	if c.today == "" {
+		c.today = c.at.Format(dayLayout)
+	}
+	return c.today
+}
 
 const dayLayout = "2006-01-02"
 
@@ -165,25 +183,25 @@ func (e *Engine) converse(ctx context.Context, in flows.Inbound, w flows.Worker,
 	return reply, nil
 }
 
-// noSession is the fingerprint of a session not stored (read-only).
-var noSession = (&session{}).fingerprint()
-
 func (e *Engine) sessionKey(openID string) string { return e.SessionPrefix + openID }
 
-// loadSession reads the session. An open form idle for longer than the
-// TTL is dropped and notice says so (once: the drop is stored).
+// loadSession reads the session, with the fingerprint it was stored with;
+// before is nil when none is stored (the fingerprint of no session, which
+// storeSession tells by blank rather than by building the new one's). An
+// open form idle for longer than the TTL is dropped and notice says so
+// (once: the drop is stored).
 func (e *Engine) loadSession(ctx context.Context, openID string, now time.Time) (s *session, before []byte, notice string, err error) {
 	s = &session{}
 	b, err := e.Sessions.Get(ctx, e.sessionKey(openID))
 	switch {
 	case flows.ErrorCode(err) == flows.ENotFound:
 		s.storedIdle = true
-		return s, noSession, "", nil
+		return s, nil, "", nil
 	case flows.ErrorCode(err) == flows.EExpired:
 		// The session store lost an open form (a restart without
 		// persistence): announced as a timed-out one.
 		s.storedIdle = true
-		return s, noSession, "上次未完成的记录因系统重启已丢失，未保存，请重新开始。", nil
+		return s, nil, "上次未完成的记录因系统重启已丢失，未保存，请重新开始。", nil
 	case err != nil:
 		return nil, nil, "", err
 	}
@@ -207,9 +225,14 @@ func (e *Engine) loadSession(ctx context.Context, openID string, now time.Time) 
 // written when nothing changed, nor when the change is only a one-line
 // report completed from an idle session: most messages cost one read.
 func (e *Engine) storeSession(ctx context.Context, openID string, s *session, before []byte, now time.Time) error {
-	key := e.sessionKey(openID)
-	after := s.fingerprint()
-	changed := !bytes.Equal(before, after)
+	var changed bool
+	if before == nil {
+		// Nothing was stored: changed unless there is still nothing (most
+		// messages of an idle worker), told without a json.Marshal.
+		changed = !s.blank()
+	} else {
+		changed = !bytes.Equal(before, s.fingerprint())
+	}
 	if changed && s.storedIdle && s.idle() && s.Done != nil && s.DoneOneLine {
 		// Done only serves to answer this message again the same way if it
 		// is delivered again. Left unwritten, the stored session is still
@@ -223,7 +246,7 @@ func (e *Engine) storeSession(ctx context.Context, openID string, s *session, be
 		if !changed {
 			return nil
 		}
-		return e.Sessions.Delete(ctx, key)
+		return e.Sessions.Delete(ctx, e.sessionKey(openID))
 	}
 	if !changed && now.Sub(s.LastActive) < e.ttl()/10 {
 		return nil
@@ -233,5 +256,5 @@ func (e *Engine) storeSession(ctx context.Context, openID string, s *session, be
 	if err != nil {
 		return err
 	}
-	return e.Sessions.Set(ctx, key, b, e.ttl()+24*time.Hour)
+	return e.Sessions.Set(ctx, e.sessionKey(openID), b, e.ttl()+24*time.Hour)
 }

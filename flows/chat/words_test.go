@@ -48,3 +48,22 @@ func TestNormalize(t *testing.T) {
 		}
 	}
 }
+
+// todoShape holds for everything todoPickRe or todoTargetRe matches, so
+// that todoMatch may skip them when it does not.
+func TestTodoShape(t *testing.T) {
+	texts := []string{
+		"走访 3", "走访3", "走访第3项", "随访 12个", "巡查 2", "复查 第1", "入户 3-2-201", "家访\t5-1-101", "走访 3-2-201 慢病",
+		"走访 5-1-101 慢病 150/95", "走访", "走访 ", "走访  3 ", "宣传 3", "今天走访 3", "待办", "走访 阳光花园2期/5-1-101",
+		"巡查 菜市场", "复查 幸福路12号", "走访\u30003", "走访 \u00a03", "随访\n3", "走访\r3-2-201", "入户 1234",
+	}
+	for _, s := range texts {
+		re := todoPickRe.MatchString(s) || todoTargetRe.MatchString(s)
+		if re && !todoShape(s) {
+			t.Errorf("todoShape(%q) = false, but a todo regexp matches it", s)
+		}
+		if got := todoMatch(s); got != (todoWords[s] || overdueWords[s] || re) {
+			t.Errorf("todoMatch(%q) = %v, want %v", s, got, !got)
+		}
+	}
+}

@@ -251,6 +251,14 @@ func BloodPressure(s string) (sys, dia int, err error) {
 // mentions 血压/高压/低压/mmHg.
 func FindBloodPressure(s string) (sys, dia int, start, end int, ok bool) {
 	tx := newText(s)
+	if !mayHoldBP(tx.s) {
+		return 0, 0, 0, 0, false
+	}
+	return scanBP(&tx)
+}
+
+// scanBP is FindBloodPressure's scan of tx, rune by rune.
+func scanBP(tx *text) (sys, dia int, start, end int, ok bool) {
 	t := tx.s
 	key := hasBPKeyword(t)
 	for i := 0; i < len(t); {
@@ -268,6 +276,16 @@ func FindBloodPressure(s string) (sys, dia int, start, end int, ok bool) {
 		i += n
 	}
 	return 0, 0, 0, 0, false
+}
+
+// mayHoldBP reports whether normalised t has what every reading
+// FindBloodPressure finds has, so that a text without it (most campaign
+// and inspection lines) is not scanned: a separator of a written pair
+// (bpAt in free text needs /, \ or 比), or a keyword (bpWordsAt's
+// 高压/低压/收缩压/舒张压 and bpSpokenAt's 血压/高压 all have 压; BP, bp).
+func mayHoldBP(t string) bool {
+	return strings.IndexByte(t, '/') >= 0 || strings.IndexByte(t, '\\') >= 0 || strings.Contains(t, "压") ||
+		strings.Contains(t, "比") || strings.Contains(t, "BP") || strings.Contains(t, "bp")
 }
 
 // BPInRange reports ErrBPRange when a reading found by FindBloodPressure is

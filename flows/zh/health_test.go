@@ -90,6 +90,9 @@ var findBPCases = []struct {
 
 func TestFindBloodPressure(t *testing.T) {
 	for _, c := range findBPCases {
+		if tx := newText(c.in); c.span != "" && !mayHoldBP(tx.s) {
+			t.Errorf("mayHoldBP(%q) = false for a reading", c.in)
+		}
 		sys, dia, start, end, ok := FindBloodPressure(c.in)
 		if c.span == "" {
 			if ok {

@@ -180,8 +180,11 @@ func FuzzNumber(f *testing.F) {
 	f.Add("３号楼２单元２０１室　血压１５０／９５")
 	f.Fuzz(func(t *testing.T, s string) {
 		folded := Fold(s)
-		if again := Fold(folded); again != folded {
+		if again := foldCopy(folded); again != folded {
 			t.Fatalf("Fold not idempotent: %q -> %q -> %q", s, folded, again)
+		}
+		if got, want := folded == s, foldCopy(s) == s; got != want {
+			t.Fatalf("Fold(%q) kept it as is: %v, want %v", s, got, want)
 		}
 		n, err := Number(s)
 		if err == nil {

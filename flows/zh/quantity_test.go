@@ -436,6 +436,11 @@ func FuzzQuantities(f *testing.F) {
 			}
 		}
 		ParseHouseholdID(s)
+		if tx := newText(s); !mayHoldBP(tx.s) {
+			if _, _, _, _, ok := scanBP(&tx); ok {
+				t.Fatalf("FindBloodPressure(%q): a reading the guard mayHoldBP skips", s)
+			}
+		}
 		if d, ok, err := FindDay(s, nowNov); ok && err == nil && (d.Start < 0 || d.Start >= d.End || d.End > len(s) || d.Time.After(nowNov)) {
 			t.Fatalf("FindDay(%q) = %+v", s, d)
 		}

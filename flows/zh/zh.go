@@ -43,6 +43,14 @@ var (
 // zero-width spaces pasted from chats) to a space, trims, and collapses runs
 // of spaces into one. It is idempotent.
 func Fold(s string) string {
+	if folded(s) {
+		return s // most texts (chat's normalised ones, always): no copy
+	}
+	return foldCopy(s)
+}
+
+// foldCopy is Fold building the folded copy, whether or not it is s.
+func foldCopy(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space := false
@@ -59,6 +67,36 @@ func Fold(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// folded reports whether Fold(s) is s: valid UTF-8 with no rune Fold
+// changes, no space at either end and no two spaces in a row.
+func folded(s string) bool {
+	space := true // a space here would be leading or doubled
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			switch {
+			case c == ' ':
+				if space {
+					return false
+				}
+				space = true
+			case foldRune(rune(c)) != rune(c):
+				return false // a tab, a newline
+			default:
+				space = false
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 || foldRune(r) != r {
+			return false
+		}
+		space = false
+		i += n
+	}
+	return !space || s == ""
 }
 
 // foldRune is Fold for one rune.

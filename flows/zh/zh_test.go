@@ -50,6 +50,12 @@ func TestFold(t *testing.T) {
 			t.Errorf("Fold not idempotent on %q: %q then %q", c.in, got, again)
 		}
 	}
+	for _, s := range []string{"", " ", "a", "a b", "a  b", " a", "a ", "走访 3-2-201 慢病 150/95", "走访\t3", "３５", "你好，世界",
+		"\xff", "a\xe8\xb5", "\ufffd", "3\u200b5", "\u3000", "—", "a\nb", "\x00"} {
+		if got, want := folded(s), foldCopy(s) == s; got != want {
+			t.Errorf("folded(%q) = %v, want %v", s, got, want)
+		}
+	}
 }
 
 var hasCases = []struct {
