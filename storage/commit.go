@@ -115,6 +115,7 @@ func (c *committer) run(batch []*commitReq) {
 		failed, ferr := -1, error(nil)
 		start := time.Now()
 		err := c.db.Update(func(tx *bolt.Tx) error {
+			fillAppended(tx)
 			for i, r := range batch {
 				if err := call(r.fn, tx); err != nil {
 					failed, ferr = i, err
@@ -168,3 +169,23 @@ func call(fn func(tx *bolt.Tx) error, tx *bolt.Tx) (err error) {
 type writePanic struct{ v any }
 
 func (p *writePanic) Error() string { return fmt.Sprintf("panic in write: %v", p.v) }
+
+// appendedBuckets are the buckets whose new keys come after the others:
+// reports and follow-ups by id, the dedupe marks by MsgId, the day index
+// by day and id. bbolt splits a full page in two half-full ones, which for
+// keys that only grow leaves every page half empty and spreads a commit's
+// new records over twice the pages it needs; these are packed instead.
+var appendedBuckets = [][]byte{reportsBucket, followUpsBucket, msgKeysBucket, reportsByDayBucket}
+
+// appendedFill is how full a page of appendedBuckets is left when split.
+const appendedFill = 0.95
+
+// fillAppended sets appendedFill on tx's handles of appendedBuckets (the
+// handle is kept for the transaction, its setting used when it commits).
+func fillAppended(tx *bolt.Tx) {
+	for _, name := range appendedBuckets {
+		if b := tx.Bucket(name); b != nil {
+			b.FillPercent = appendedFill
+		}
+	}
+}
