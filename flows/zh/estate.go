@@ -56,9 +56,22 @@ func findHouseholds(tx *text) []hhMatch {
 }
 
 func findHouseholdsStop(tx *text, stop []string) []hhMatch {
-	t := tx.s
 	var out []hhMatch
-	for i := 0; i < len(t); {
+	for i := 0; ; {
+		h, ok := nextHousehold(tx, i, stop)
+		if !ok {
+			return out
+		}
+		out = append(out, h)
+		i = h.end
+	}
+}
+
+// nextHousehold finds the first household address in tx from byte i on,
+// with the estate before it (findHouseholdsStop's stop).
+func nextHousehold(tx *text, i int, stop []string) (hhMatch, bool) {
+	t := tx.s
+	for i < len(t) {
 		if !numeralStart(t, i) {
 			_, n := runeAt(t, i)
 			i += n
@@ -66,14 +79,12 @@ func findHouseholdsStop(tx *text, stop []string) []hhMatch {
 		}
 		if hh, j, ok := householdAt(t, i, true); ok {
 			est, es := estateBefore(t, i, stop)
-			out = append(out, hhMatch{estate: est, unit: hh, estStart: es, start: i, end: j})
-			i = j
-			continue
+			return hhMatch{estate: est, unit: hh, estStart: es, start: i, end: j}, true
 		}
 		_, n := runeAt(t, i)
 		i += n
 	}
-	return out
+	return hhMatch{}, false
 }
 
 // estateBefore reads an estate name ending at byte i (spaces between
@@ -219,11 +230,10 @@ func onlyLetters(s string) bool {
 // with 户 ("高血压患者3户", "3户") is never a household.
 func FindHouseholdID(s string, stop []string) (HouseholdID, bool) {
 	tx := newText(s)
-	hs := findHouseholdsStop(&tx, stop)
-	if len(hs) == 0 {
+	h, ok := nextHousehold(&tx, 0, stop)
+	if !ok {
 		return HouseholdID{}, false
 	}
-	h := hs[0]
 	return HouseholdID{Estate: h.estate, Unit: h.unit, Start: tx.at(h.estStart), End: tx.at(h.end)}, true
 }
 
