@@ -8,9 +8,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"gridbot/bot/wxtest"
 	"gridbot/flows"
@@ -151,6 +154,26 @@ func TestCheckAndBackupWhileRunning(t *testing.T) {
 	}
 	if strings.Contains(errs.String(), "in use") {
 		t.Errorf("offline check went through the server:\n%s", errs.String())
+	}
+
+	// Reports gone behind the tallies' back: check lists what differs and
+	// says what kinds of counts those lines are.
+	bdb, err := bolt.Open(m.Config.Storage.Path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = bdb.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte("reports")) })
+	bdb.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := runCheck(context.Background(), nil, &out, &errs); !errors.Is(err, errExit1) {
+		t.Fatalf("check of a store without its reports: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "leaflets: stored 400, recomputed 0") ||
+		!regexp.MustCompile(`\d+ stored counts differ from their reports \(tallies; "households": `).MatchString(out.String()) {
+		t.Errorf("check output:\n%s", out.String())
 	}
 }
 

@@ -104,7 +104,7 @@ open (then with the admin token: -token, api.token or GRIDBOT_API_TOKEN).
 		fmt.Fprintln(stdout, d)
 	}
 	if len(diffs) > 0 {
-		fmt.Fprintf(stdout, "%d tallies differ from their reports\n", len(diffs))
+		fmt.Fprintf(stdout, "%d stored counts differ from their reports (tallies; \"households\": a household's visit counts; \"coverage\": roster coverage)\n", len(diffs))
 		return errExit1
 	}
 	fmt.Fprintln(stdout, "ok: every tally matches its reports")
