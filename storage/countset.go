@@ -87,7 +87,12 @@ func mergeCounts(dst, old []byte, deltas []countDelta) ([]byte, error) {
 
 // addCounts adds deltas (sorted by name, unique) to the set at key of b.
 func addCounts(b *bolt.Bucket, key []byte, deltas []countDelta) error {
-	old := b.Get(key)
+	return putCounts(b, key, b.Get(key), deltas)
+}
+
+// putCounts writes at key of b the set old, its value as just read, with
+// deltas (sorted by name, unique) added.
+func putCounts(b *bolt.Bucket, key, old []byte, deltas []countDelta) error {
 	size := len(old)
 	for _, d := range deltas {
 		size += len(d.name) + 12

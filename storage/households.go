@@ -117,7 +117,7 @@ func (c *householdCounter) count(s flows.Scope, period string, key []byte, tally
 			return nil, err
 		}
 	}
-	return tally, addCounts(c.hh, key, c.distinct)
+	return tally, putCounts(c.hh, key, set, c.distinct)
 }
 
 // rosterDeltas calls fn with each coverage counter that changes when the
