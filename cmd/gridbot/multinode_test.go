@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"regexp"
 	"strconv"
@@ -303,6 +305,30 @@ func TestTwoNodes(t *testing.T) {
 	}
 	if diffs, err := store.Check(ctx); err != nil || len(diffs) != 0 {
 		t.Errorf("check: %q, %v", diffs, err)
+	}
+
+	// The nodes' metrics count every saved report once, on the node that
+	// saved it.
+	var visits, campaigns, commits float64
+	for _, m := range nodes {
+		req, _ := http.NewRequest(http.MethodGet, m.URL()+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer two-nodes-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		visits += metricValue(string(page), `gridbot_reports_saved_total{flow="visit"}`)
+		campaigns += metricValue(string(page), `gridbot_reports_saved_total{flow="campaign"}`)
+		commits += metricValue(string(page), "gridbot_commit_batch_writes_count")
+	}
+	wantAll := 0.0
+	for _, v := range wantVisits {
+		wantAll += v * workers
+	}
+	if visits != wantAll || campaigns != workers || commits != wantAll+workers {
+		t.Errorf("metrics: %g visits, %g campaigns, %g commits; want %g, %d, %g", visits, campaigns, commits, wantAll, workers, wantAll+workers)
 	}
 }
 

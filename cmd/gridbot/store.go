@@ -39,6 +39,7 @@ func openStore(ctx context.Context, cfg *Config, opts storage.Options) (s Store,
 		if err != nil {
 			return nil, nil, fmt.Errorf("storage.dsn: %w", err)
 		}
+		pg.OnCommit, pg.OnReportSaved = opts.OnCommit, opts.OnReportSaved
 		return pg, nil, nil
 	default:
 		db, err := storage.Open(cfg.Storage.Path, opts)

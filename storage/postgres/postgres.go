@@ -39,6 +39,13 @@ import (
 type DB struct {
 	pool *pgxpool.Pool
 	now  func() time.Time
+
+	// OnCommit, if set, observes each report's transaction once committed
+	// (one write: each report is its own transaction), and OnReportSaved
+	// each newly saved report's flow, as storage.Options does for bbolt.
+	// Set them before the store is used.
+	OnCommit      func(writes int, took time.Duration)
+	OnReportSaved func(flow string)
 }
 
 var (

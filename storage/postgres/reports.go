@@ -32,6 +32,7 @@ func (db *DB) SaveReport(ctx context.Context, r flows.Report) (saved flows.Repor
 	if err := storage.ValidateReport(&r); err != nil {
 		return flows.Report{}, false, err
 	}
+	start := time.Now()
 	err = db.inTx(ctx, "save report", func(tx pgx.Tx) error {
 		var err error
 		saved, dup, err = saveReport(ctx, tx, r)
@@ -43,6 +44,14 @@ func (db *DB) SaveReport(ctx context.Context, r flows.Report) (saved flows.Repor
 	}
 	if err != nil {
 		return flows.Report{}, false, err
+	}
+	if !dup {
+		if db.OnCommit != nil {
+			db.OnCommit(1, time.Since(start))
+		}
+		if db.OnReportSaved != nil {
+			db.OnReportSaved(saved.Flow)
+		}
 	}
 	return saved, dup, nil
 }
