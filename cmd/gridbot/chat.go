@@ -110,7 +110,9 @@ run; -no-bind leaves the user unbound, to try an invite from the admin API.
 	if local && c.token == "" {
 		c.printf("(没有找到 API 令牌，看不到推送：请用 -token，或在服务的目录里运行)\n")
 	} else if local {
-		go c.pollOutbox(ctx, c.catchUp(ctx))
+		pollCtx, stopPolling := context.WithCancel(ctx)
+		defer stopPolling() // the chat ended: no more pushes to print
+		go c.pollOutbox(pollCtx, c.catchUp(ctx))
 	}
 	return c.loop(ctx, stdin)
 }
