@@ -201,67 +201,81 @@ var legacyCounters = []struct {
 var upgradeChunk = 20_000
 
 // upgradeCounters moves the per-metric counters of an older store into
-// counter sets and deletes the old buckets. It commits every few thousand
-// entries, whole sets at a time, so a crash in the middle leaves a store
-// the next Open finishes upgrading.
+// counter sets and deletes the old buckets, whole sets at a time (see
+// drainLegacy).
 func upgradeCounters(bdb *bolt.DB) error {
-	perTx := upgradeChunk
 	for _, lc := range legacyCounters {
-		for done := false; !done; {
-			err := bdb.Update(func(tx *bolt.Tx) error {
-				old := tx.Bucket(lc.old)
-				if old == nil {
-					done = true
+		err := drainLegacy(bdb, lc.old, func(tx *bolt.Tx, old *bolt.Bucket) ([][]byte, error) {
+			sets := tx.Bucket(lc.sets)
+			var moved [][]byte
+			var prefix []byte
+			var deltas []countDelta
+			flush := func() error {
+				if prefix == nil {
 					return nil
 				}
-				sets := tx.Bucket(lc.sets)
-				var moved [][]byte
-				var prefix []byte
-				var deltas []countDelta
-				flush := func() error {
-					if prefix == nil {
-						return nil
-					}
-					return addCounts(sets, lc.set(prefix), deltas)
-				}
-				c := old.Cursor()
-				for k, v := c.First(); k != nil; k, v = c.Next() {
-					cut := nthNul(k, lc.nul)
-					if cut < 0 || len(v) != 8 {
-						// Damaged: dropped, so Check reports the
-						// recomputed figure against a stored 0.
-						moved = append(moved, bytes.Clone(k))
-						continue
-					}
-					if prefix == nil || !bytes.Equal(prefix, k[:cut]) {
-						if len(moved) >= perTx {
-							break
-						}
-						if err := flush(); err != nil {
-							return err
-						}
-						prefix, deltas = bytes.Clone(k[:cut]), deltas[:0]
-					}
-					deltas = append(deltas, countDelta{string(k[cut+1:]), int64(binary.BigEndian.Uint64(v))})
+				return addCounts(sets, lc.set(prefix), deltas)
+			}
+			c := old.Cursor()
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				cut := nthNul(k, lc.nul)
+				if cut < 0 || len(v) != 8 {
+					// Damaged: dropped, so Check reports the
+					// recomputed figure against a stored 0.
 					moved = append(moved, bytes.Clone(k))
+					continue
 				}
-				if err := flush(); err != nil {
-					return err
-				}
-				if len(moved) == 0 {
-					done = true
-					return tx.DeleteBucket(lc.old)
-				}
-				for _, k := range moved {
-					if err := old.Delete(k); err != nil {
-						return err
+				if prefix == nil || !bytes.Equal(prefix, k[:cut]) {
+					if len(moved) >= upgradeChunk {
+						break
 					}
+					if err := flush(); err != nil {
+						return nil, err
+					}
+					prefix, deltas = bytes.Clone(k[:cut]), deltas[:0]
 				}
+				deltas = append(deltas, countDelta{string(k[cut+1:]), int64(binary.BigEndian.Uint64(v))})
+				moved = append(moved, bytes.Clone(k))
+			}
+			return moved, flush()
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// drainLegacy empties the bucket name of an older store and then deletes
+// it, a transaction at a time: move copies some of its entries (about
+// upgradeChunk) to where they now belong and returns their keys, which are
+// deleted in the same transaction. A crash in the middle leaves a store the
+// next Open finishes upgrading; a store without the bucket is left as it is.
+func drainLegacy(bdb *bolt.DB, name []byte, move func(tx *bolt.Tx, old *bolt.Bucket) (moved [][]byte, err error)) error {
+	for done := false; !done; {
+		err := bdb.Update(func(tx *bolt.Tx) error {
+			old := tx.Bucket(name)
+			if old == nil {
+				done = true
 				return nil
-			})
+			}
+			moved, err := move(tx, old)
 			if err != nil {
 				return err
 			}
+			if len(moved) == 0 {
+				done = true
+				return tx.DeleteBucket(name)
+			}
+			for _, k := range moved {
+				if err := old.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil

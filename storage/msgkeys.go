@@ -50,40 +50,18 @@ func canonicalUint(s string) (uint64, bool) {
 var legacyMsgKeys = []byte("report_msgkeys")
 
 // upgradeMsgKeys moves the marks of an older store into msgKeysBucket
-// under dedupeKey and deletes the old bucket, a few thousand per
-// transaction so a crash in the middle leaves a store the next Open
-// finishes upgrading.
+// under dedupeKey and deletes the old bucket (see drainLegacy).
 func upgradeMsgKeys(bdb *bolt.DB) error {
-	for done := false; !done; {
-		err := bdb.Update(func(tx *bolt.Tx) error {
-			old := tx.Bucket(legacyMsgKeys)
-			if old == nil {
-				done = true
-				return nil
+	return drainLegacy(bdb, legacyMsgKeys, func(tx *bolt.Tx, old *bolt.Bucket) ([][]byte, error) {
+		marks := tx.Bucket(msgKeysBucket)
+		var moved [][]byte
+		c := old.Cursor()
+		for k, v := c.First(); k != nil && len(moved) < upgradeChunk; k, v = c.Next() {
+			if err := marks.Put(dedupeKey(string(k)), bytes.Clone(v)); err != nil {
+				return nil, err
 			}
-			marks := tx.Bucket(msgKeysBucket)
-			var moved [][]byte
-			c := old.Cursor()
-			for k, v := c.First(); k != nil && len(moved) < upgradeChunk; k, v = c.Next() {
-				if err := marks.Put(dedupeKey(string(k)), bytes.Clone(v)); err != nil {
-					return err
-				}
-				moved = append(moved, bytes.Clone(k))
-			}
-			if len(moved) == 0 {
-				done = true
-				return tx.DeleteBucket(legacyMsgKeys)
-			}
-			for _, k := range moved {
-				if err := old.Delete(k); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
+			moved = append(moved, bytes.Clone(k))
 		}
-	}
-	return nil
+		return moved, nil
+	})
 }
